@@ -1,0 +1,175 @@
+/**
+ * The cluster cache: one indexed store per kind, fed by one reflector per kind (and per
+ * namespace when scoped), with the named indexes the loaders read through.
+ */
+import type { ApiClient } from './client.ts';
+import { Reflector, type ReflectorPhase, type ReflectorStatus } from './reflector.ts';
+import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, RecordOf, ServiceRecord } from './records.ts';
+import { objectKey } from './records.ts';
+import { Store } from './store.ts';
+import type { Logger } from '../log.ts';
+
+/** Index names, in Kubernetes' words. */
+export const ByNamespace = 'namespace';
+export const ServicesByClusterIP = 'clusterIP';
+/** `namespace/key=value` for each pair of a Service's selector: candidates for "which Services select this pod". */
+export const ServicesBySelectorPair = 'selectorPair';
+/** `namespace/serviceName` of the slice's kubernetes.io/service-name label. */
+export const SlicesByService = 'service';
+/** Every address of every endpoint in the slice. */
+export const SlicesByAddress = 'address';
+export const SlicesByNode = 'node';
+/** `namespace/name` of every endpoint's Pod targetRef. */
+export const SlicesByPod = 'pod';
+export const PodsByNode = 'node';
+export const PodsByIP = 'ip';
+export const NodesByZone = 'zone';
+
+export const Kinds: readonly Kind[] = ['Service', 'EndpointSlice', 'Pod', 'Node'];
+
+export interface KindHealth {
+  readonly kind: Kind;
+  readonly phase: ReflectorPhase;
+  /** Every reflector of this kind has listed once; from then on the kind counts as synced. */
+  readonly synced: boolean;
+  readonly syncedAt: number | null;
+  /** Oldest "last event or bookmark" among this kind's reflectors. */
+  readonly lastEventAt: number | null;
+  readonly consecutiveFailures: number;
+  readonly lastError: string | null;
+  readonly objects: number;
+  readonly lists: number;
+  readonly watches: number;
+  readonly events: number;
+}
+
+export interface CacheOptions {
+  client: ApiClient;
+  /** Watch only these namespaces (Nodes stay cluster-wide); null: every namespace. */
+  namespaces?: readonly string[] | null;
+  /** Reflector tuning for tests and benchmarks. */
+  reflector?: { stallTimeoutMs?: number; backoffInitialMs?: number; backoffMaxMs?: number; watchTimeoutSeconds?: readonly [number, number]; pageSize?: number };
+  onStatus?: (s: ReflectorStatus) => void;
+  logger?: Logger;
+}
+
+export class ClusterCache {
+  readonly services = new Store<ServiceRecord>({
+    [ByNamespace]: (s) => [s.meta.namespace],
+    [ServicesByClusterIP]: (s) => s.clusterIPs.filter((ip) => ip !== 'None'),
+    [ServicesBySelectorPair]: (s) => (s.selector ? Object.entries(s.selector).map(([k, v]) => `${s.meta.namespace}/${k}=${v}`) : []),
+  });
+  readonly slices = new Store<EndpointSliceRecord>({
+    [ByNamespace]: (s) => [s.meta.namespace],
+    [SlicesByService]: (s) => (s.serviceName ? [`${s.meta.namespace}/${s.serviceName}`] : []),
+    [SlicesByAddress]: (s) => unique(s.endpoints.flatMap((e) => e.addresses)),
+    [SlicesByNode]: (s) => unique(s.endpoints.flatMap((e) => (e.nodeName ? [e.nodeName] : []))),
+    [SlicesByPod]: (s) =>
+      unique(s.endpoints.flatMap((e) => (e.targetRef?.kind === 'Pod' ? [`${e.targetRef.namespace || s.meta.namespace}/${e.targetRef.name}`] : []))),
+  });
+  readonly pods = new Store<PodRecord>({
+    [ByNamespace]: (p) => [p.meta.namespace],
+    [PodsByNode]: (p) => (p.nodeName ? [p.nodeName] : []),
+    [PodsByIP]: (p) => p.podIPs,
+  });
+  readonly nodes = new Store<NodeRecord>({
+    [NodesByZone]: (n) => (n.zone ? [n.zone] : []),
+  });
+  readonly reflectors: readonly Reflector<Kind>[];
+
+  constructor(opts: CacheOptions) {
+    const scopes = opts.namespaces && opts.namespaces.length > 0 ? opts.namespaces : [null];
+    const make = <K extends Kind>(kind: K, store: Store<RecordOf[K]>, namespace: string | null) =>
+      new Reflector<K>({ kind, store, namespace, client: opts.client, ...opts.reflector, onStatus: opts.onStatus, logger: opts.logger }) as unknown as Reflector<Kind>;
+    this.reflectors = [
+      ...scopes.map((ns) => make('Service', this.services, ns)),
+      ...scopes.map((ns) => make('EndpointSlice', this.slices, ns)),
+      ...scopes.map((ns) => make('Pod', this.pods, ns)),
+      make('Node', this.nodes, null),
+    ];
+  }
+
+  start(): void {
+    for (const r of this.reflectors) r.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.reflectors.map((r) => r.stop()));
+  }
+
+  /** Resolves when every reflector has listed once. */
+  async synced(): Promise<void> {
+    await Promise.all(this.reflectors.map((r) => r.synced()));
+  }
+
+  /** Ready: every kind synced once. Later failures are reported in health, not turned into unreadiness. */
+  isReady(): boolean {
+    return this.reflectors.every((r) => r.status().syncedAt !== null);
+  }
+
+  health(): KindHealth[] {
+    return Kinds.map((kind) => {
+      const st = this.reflectors.filter((r) => r.kind === kind).map((r) => r.status());
+      const phases: ReflectorPhase[] = ['backing-off', 'listing', 'idle', 'watching', 'stopped'];
+      const synced = st.every((s) => s.syncedAt !== null);
+      const failing = st.find((s) => s.lastError !== null);
+      return {
+        kind,
+        phase: phases.find((p) => st.some((s) => s.phase === p)) ?? 'idle',
+        synced,
+        syncedAt: synced ? Math.max(...st.map((s) => s.syncedAt!)) : null,
+        lastEventAt: st.some((s) => s.lastEventAt === null) ? null : Math.min(...st.map((s) => s.lastEventAt!)),
+        consecutiveFailures: Math.max(...st.map((s) => s.consecutiveFailures)),
+        lastError: failing?.lastError ?? null,
+        objects: this.storeOf(kind).size,
+        lists: sum(st.map((s) => s.lists)),
+        watches: sum(st.map((s) => s.watches)),
+        events: sum(st.map((s) => s.events)),
+      };
+    });
+  }
+
+  storeOf<K extends Kind>(kind: K): Store<RecordOf[K]> {
+    const stores = { Service: this.services, EndpointSlice: this.slices, Pod: this.pods, Node: this.nodes };
+    return stores[kind] as unknown as Store<RecordOf[K]>;
+  }
+
+  /** The slices of a Service (same namespace, label kubernetes.io/service-name), sorted by name. */
+  slicesByService(serviceKey: string): EndpointSliceRecord[] {
+    return this.slices.byIndex(SlicesByService, serviceKey).sort((a, b) => cmp(a.meta.name, b.meta.name));
+  }
+
+  /** The Services whose selector matches the pod's labels (same namespace), sorted by key. */
+  servicesSelectingPod(pod: PodRecord): ServiceRecord[] {
+    const ns = pod.meta.namespace;
+    const seen = new Map<string, ServiceRecord>();
+    for (const [k, v] of Object.entries(pod.meta.labels)) {
+      for (const svc of this.services.byIndex(ServicesBySelectorPair, `${ns}/${k}=${v}`)) {
+        const key = objectKey(svc.meta);
+        if (!seen.has(key) && selects(svc, pod)) seen.set(key, svc);
+      }
+    }
+    return [...seen.values()].sort((a, b) => cmp(objectKey(a.meta), objectKey(b.meta)));
+  }
+
+  // Private:
+}
+
+/** A Service's equality selector matches the pod: same namespace, every pair present. */
+export function selects(svc: ServiceRecord, pod: PodRecord): boolean {
+  if (!svc.selector || svc.meta.namespace !== pod.meta.namespace) return false;
+  for (const [k, v] of Object.entries(svc.selector)) if (pod.meta.labels[k] !== v) return false;
+  return true;
+}
+
+function unique(xs: string[]): string[] {
+  return xs.length < 2 ? xs : [...new Set(xs)];
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

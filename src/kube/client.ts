@@ -1,0 +1,220 @@
+/**
+ * The connection to the API server: kubeconfig or in-cluster config, auth (tokens, client
+ * certificates, exec and OIDC plugins through @kubernetes/client-node), TLS, and plain HTTP
+ * GETs that return the response stream. The reflector builds lists and watches on top.
+ *
+ * Auth is applied per request, so exec and OIDC credentials refresh as kubectl's do.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { existsSync, readFileSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
+
+/** Why a request failed, in the words the reflector acts on. */
+export type ApiFailure =
+  | 'connection' // refused, reset, DNS, TLS: the server is unreachable
+  | 'timeout' // no byte for the stall timeout
+  | 'gone' // 410: the resourceVersion is too old
+  | 'throttled' // 429
+  | 'unauthorized' // 401
+  | 'forbidden' // 403
+  | 'not-found' // 404: the resource is not served (wrong API version?)
+  | 'server' // 5xx and anything else
+  | 'aborted'; // we stopped it
+
+export class ApiError extends Error {
+  readonly failure: ApiFailure;
+  readonly status: number;
+  readonly retryAfterMs: number | null;
+  constructor(failure: ApiFailure, message: string, status = 0, retryAfterMs: number | null = null) {
+    super(message);
+    this.name = 'ApiError';
+    this.failure = failure;
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** How the cluster was chosen, for the startup line. */
+export interface ClusterSource {
+  readonly kind: 'kubeconfig' | 'in-cluster' | 'demo';
+  readonly detail: string;
+}
+
+export interface ConnectOptions {
+  /** Path of a kubeconfig file; overrides KUBECONFIG and ~/.kube/config. */
+  kubeconfig?: string;
+  /** Context name; default: the kubeconfig's current-context. */
+  context?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Load a KubeConfig: explicit file, else in-cluster service account, else KUBECONFIG or
+ * ~/.kube/config. Returns null when none of them exists (the caller may fall back to the
+ * demo cluster). Throws ConfigError naming the file and the problem when one exists but is
+ * unusable: unreadable, malformed, unknown context, no server.
+ */
+export function loadKubeConfig(opts: ConnectOptions = {}, env: NodeJS.ProcessEnv = process.env): { kc: KubeConfig; source: ClusterSource } | null {
+  const kc = new KubeConfig();
+  let source: ClusterSource;
+  if (opts.kubeconfig) {
+    if (!existsSync(opts.kubeconfig)) throw new ConfigError(`--kubeconfig: expected a readable kubeconfig file, got ${JSON.stringify(opts.kubeconfig)} (no such file)`);
+    loadFile(kc, opts.kubeconfig);
+    source = { kind: 'kubeconfig', detail: opts.kubeconfig };
+  } else if (env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) {
+    kc.loadFromCluster();
+    source = { kind: 'in-cluster', detail: 'service account' };
+  } else {
+    const files = (env.KUBECONFIG ?? '').split(':').filter((f) => f !== '');
+    const home = env.HOME ? `${env.HOME}/.kube/config` : null;
+    const present = files.length > 0 ? files.filter((f) => existsSync(f)) : home && existsSync(home) ? [home] : [];
+    if (present.length === 0) {
+      if (opts.context) throw new ConfigError(`--context: ${JSON.stringify(opts.context)} given, but no kubeconfig was found (KUBECONFIG, ~/.kube/config)`);
+      return null;
+    }
+    for (const [i, f] of present.entries()) {
+      if (i === 0) loadFile(kc, f);
+      else {
+        const more = new KubeConfig();
+        loadFile(more, f);
+        kc.mergeConfig(more, true);
+      }
+    }
+    source = { kind: 'kubeconfig', detail: present.join(':') };
+  }
+  if (opts.context) {
+    if (!kc.getContextObject(opts.context)) {
+      const known = kc.getContexts().map((c) => c.name);
+      throw new ConfigError(`--context: expected one of ${JSON.stringify(known)}, got ${JSON.stringify(opts.context)}`);
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster?.server) {
+    throw new ConfigError(`${source.detail}: expected a current context with a cluster server, got context ${JSON.stringify(kc.getCurrentContext() || null)}`);
+  }
+  return { kc, source: { kind: source.kind, detail: `${source.detail} (context ${JSON.stringify(kc.getCurrentContext())}, server ${cluster.server})` } };
+}
+
+export interface ApiClientOptions {
+  /** Connections kept open per host. @default 8 */
+  maxSockets?: number;
+}
+
+export class ApiClient {
+  readonly server: string;
+  private readonly kc: KubeConfig;
+  private readonly agent: HttpAgent | HttpsAgent;
+  private readonly secure: boolean;
+
+  constructor(kc: KubeConfig, opts: ApiClientOptions = {}) {
+    this.kc = kc;
+    this.server = kc.getCurrentCluster()!.server.replace(/\/+$/, '');
+    this.secure = this.server.startsWith('https:');
+    const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 8 };
+    this.agent = this.secure ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts);
+  }
+
+  /**
+   * GET `path` and resolve with the response once its headers arrive (status 2xx); the caller
+   * consumes or destroys the body. Rejects with an ApiError classified for the reflector.
+   * `idleTimeoutMs` bounds both the wait for headers and every gap between body chunks.
+   */
+  async get(path: string, opts: { signal?: AbortSignal; idleTimeoutMs: number }): Promise<IncomingMessage> {
+    const reqOpts: RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
+    try {
+      await this.kc.applyToHTTPSOptions(reqOpts);
+    } catch (err) {
+      throw new ApiError('unauthorized', `credentials: ${(err as Error).message}`);
+    }
+    // client-node builds its own dispatcher for fetch; we keep ours (keep-alive, bounded sockets).
+    reqOpts.agent = this.agent;
+    delete (reqOpts as any).timeout;
+    const url = `${this.server}${path}`;
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = (this.secure ? httpsRequest : httpRequest)(url, { ...reqOpts, signal: opts.signal }, resolve);
+      req.setTimeout(opts.idleTimeoutMs, () => req.destroy(new ApiError('timeout', `GET ${path}: no data for ${opts.idleTimeoutMs} ms`)));
+      req.on('error', (err: any) => reject(classifyNetworkError(err, path, opts.signal)));
+      req.end();
+    });
+    if (res.statusCode && res.statusCode >= 200 && res.statusCode < 300) return res;
+    const body = await readBody(res, 64 * 1024).catch(() => '');
+    throw statusError(res.statusCode ?? 0, path, body, res.headers['retry-after']);
+  }
+
+  /** GET `path` and parse the JSON body (at most `maxBytes`). */
+  async getJSON(path: string, opts: { signal?: AbortSignal; idleTimeoutMs: number; maxBytes?: number }): Promise<any> {
+    const res = await this.get(path, opts);
+    const text = await readBody(res, opts.maxBytes ?? 512 * 1024 * 1024);
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ApiError('server', `GET ${path}: expected a JSON body, got ${JSON.stringify(text.slice(0, 80))}`);
+    }
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Build the ApiError for a non-2xx answer, using the Status object's message when there is one. */
+export function statusError(status: number, path: string, body: string, retryAfter?: string | string[]): ApiError {
+  let message = body.slice(0, 300);
+  try {
+    const s = JSON.parse(body);
+    if (s && typeof s.message === 'string') message = s.message;
+  } catch {}
+  const retry = typeof retryAfter === 'string' && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : null;
+  const failure: ApiFailure =
+    status === 410 ? 'gone'
+    : status === 429 ? 'throttled'
+    : status === 401 ? 'unauthorized'
+    : status === 403 ? 'forbidden'
+    : status === 404 ? 'not-found'
+    : 'server';
+  return new ApiError(failure, `GET ${path}: HTTP ${status}: ${message}`, status, retry);
+}
+
+// Private:
+
+function loadFile(kc: KubeConfig, file: string): void {
+  try {
+    readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`kubeconfig ${file}: cannot read it: ${(err as Error).message}`);
+  }
+  try {
+    kc.loadFromFile(file);
+  } catch (err) {
+    throw new ConfigError(`kubeconfig ${file}: expected a kubeconfig (YAML with clusters, users, contexts), got an error: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+function classifyNetworkError(err: any, path: string, signal?: AbortSignal): ApiError {
+  if (err instanceof ApiError) return err;
+  if (signal?.aborted || err?.name === 'AbortError') return new ApiError('aborted', `GET ${path}: aborted`);
+  const code = typeof err?.code === 'string' ? err.code : '';
+  return new ApiError('connection', `GET ${path}: ${code ? `${code}: ` : ''}${err?.message ?? err}`);
+}
+
+async function readBody(res: IncomingMessage, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of res) {
+    n += (c as Buffer).length;
+    if (n > maxBytes) {
+      res.destroy();
+      throw new ApiError('server', `response body over ${maxBytes} bytes`);
+    }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,246 @@
+/**
+ * Ingest: API objects (as JSON from a list or a watch) into slim, frozen records.
+ *
+ * Lists and watches are decoded from JSON by the reflector, so timestamps are RFC 3339
+ * strings here (client-node's typed list calls would give Date objects; we never use them).
+ * A transform never throws on a field of an unexpected shape: it keeps what it can read.
+ * It throws only when the object has no name, which the reflector logs and skips.
+ */
+import type {
+  ContainerRecord,
+  EndpointSliceRecord,
+  Kind,
+  NodeRecord,
+  ObjectMeta,
+  PodRecord,
+  RecordOf,
+  ServiceRecord,
+  SliceEndpoint,
+} from './records.ts';
+import { LabelManagedBy, LabelRegion, LabelServiceName, LabelZone } from './records.ts';
+
+/** Transform one API object of `kind` into its record; throws on an object without metadata.name. */
+export function ingest<K extends Kind>(kind: K, obj: any): RecordOf[K] {
+  switch (kind) {
+    case 'Service':
+      return ingestService(obj) as RecordOf[K];
+    case 'EndpointSlice':
+      return ingestEndpointSlice(obj) as RecordOf[K];
+    case 'Pod':
+      return ingestPod(obj) as RecordOf[K];
+    case 'Node':
+      return ingestNode(obj) as RecordOf[K];
+    default:
+      return unreachable(kind);
+  }
+}
+
+export function ingestMeta(m: any): ObjectMeta {
+  if (!m || typeof m.name !== 'string' || m.name === '') {
+    throw new Error(`object: expected metadata.name, got ${JSON.stringify(m?.name)}`);
+  }
+  const annotations = strMap(m.annotations);
+  if (annotations && LastApplied in annotations) {
+    const { [LastApplied]: _dropped, ...rest } = annotations;
+    return metaOf(m, rest);
+  }
+  return metaOf(m, annotations);
+}
+
+export function ingestService(o: any): ServiceRecord {
+  const spec = o.spec ?? {};
+  const selector = strMap(spec.selector);
+  return deepFreeze({
+    kind: 'Service',
+    meta: ingestMeta(o.metadata),
+    type: str(spec.type) ?? 'ClusterIP',
+    clusterIP: str(spec.clusterIP),
+    clusterIPs: strArray(spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])),
+    ipFamilies: strArray(spec.ipFamilies),
+    ipFamilyPolicy: str(spec.ipFamilyPolicy),
+    ports: arr(spec.ports).map((p: any) => ({
+      name: str(p.name) ?? '',
+      protocol: str(p.protocol) ?? 'TCP',
+      port: num(p.port) ?? 0,
+      targetPort: typeof p.targetPort === 'string' ? p.targetPort : (num(p.targetPort) ?? num(p.port) ?? 0),
+      nodePort: num(p.nodePort),
+      appProtocol: str(p.appProtocol),
+    })),
+    // The EndpointSlice controller ignores a Service whose selector is nil or empty.
+    selector: selector && Object.keys(selector).length > 0 ? selector : null,
+    externalName: str(spec.externalName),
+    externalTrafficPolicy: str(spec.externalTrafficPolicy),
+    internalTrafficPolicy: str(spec.internalTrafficPolicy),
+    sessionAffinity: str(spec.sessionAffinity),
+    trafficDistribution: str(spec.trafficDistribution),
+    publishNotReadyAddresses: spec.publishNotReadyAddresses === true,
+    loadBalancerIngress: arr(o.status?.loadBalancer?.ingress).map((i: any) => ({ ip: str(i.ip), hostname: str(i.hostname) })),
+  });
+}
+
+export function ingestEndpointSlice(o: any): EndpointSliceRecord {
+  const meta = ingestMeta(o.metadata);
+  return deepFreeze({
+    kind: 'EndpointSlice',
+    meta,
+    serviceName: meta.labels[LabelServiceName] ?? null,
+    managedBy: meta.labels[LabelManagedBy] ?? null,
+    addressType: str(o.addressType) ?? 'IPv4',
+    ports: arr(o.ports).map((p: any) => ({
+      name: str(p.name) ?? '',
+      port: num(p.port),
+      protocol: str(p.protocol) ?? 'TCP',
+      appProtocol: str(p.appProtocol),
+    })),
+    endpoints: arr(o.endpoints).map(ingestSliceEndpoint),
+  });
+}
+
+export function ingestPod(o: any): PodRecord {
+  const spec = o.spec ?? {};
+  const status = o.status ?? {};
+  const podIPs = strArray(arr(status.podIPs).map((p: any) => p?.ip));
+  const containers: ContainerRecord[] = [
+    ...arr(spec.initContainers)
+      .filter((c: any) => c?.restartPolicy === 'Always')
+      .map((c: any) => containerOf(c, true)),
+    ...arr(spec.containers).map((c: any) => containerOf(c, false)),
+  ];
+  return deepFreeze({
+    kind: 'Pod',
+    meta: ingestMeta(o.metadata),
+    phase: str(status.phase),
+    podIPs: podIPs.length > 0 ? podIPs : strArray(status.podIP ? [status.podIP] : []),
+    hostIP: str(status.hostIP),
+    nodeName: str(spec.nodeName),
+    ready: conditionStatus(status.conditions, 'Ready'),
+    containers,
+  });
+}
+
+export function ingestNode(o: any): NodeRecord {
+  const meta = ingestMeta(o.metadata);
+  const spec = o.spec ?? {};
+  const status = o.status ?? {};
+  return deepFreeze({
+    kind: 'Node',
+    meta,
+    ready: conditionStatus(status.conditions, 'Ready'),
+    addresses: arr(status.addresses)
+      .filter((a: any) => typeof a?.address === 'string')
+      .map((a: any) => ({ type: str(a.type) ?? '', address: a.address as string })),
+    zone: meta.labels[LabelZone] ?? null,
+    region: meta.labels[LabelRegion] ?? null,
+    podCIDRs: strArray(spec.podCIDRs ?? (spec.podCIDR ? [spec.podCIDR] : [])),
+    unschedulable: spec.unschedulable === true,
+    taints: arr(spec.taints).map((t: any) => ({ key: str(t.key) ?? '', value: str(t.value), effect: str(t.effect) ?? '' })),
+  });
+}
+
+/** Freeze an object graph (plain objects and arrays only). Returns its argument. */
+export function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+// Private:
+
+const LastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
+const EmptyMap: Readonly<Record<string, string>> = Object.freeze({});
+const EmptyArray: readonly never[] = Object.freeze([]);
+
+function metaOf(m: any, annotations: Record<string, string> | null): ObjectMeta {
+  return {
+    namespace: str(m.namespace) ?? '',
+    name: m.name,
+    uid: str(m.uid) ?? '',
+    resourceVersion: str(m.resourceVersion) ?? '',
+    labels: strMap(m.labels) ?? EmptyMap,
+    annotations: annotations && Object.keys(annotations).length > 0 ? annotations : EmptyMap,
+    creationTimestamp: timestamp(m.creationTimestamp) ?? '',
+    deletionTimestamp: timestamp(m.deletionTimestamp),
+    ownerReferences:
+      Array.isArray(m.ownerReferences) && m.ownerReferences.length > 0
+        ? m.ownerReferences.map((r: any) => ({
+            kind: str(r.kind) ?? '',
+            name: str(r.name) ?? '',
+            uid: str(r.uid) ?? '',
+            controller: r.controller === true,
+          }))
+        : EmptyArray,
+  };
+}
+
+function ingestSliceEndpoint(e: any): SliceEndpoint {
+  const c = e?.conditions ?? {};
+  const ref = e?.targetRef;
+  return {
+    addresses: strArray(e?.addresses),
+    conditions: { ready: bool(c.ready), serving: bool(c.serving), terminating: bool(c.terminating) },
+    hostname: str(e?.hostname),
+    nodeName: str(e?.nodeName),
+    zone: str(e?.zone),
+    hintsForZones: strArray(arr(e?.hints?.forZones).map((z: any) => z?.name)),
+    hintsForNodes: strArray(arr(e?.hints?.forNodes).map((n: any) => n?.name)),
+    targetRef: ref
+      ? { kind: str(ref.kind) ?? '', namespace: str(ref.namespace) ?? '', name: str(ref.name) ?? '', uid: str(ref.uid) ?? '' }
+      : null,
+  };
+}
+
+function containerOf(c: any, sidecar: boolean): ContainerRecord {
+  return {
+    name: str(c?.name) ?? '',
+    sidecar,
+    ports: arr(c?.ports)
+      .filter((p: any) => num(p?.containerPort) !== null)
+      .map((p: any) => ({ name: str(p.name) ?? '', containerPort: p.containerPort as number, protocol: str(p.protocol) ?? 'TCP' })),
+  };
+}
+
+function conditionStatus(conditions: unknown, type: string): boolean | null {
+  const c = arr(conditions).find((x: any) => x?.type === type);
+  if (!c) return null;
+  return c.status === 'True' ? true : c.status === 'False' ? false : null;
+}
+
+function timestamp(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (v instanceof Date) return v.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return null;
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function bool(v: unknown): boolean | null {
+  return typeof v === 'boolean' ? v : null;
+}
+
+function arr(v: unknown): any[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function strArray(v: unknown): readonly string[] {
+  const out = arr(v).filter((x): x is string => typeof x === 'string' && x !== '');
+  return out.length > 0 ? out : EmptyArray;
+}
+
+function strMap(v: unknown): Record<string, string> | null {
+  if (!v || typeof v !== 'object') return null;
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+function unreachable(x: never): never {
+  throw new Error(`unreachable: ${String(x)}`);
+}

@@ -1,0 +1,189 @@
+/**
+ * Slim records: what the cache keeps of each Kubernetes object.
+ *
+ * Built once at ingest (see ingest.ts) from the API object, frozen, and shared by every
+ * reader. They keep only what the schema serves: no managedFields, no pod spec beyond
+ * ports and nodeName, no node images. Records are shared with the cache: never mutate
+ * them; derive instead.
+ */
+
+/** The four kinds the gateway watches. */
+export type Kind = 'Service' | 'EndpointSlice' | 'Pod' | 'Node';
+
+export interface OwnerRef {
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly controller: boolean;
+}
+
+export interface ObjectMeta {
+  /** Empty string for cluster-scoped objects (Nodes). */
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  /** Opaque: compare for equality only. */
+  readonly resourceVersion: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Without `kubectl.kubernetes.io/last-applied-configuration`, which can be many KB. */
+  readonly annotations: Readonly<Record<string, string>>;
+  /** RFC 3339, as the API server sends it. */
+  readonly creationTimestamp: string;
+  /** RFC 3339; set when deletion has been requested (the object is terminating). */
+  readonly deletionTimestamp: string | null;
+  readonly ownerReferences: readonly OwnerRef[];
+}
+
+export interface ServicePort {
+  readonly name: string;
+  readonly protocol: string;
+  readonly port: number;
+  /** A number, or the name of a container port resolved per pod. */
+  readonly targetPort: number | string;
+  readonly nodePort: number | null;
+  readonly appProtocol: string | null;
+}
+
+export interface LoadBalancerIngress {
+  readonly ip: string | null;
+  readonly hostname: string | null;
+}
+
+export interface ServiceRecord {
+  readonly kind: 'Service';
+  readonly meta: ObjectMeta;
+  /** ClusterIP, NodePort, LoadBalancer or ExternalName. */
+  readonly type: string;
+  readonly clusterIP: string | null;
+  readonly clusterIPs: readonly string[];
+  readonly ipFamilies: readonly string[];
+  readonly ipFamilyPolicy: string | null;
+  readonly ports: readonly ServicePort[];
+  /** null: a selectorless Service (its slices are written by hand or by the mirroring controller). */
+  readonly selector: Readonly<Record<string, string>> | null;
+  readonly externalName: string | null;
+  readonly externalTrafficPolicy: string | null;
+  readonly internalTrafficPolicy: string | null;
+  readonly sessionAffinity: string | null;
+  readonly trafficDistribution: string | null;
+  readonly publishNotReadyAddresses: boolean;
+  readonly loadBalancerIngress: readonly LoadBalancerIngress[];
+}
+
+export interface EndpointConditions {
+  /** As sent: null means the field was absent (ready and serving then default to true, terminating to false). */
+  readonly ready: boolean | null;
+  readonly serving: boolean | null;
+  readonly terminating: boolean | null;
+}
+
+export interface ObjectRef {
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
+export interface SliceEndpoint {
+  readonly addresses: readonly string[];
+  readonly conditions: EndpointConditions;
+  readonly hostname: string | null;
+  readonly nodeName: string | null;
+  readonly zone: string | null;
+  readonly hintsForZones: readonly string[];
+  readonly hintsForNodes: readonly string[];
+  readonly targetRef: ObjectRef | null;
+}
+
+export interface SlicePort {
+  /** Empty string when unnamed. */
+  readonly name: string;
+  /** null when the slice says "all ports" (only legal for selectorless Services). */
+  readonly port: number | null;
+  readonly protocol: string;
+  readonly appProtocol: string | null;
+}
+
+export interface EndpointSliceRecord {
+  readonly kind: 'EndpointSlice';
+  readonly meta: ObjectMeta;
+  /** Value of the `kubernetes.io/service-name` label; null when the slice belongs to no Service. */
+  readonly serviceName: string | null;
+  /** Value of the `endpointslice.kubernetes.io/managed-by` label. */
+  readonly managedBy: string | null;
+  /** IPv4, IPv6 or FQDN. */
+  readonly addressType: string;
+  readonly ports: readonly SlicePort[];
+  readonly endpoints: readonly SliceEndpoint[];
+}
+
+export interface ContainerPort {
+  readonly name: string;
+  readonly containerPort: number;
+  readonly protocol: string;
+}
+
+export interface ContainerRecord {
+  readonly name: string;
+  /** Regular containers and restartable ("sidecar") init containers. */
+  readonly sidecar: boolean;
+  readonly ports: readonly ContainerPort[];
+}
+
+export interface PodRecord {
+  readonly kind: 'Pod';
+  readonly meta: ObjectMeta;
+  readonly phase: string | null;
+  readonly podIPs: readonly string[];
+  readonly hostIP: string | null;
+  readonly nodeName: string | null;
+  /** Status of the Ready condition: true, false, or null when absent/unknown. */
+  readonly ready: boolean | null;
+  readonly containers: readonly ContainerRecord[];
+}
+
+export interface NodeAddress {
+  readonly type: string;
+  readonly address: string;
+}
+
+export interface Taint {
+  readonly key: string;
+  readonly value: string | null;
+  readonly effect: string;
+}
+
+export interface NodeRecord {
+  readonly kind: 'Node';
+  readonly meta: ObjectMeta;
+  /** Status of the Ready condition: true, false, or null when absent/unknown. */
+  readonly ready: boolean | null;
+  readonly addresses: readonly NodeAddress[];
+  /** `topology.kubernetes.io/zone` label. */
+  readonly zone: string | null;
+  /** `topology.kubernetes.io/region` label. */
+  readonly region: string | null;
+  readonly podCIDRs: readonly string[];
+  readonly unschedulable: boolean;
+  readonly taints: readonly Taint[];
+}
+
+export type AnyRecord = ServiceRecord | EndpointSliceRecord | PodRecord | NodeRecord;
+
+export interface RecordOf {
+  Service: ServiceRecord;
+  EndpointSlice: EndpointSliceRecord;
+  Pod: PodRecord;
+  Node: NodeRecord;
+}
+
+/** client-go's MetaNamespaceKeyFunc: `namespace/name`, or `name` for cluster-scoped objects. */
+export function objectKey(meta: { readonly namespace: string; readonly name: string }): string {
+  return meta.namespace === '' ? meta.name : `${meta.namespace}/${meta.name}`;
+}
+
+/** Well-known labels. */
+export const LabelServiceName = 'kubernetes.io/service-name';
+export const LabelManagedBy = 'endpointslice.kubernetes.io/managed-by';
+export const LabelZone = 'topology.kubernetes.io/zone';
+export const LabelRegion = 'topology.kubernetes.io/region';

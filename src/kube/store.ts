@@ -1,0 +1,183 @@
+/**
+ * An indexed store of records of one kind, after client-go's ThreadSafeStore + Indexer, but
+ * synchronous and single-threaded (one event loop). Every change is published as a batch of
+ * events carrying the old and the new record; a relist is one batch (`relist: true`).
+ *
+ * Records are shared with every reader: you must not modify anything returned by get, list or
+ * byIndex.
+ */
+import type { AnyRecord } from './records.ts';
+import { objectKey } from './records.ts';
+import { errorText, logger } from '../log.ts';
+
+export type StoreEvent<R> =
+  | { readonly type: 'ADDED'; readonly key: string; readonly old: null; readonly new: R }
+  | { readonly type: 'MODIFIED'; readonly key: string; readonly old: R; readonly new: R }
+  | { readonly type: 'DELETED'; readonly key: string; readonly old: R; readonly new: null };
+
+export interface StoreBatch<R> {
+  readonly events: readonly StoreEvent<R>[];
+  /** True when the batch is the result of a relist (an atomic replace). */
+  readonly relist: boolean;
+}
+
+/** Returns the indexed values of a record; an empty array leaves it out of that index. */
+export type IndexFunc<R> = (record: R) => readonly string[];
+
+export type StoreListener<R> = (batch: StoreBatch<R>) => void;
+
+export class Store<R extends AnyRecord> {
+  private readonly items = new Map<string, R>();
+  private readonly indexers: Readonly<Record<string, IndexFunc<R>>>;
+  /** index name → indexed value → keys */
+  private readonly indices = new Map<string, Map<string, Set<string>>>();
+  private readonly listeners = new Set<StoreListener<R>>();
+
+  constructor(indexers: Readonly<Record<string, IndexFunc<R>>> = {}) {
+    this.indexers = indexers;
+    for (const name of Object.keys(indexers)) this.indices.set(name, new Map());
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  /** Records are shared with the cache: never mutate them; derive instead. */
+  get(key: string): R | undefined {
+    return this.items.get(key);
+  }
+
+  /** Every record, in insertion order (callers that need an order sort a copy). */
+  list(): IterableIterator<R> {
+    return this.items.values();
+  }
+
+  keys(): IterableIterator<string> {
+    return this.items.keys();
+  }
+
+  /** Records whose index `indexName` holds `indexedValue`; throws on an unknown index name. */
+  byIndex(indexName: string, indexedValue: string): R[] {
+    const keys = this.index(indexName).get(indexedValue);
+    if (!keys) return [];
+    const out: R[] = [];
+    for (const k of keys) out.push(this.items.get(k)!);
+    return out;
+  }
+
+  /** Number of records under one indexed value, without building a list. */
+  countByIndex(indexName: string, indexedValue: string): number {
+    return this.index(indexName).get(indexedValue)?.size ?? 0;
+  }
+
+  /** The indexed values currently present in `indexName`. */
+  indexValues(indexName: string): IterableIterator<string> {
+    return this.index(indexName).keys();
+  }
+
+  /** Subscribe to change batches; returns the unsubscribe function. A throwing listener is isolated. */
+  subscribe(listener: StoreListener<R>): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Add or update one record (a watch ADDED or MODIFIED). No event when the resourceVersion is unchanged. */
+  upsert(record: R): void {
+    const ev = this.put(record);
+    if (ev) this.publish({ events: [ev], relist: false });
+  }
+
+  /** Remove one record (a watch DELETED). No event when it was not there. */
+  delete(key: string): void {
+    const ev = this.remove(key);
+    if (ev) this.publish({ events: [ev], relist: false });
+  }
+
+  /**
+   * Replace the whole content with `records` (a relist), as one batch: adds, updates, and
+   * deletes for keys that vanished. A changed UID under the same key is a delete plus an add.
+   * Records whose resourceVersion did not change produce no event. With `namespace`, only
+   * that namespace is replaced (a namespace-scoped reflector's relist); other keys stay.
+   */
+  replace(records: Iterable<R>, namespace: string | null = null): StoreBatch<R> {
+    const events: StoreEvent<R>[] = [];
+    const seen = new Set<string>();
+    for (const r of records) {
+      const key = objectKey(r.meta);
+      seen.add(key);
+      const old = this.items.get(key);
+      if (old && old.meta.uid !== r.meta.uid) {
+        events.push(this.remove(key)!);
+      }
+      const ev = this.put(r);
+      if (ev) events.push(ev);
+    }
+    for (const [key, r] of [...this.items]) {
+      if (!seen.has(key) && (namespace === null || r.meta.namespace === namespace)) events.push(this.remove(key)!);
+    }
+    const batch = { events, relist: true };
+    this.publish(batch);
+    return batch;
+  }
+
+  // Private:
+
+  private index(name: string): Map<string, Set<string>> {
+    const idx = this.indices.get(name);
+    if (!idx) throw new Error(`store: expected one of the index names ${JSON.stringify(Object.keys(this.indexers))}, got ${JSON.stringify(name)}`);
+    return idx;
+  }
+
+  private put(record: R): StoreEvent<R> | null {
+    const key = objectKey(record.meta);
+    const old = this.items.get(key);
+    if (old && old.meta.resourceVersion === record.meta.resourceVersion && old.meta.uid === record.meta.uid) return null;
+    if (old) this.unindex(key, old);
+    this.items.set(key, record);
+    this.indexRecord(key, record);
+    return old ? { type: 'MODIFIED', key, old, new: record } : { type: 'ADDED', key, old: null, new: record };
+  }
+
+  private remove(key: string): StoreEvent<R> | null {
+    const old = this.items.get(key);
+    if (!old) return null;
+    this.items.delete(key);
+    this.unindex(key, old);
+    return { type: 'DELETED', key, old, new: null };
+  }
+
+  private indexRecord(key: string, r: R): void {
+    for (const [name, fn] of Object.entries(this.indexers)) {
+      const idx = this.indices.get(name)!;
+      for (const v of fn(r)) {
+        let keys = idx.get(v);
+        if (!keys) idx.set(v, (keys = new Set()));
+        keys.add(key);
+      }
+    }
+  }
+
+  private unindex(key: string, r: R): void {
+    for (const [name, fn] of Object.entries(this.indexers)) {
+      const idx = this.indices.get(name)!;
+      for (const v of fn(r)) {
+        const keys = idx.get(v);
+        if (!keys) continue;
+        keys.delete(key);
+        if (keys.size === 0) idx.delete(v);
+      }
+    }
+  }
+
+  private publish(batch: StoreBatch<R>): void {
+    if (batch.events.length === 0 && !batch.relist) return;
+    for (const l of this.listeners) {
+      try {
+        l(batch);
+      } catch (err) {
+        // A listener's bug must not stop the watch or other listeners: log and go on.
+        logger.error('store listener failed', { error: errorText(err) });
+      }
+    }
+  }
+}
