@@ -64,7 +64,7 @@ export class KubeClient {
           headers: {
             authorization: `Bearer ${this.token}`,
             accept: 'application/json',
-            ...(payload ? { 'content-type': contentType } : {}),
+            ...(payload ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}),
           },
           timeout: 30_000,
         },
