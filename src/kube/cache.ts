@@ -44,7 +44,8 @@ export interface KindHealth {
 }
 
 export interface CacheOptions {
-  client: ApiClient;
+  /** null: no reflectors; the stores are fed by hand (unit tests, benchmarks). */
+  client: ApiClient | null;
   /** Watch only these namespaces (Nodes stay cluster-wide); null: every namespace. */
   namespaces?: readonly string[] | null;
   /** Reflector tuning for tests and benchmarks. */
@@ -79,9 +80,10 @@ export class ClusterCache {
 
   constructor(opts: CacheOptions) {
     const scopes = opts.namespaces && opts.namespaces.length > 0 ? opts.namespaces : [null];
+    const client = opts.client;
     const make = <K extends Kind>(kind: K, store: Store<RecordOf[K]>, namespace: string | null) =>
-      new Reflector<K>({ kind, store, namespace, client: opts.client, ...opts.reflector, onStatus: opts.onStatus, logger: opts.logger }) as unknown as Reflector<Kind>;
-    this.reflectors = [
+      new Reflector<K>({ kind, store, namespace, client: client!, ...opts.reflector, onStatus: opts.onStatus, logger: opts.logger }) as unknown as Reflector<Kind>;
+    this.reflectors = !client ? [] : [
       ...scopes.map((ns) => make('Service', this.services, ns)),
       ...scopes.map((ns) => make('EndpointSlice', this.slices, ns)),
       ...scopes.map((ns) => make('Pod', this.pods, ns)),
