@@ -3,8 +3,9 @@
  * that subscriptions publish.
  */
 
-import { compareStrings, sameEndpoint } from './endpoints.ts';
+import { sameEndpoint } from './endpoints.ts';
 import type { MergedEndpoint, ServiceEndpoints } from './endpoints.ts';
+import { compareStrings } from './text.ts';
 
 export interface EndpointChange {
   readonly before: MergedEndpoint;
@@ -60,7 +61,11 @@ export function diffEndpoints(before: ServiceEndpoints | null, after: ServiceEnd
     }
   }
   if (added.length === 0 && removed.length === 0 && changed.length === 0) return EmptyDiff;
-  return Object.freeze({ added: Object.freeze(added), removed: Object.freeze(removed), changed: Object.freeze(changed) });
+  return Object.freeze({
+    added: Object.freeze(added),
+    removed: Object.freeze(removed),
+    changed: Object.freeze(changed),
+  });
 }
 
 /** Whether the diff has nothing to publish. */

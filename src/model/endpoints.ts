@@ -8,6 +8,7 @@
  */
 
 import type { EndpointSliceRecord, ObjectRef, SliceEndpoint, SlicePort } from '../kube/records.ts';
+import { compareStrings } from './text.ts';
 
 /** One port an endpoint serves, as its slice lists it. */
 export interface EndpointPort {
@@ -104,7 +105,8 @@ export function sliceServiceKey(slice: EndpointSliceRecord): string | null {
  * - an endpoint without addresses is skipped; only `addresses[0]` is used;
  * - endpoints are deduplicated by address and port; when the same one appears in two slices
  *   (while it moves between them) the copy that is not terminating wins, and among equals the
- *   copy from the slice whose name sorts first;
+ *   copy from the slice whose name sorts first (KUBERNETES.md §4; kube-proxy itself walks slices
+ *   in map order and keeps the first copy, or the node-local one, so its choice is not stable);
  * - missing conditions default: ready true, serving true, terminating false.
  *
  * Grouping by address: an address's fields (conditions, node, zone, hints, hostname,
@@ -193,11 +195,6 @@ export function sameEndpoint(a: MergedEndpoint, b: MergedEndpoint): boolean {
   );
 }
 
-/** Code-unit order (not locale order): the order endpoints are sorted in. */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 // Private:
 
 /** One appearance of an address in one slice, conditions defaulted. */
@@ -249,7 +246,8 @@ function mergeCopies(address: string, copies: readonly Copy[]): MergedEndpoint {
       const key = `${port.name}\0${port.protocol}\0${port.port}`;
       // First copy wins: the preferred one for this IP:port.
       if (!ports.has(key)) {
-        ports.set(key, Object.freeze({ name: port.name, port: port.port, protocol: port.protocol, appProtocol: port.appProtocol }));
+        const { name, protocol, appProtocol } = port;
+        ports.set(key, Object.freeze({ name, port: port.port, protocol, appProtocol }));
       }
     }
   }

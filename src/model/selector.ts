@@ -11,6 +11,8 @@
  * are keywords only where an operator is expected, so `in=notin` is a valid requirement.
  */
 
+import { compareStrings, quote } from './text.ts';
+
 /** Operators, named as `selection.Operator`; `==` parses to `Equals`. */
 export const Operator = {
   Equals: '=',
@@ -35,8 +37,8 @@ export interface Requirement {
 }
 
 /**
- * A parsed selector: requirements ANDed, sorted by key (stable). No requirements selects
- * everything. `Nothing` selects nothing: a Service without a selector.
+ * A parsed selector: requirements ANDed, sorted by key, then by their rendering. No
+ * requirements selects everything. `Nothing` selects nothing: a Service without a selector.
  */
 export type Selector =
   | { readonly kind: 'Requirements'; readonly requirements: readonly Requirement[] }
@@ -126,10 +128,7 @@ export function selectorFromMap(map: Readonly<Record<string, string>> | null): S
  */
 export function selectorToString(selector: Selector): string {
   if (selector.kind === 'Nothing') return NothingString;
-  return selector.requirements
-    .map(requirementToString)
-    .sort((a, b) => 0) // requirements are already sorted by key; keep it explicit and stable
-    .join(',');
+  return [...selector.requirements].sort(byKeyThenText).map(requirementToString).join(',');
 }
 
 // Private:
@@ -157,19 +156,23 @@ interface Lexeme {
   readonly position: number;
 }
 
-const symbols: Readonly<Record<string, TokenType>> = {
-  '==': Token.DoubleEquals,
-  '!=': Token.NotEquals,
-  '=': Token.Equals,
-  '!': Token.DoesNotExist,
-  '>': Token.GreaterThan,
-  '<': Token.LessThan,
-  '(': Token.OpenPar,
-  ')': Token.ClosedPar,
-  ',': Token.Comma,
-};
+// Maps, not object literals: an identifier such as "constructor" must not find a prototype member.
+const symbols: ReadonlyMap<string, TokenType> = new Map([
+  ['==', Token.DoubleEquals],
+  ['!=', Token.NotEquals],
+  ['=', Token.Equals],
+  ['!', Token.DoesNotExist],
+  ['>', Token.GreaterThan],
+  ['<', Token.LessThan],
+  ['(', Token.OpenPar],
+  [')', Token.ClosedPar],
+  [',', Token.Comma],
+]);
 
-const keywords: Readonly<Record<string, TokenType>> = { in: Token.In, notin: Token.NotIn };
+const keywords: ReadonlyMap<string, TokenType> = new Map([
+  ['in', Token.In],
+  ['notin', Token.NotIn],
+]);
 
 function isWhitespace(ch: string): boolean {
   return ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n';
@@ -179,7 +182,10 @@ function isSpecial(ch: string): boolean {
   return ch === '=' || ch === '!' || ch === '(' || ch === ')' || ch === ',' || ch === '>' || ch === '<';
 }
 
-/** Kubernetes' Lexer: special symbols by longest match ("==", "!="), anything else up to one is an identifier. */
+/**
+ * Kubernetes' Lexer: special symbols by longest match (so "===" is "==" then "="); any other run
+ * of characters up to whitespace or a special symbol is a keyword (`in`, `notin`) or an identifier.
+ */
 function lex(s: string): Lexeme[] {
   const out: Lexeme[] = [];
   let i = 0;
@@ -192,18 +198,21 @@ function lex(s: string): Lexeme[] {
     const start = i;
     if (isSpecial(s[i]!)) {
       const two = s.slice(i, i + 2);
-      const text = symbols[two] !== undefined ? two : s[i]!;
-      out.push({ type: symbols[text]!, text, position: start });
+      const text = symbols.has(two) ? two : s[i]!;
+      out.push({ type: symbols.get(text)!, text, position: start });
       i += text.length;
       continue;
     }
     while (i < s.length && !isSpecial(s[i]!) && !isWhitespace(s[i]!)) i++;
     const text = s.slice(start, i);
-    out.push({ type: keywords[text] ?? Token.Identifier, text, position: start });
+    out.push({ type: keywords.get(text) ?? Token.Identifier, text, position: start });
   }
 }
 
-const operatorTokens: Readonly<Partial<Record<TokenType, Operator>>> = {
+/** The operators that take values: all but `exists` and `!`. */
+type BinaryOperator = Exclude<Operator, typeof Operator.Exists | typeof Operator.DoesNotExist>;
+
+const operatorTokens: Readonly<Partial<Record<TokenType, BinaryOperator>>> = {
   [Token.Equals]: Operator.Equals,
   [Token.DoubleEquals]: Operator.Equals,
   [Token.NotEquals]: Operator.NotEquals,
@@ -236,8 +245,9 @@ class Parser {
       if (after.type !== Token.Comma) throw fail('"," or end of string', after);
       next = this.lookahead(true);
     }
-    // Sorted by key, as labels.Parse does "to grant deterministic parsing"; stable.
-    requirements.sort((a, b) => compareStrings(a.key, b.key));
+    // Sorted by key, as labels.Parse does "to grant deterministic parsing", then by rendering
+    // so that one key's requirements come out in one order too.
+    requirements.sort(byKeyThenText);
     return Object.freeze({ kind: 'Requirements', requirements: Object.freeze(requirements) });
   }
 
@@ -269,9 +279,6 @@ class Parser {
       case Operator.Equals:
       case Operator.NotEquals:
         return requirement(key, operator, [this.parseExactValue(opToken)]);
-      case Operator.Exists:
-      case Operator.DoesNotExist:
-        throw new Error(`unreachable: unary operator ${operator} after a key`);
       default:
         return unreachable(operator);
     }
@@ -328,7 +335,9 @@ class Parser {
   /** The value after `>` or `<`: a label value that is a 64-bit integer. */
   parseInteger(op: Lexeme): string {
     const token = this.consume(true);
-    if (token.type !== Token.Identifier || !isInt64(token.text)) throw fail(`an integer after ${quote(op.text)}`, token);
+    if (token.type !== Token.Identifier || !isInt64(token.text)) {
+      throw fail(`an integer after ${quote(op.text)}`, token);
+    }
     validateValue(token);
     return token.text;
   }
@@ -336,7 +345,8 @@ class Parser {
   /** In a value position ("values" context) the keywords `in` and `notin` are identifiers. */
   lookahead(values: boolean): Lexeme {
     const token = this.tokens[this.position]!;
-    return values && (token.type === Token.In || token.type === Token.NotIn) ? { ...token, type: Token.Identifier } : token;
+    const keyword = token.type === Token.In || token.type === Token.NotIn;
+    return values && keyword ? { ...token, type: Token.Identifier } : token;
   }
 
   consume(values: boolean): Lexeme {
@@ -352,6 +362,7 @@ function requirement(key: string, operator: Operator, values: readonly string[])
 
 const nameRe = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const dns1123SubdomainRe = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const prefixChars = 'a-z, 0-9, "-" and "." beginning and ending with an alphanumeric';
 const nameChars = 'A-Z, a-z, 0-9, "-", "_" and "." beginning and ending with an alphanumeric';
 
 /** validation.IsQualifiedName: `[prefix/]name`. */
@@ -366,7 +377,7 @@ function validateKey(token: Lexeme): void {
       throw fail(`a label key prefix of at most ${MaxLabelPrefixLength} characters`, token);
     }
     if (!dns1123SubdomainRe.test(prefix)) {
-      throw fail('a label key prefix that is a DNS subdomain (a-z, 0-9, "-" and "." beginning and ending with an alphanumeric)', token);
+      throw fail(`a label key prefix that is a DNS subdomain (${prefixChars})`, token);
     }
     if (name === '') throw fail('a label name after "/"', token);
   }
@@ -437,17 +448,12 @@ function requirementToString(r: Requirement): string {
   }
 }
 
+function byKeyThenText(a: Requirement, b: Requirement): number {
+  return compareStrings(a.key, b.key) || compareStrings(requirementToString(a), requirementToString(b));
+}
+
 function fail(expected: string, got: Lexeme): SelectorError {
   return new SelectorError(expected, got.type === Token.End ? 'end of string' : quote(got.text), got.position);
-}
-
-/** JSON-quoted, cut at 40 characters so that a huge input is never echoed whole. */
-function quote(s: string): string {
-  return s.length <= 40 ? JSON.stringify(s) : `${JSON.stringify(s.slice(0, 40))}… (${s.length} characters)`;
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function unreachable(x: never): never {
