@@ -1,0 +1,185 @@
+/**
+ * Configuration: command-line flags, each also settable by an environment variable
+ * (`NETGRAPH_<FLAG>` in upper snake case, e.g. `--max-depth` ↔ `NETGRAPH_MAX_DEPTH`). A flag
+ * wins over its variable. Invalid configuration throws ConfigError naming the option and the
+ * value; `main` prints it on one line and exits 2.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from './kube/client.ts';
+import { LogLevels, type LogFormat, type LogLevel } from './log.ts';
+
+export { ConfigError };
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Explicit kubeconfig file (overrides KUBECONFIG and ~/.kube/config). */
+  kubeconfig: string | null;
+  context: string | null;
+  /** Serve the embedded demo cluster even when a kubeconfig exists. */
+  demo: boolean;
+  /** Watch only these namespaces; empty: all. */
+  namespaces: string[];
+  logLevel: LogLevel;
+  logFormat: LogFormat | null;
+  explorer: boolean;
+  introspection: boolean;
+  /** Origins allowed to open WebSockets and send browser requests; empty: same origin only. */
+  allowedOrigins: string[];
+  limits: LimitsConfig;
+  /** Seconds to wait after going unready before closing sockets, so endpoints update (preStop). */
+  shutdownDelaySeconds: number;
+  /** Demo cluster churn, events per second; 0 disables churn. */
+  demoChurnPerSecond: number;
+}
+
+export interface LimitsConfig {
+  maxDepth: number;
+  maxAliases: number;
+  maxCost: number;
+  maxTokens: number;
+  maxPageSize: number;
+  maxBodyBytes: number;
+  wsMaxMessageBytes: number;
+  wsMaxOperations: number;
+  wsInitTimeoutMs: number;
+  wsMaxQueue: number;
+}
+
+interface Option {
+  type: 'string' | 'boolean';
+  /** For --help. */
+  help: string;
+  default?: string | boolean;
+}
+
+/** Every option, with its help line and default. */
+export const Options: Readonly<Record<string, Option>> = {
+  host: { type: 'string', help: 'address to listen on', default: '127.0.0.1' },
+  port: { type: 'string', help: 'port for HTTP, WebSocket, health and metrics', default: '8080' },
+  kubeconfig: { type: 'string', help: 'kubeconfig file (default: in-cluster, then KUBECONFIG, then ~/.kube/config, then the demo)' },
+  context: { type: 'string', help: 'kubeconfig context (default: current-context)' },
+  demo: { type: 'boolean', help: 'serve the embedded demo cluster', default: false },
+  namespaces: { type: 'string', help: 'comma-separated namespaces to watch (default: all)' },
+  'log-level': { type: 'string', help: 'debug | info | warn | error', default: 'info' },
+  'log-format': { type: 'string', help: 'json | text (default: text on a terminal, json otherwise)' },
+  explorer: { type: 'boolean', help: 'serve the GraphiQL explorer at / (--no-explorer to turn off)', default: true },
+  introspection: { type: 'boolean', help: 'allow schema introspection (--no-introspection to turn off)', default: true },
+  'allowed-origins': { type: 'string', help: 'comma-separated browser origins allowed besides the gateway itself' },
+  'max-depth': { type: 'string', help: 'maximum query depth, in levels', default: '12' },
+  'max-aliases': { type: 'string', help: 'maximum aliases per operation', default: '30' },
+  'max-cost': { type: 'string', help: 'maximum estimated cost per operation', default: '50000' },
+  'max-tokens': { type: 'string', help: 'maximum tokens per document', default: '5000' },
+  'max-page-size': { type: 'string', help: 'maximum `first` of any list', default: '1000' },
+  'max-body-bytes': { type: 'string', help: 'maximum HTTP request body, in bytes', default: '65536' },
+  'ws-max-message-bytes': { type: 'string', help: 'maximum WebSocket message, in bytes', default: '65536' },
+  'ws-max-operations': { type: 'string', help: 'maximum concurrent subscriptions per socket', default: '100' },
+  'ws-init-timeout-ms': { type: 'string', help: 'time a socket has to send connection_init, in ms', default: '3000' },
+  'ws-max-queue': { type: 'string', help: 'change sets queued per slow subscriber before it is closed', default: '1000' },
+  'shutdown-delay-seconds': { type: 'string', help: 'on SIGTERM, seconds to stay up unready before closing', default: '0' },
+  'demo-churn-per-second': { type: 'string', help: 'demo cluster churn, changes per second (0: none)', default: '2' },
+  help: { type: 'boolean', help: 'print this help and exit', default: false },
+};
+
+export function envName(flag: string): string {
+  return `NETGRAPH_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Parse flags and environment into a Config; throws ConfigError on anything invalid. Returns 'help' for --help. */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config | 'help' {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const [name, o] of Object.entries(Options)) options[name] = { type: o.type };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, allowNegative: true }) as {
+      values: Record<string, string | boolean | undefined>;
+    });
+  } catch (err) {
+    throw new ConfigError((err as Error).message.replace(/\. To specify.*$/s, '').split('\n')[0]!);
+  }
+  if (values.help) return 'help';
+  const get = (flag: string): string | boolean | undefined => {
+    if (values[flag] !== undefined) return values[flag];
+    const e = env[envName(flag)];
+    if (e !== undefined && e !== '') {
+      if (Options[flag]!.type === 'boolean') {
+        if (!/^(true|false|1|0)$/i.test(e)) throw new ConfigError(`${envName(flag)}: expected true or false, got ${JSON.stringify(e)}`);
+        return /^(true|1)$/i.test(e);
+      }
+      return e;
+    }
+    return Options[flag]!.default;
+  };
+  const str = (flag: string): string | null => {
+    const v = get(flag);
+    return typeof v === 'string' && v !== '' ? v : null;
+  };
+  const bool = (flag: string): boolean => get(flag) === true;
+  const int = (flag: string, min: number, max: number): number => {
+    const v = String(get(flag));
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+      throw new ConfigError(`--${flag}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    }
+    return Number(v);
+  };
+  const list = (flag: string): string[] => (str(flag) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+
+  const logLevel = str('log-level')!;
+  if (!LogLevels.includes(logLevel as LogLevel)) throw new ConfigError(`--log-level: expected one of ${LogLevels.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  const logFormat = str('log-format');
+  if (logFormat !== null && logFormat !== 'json' && logFormat !== 'text') throw new ConfigError(`--log-format: expected json or text, got ${JSON.stringify(logFormat)}`);
+  const namespaces = list('namespaces');
+  for (const ns of namespaces) {
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new ConfigError(`--namespaces: expected DNS-1123 labels separated by commas, got ${JSON.stringify(ns)}`);
+  }
+  const allowedOrigins = list('allowed-origins');
+  for (const o of allowedOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(o)) throw new ConfigError(`--allowed-origins: expected origins like https://host:port, got ${JSON.stringify(o)}`);
+  }
+  const host = str('host')!;
+  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(host)) throw new ConfigError(`--host: expected an address or host name, got ${JSON.stringify(host)}`);
+  const demo = bool('demo');
+  const kubeconfig = str('kubeconfig');
+  if (demo && kubeconfig) throw new ConfigError(`--demo: cannot be combined with --kubeconfig ${JSON.stringify(kubeconfig)}`);
+
+  return {
+    host,
+    port: int('port', 0, 65535),
+    kubeconfig,
+    context: str('context'),
+    demo,
+    namespaces,
+    logLevel: logLevel as LogLevel,
+    logFormat: logFormat as LogFormat | null,
+    explorer: bool('explorer'),
+    introspection: bool('introspection'),
+    allowedOrigins,
+    shutdownDelaySeconds: int('shutdown-delay-seconds', 0, 600),
+    demoChurnPerSecond: int('demo-churn-per-second', 0, 10_000),
+    limits: {
+      maxDepth: int('max-depth', 1, 100),
+      maxAliases: int('max-aliases', 0, 10_000),
+      maxCost: int('max-cost', 1, 100_000_000),
+      maxTokens: int('max-tokens', 10, 1_000_000),
+      maxPageSize: int('max-page-size', 1, 100_000),
+      maxBodyBytes: int('max-body-bytes', 1024, 64 * 1024 * 1024),
+      wsMaxMessageBytes: int('ws-max-message-bytes', 1024, 64 * 1024 * 1024),
+      wsMaxOperations: int('ws-max-operations', 1, 100_000),
+      wsInitTimeoutMs: int('ws-init-timeout-ms', 100, 600_000),
+      wsMaxQueue: int('ws-max-queue', 1, 1_000_000),
+    },
+  };
+}
+
+/** The --help text. */
+export function helpText(): string {
+  const lines = ['Usage: npm start -- [options]', '', 'A GraphQL gateway over Kubernetes networking state.', '', 'Options:'];
+  for (const [name, o] of Object.entries(Options)) {
+    const flag = o.type === 'boolean' ? `--${name}` : `--${name} VALUE`;
+    const def = o.default !== undefined && name !== 'help' ? ` (default: ${o.default})` : '';
+    lines.push(`  ${flag.padEnd(30)} ${o.help}${def}`);
+    if (name !== 'help') lines.push(`  ${''.padEnd(30)} env ${envName(name)}`);
+  }
+  lines.push('', 'Cluster choice: --kubeconfig/--context/--demo, else in-cluster, else KUBECONFIG or ~/.kube/config, else the demo cluster.');
+  return lines.join('\n');
+}

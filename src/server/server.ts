@@ -1,0 +1,193 @@
+/**
+ * The gateway's one port: GraphQL over HTTP (Apollo Server), GraphQL over WebSocket (our
+ * graphql-transport-ws core fed by the fan-out), health, metrics and the explorer, all on one
+ * node:http server and one schema. `start()` listens; `stop()` is the one shutdown path.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ApolloServer, BaseContext } from '@apollo/server';
+import type { GraphQLSchema, ValidationRule } from 'graphql';
+import { serveGraphQL, sendJSON, startApollo } from './apollo.ts';
+import { WsGateway } from './ws.ts';
+import type { ClusterCache } from '../kube/cache.ts';
+import type { Fanout } from '../subscriptions/fanout.ts';
+import { errorText, type Logger } from '../log.ts';
+
+export interface GraphQLLayer<C extends BaseContext> {
+  schema: GraphQLSchema;
+  validationRules: ValidationRule[];
+  /** Our coded caller errors, shown to callers as they are. */
+  callerCodes: ReadonlySet<string>;
+  maxTokens: number;
+  createContext: () => C;
+}
+
+export interface ExtraRoute {
+  /** Handle the request and return true, or return false to pass. */
+  (req: IncomingMessage, res: ServerResponse, url: URL): boolean | Promise<boolean>;
+}
+
+export interface ServerOptions<C extends BaseContext> {
+  host: string;
+  port: number;
+  graphql: GraphQLLayer<C>;
+  cache: ClusterCache;
+  fanout: Fanout;
+  introspection: boolean;
+  maxBodyBytes: number;
+  ws: { maxMessageBytes: number; maxOperations: number; initTimeoutMs: number };
+  allowedOrigins: readonly string[];
+  /** Routes tried before GraphQL (explorer, metrics). */
+  routes?: readonly ExtraRoute[];
+  /** Called with each HTTP request's duration (ms) and status, for metrics. */
+  onRequest?: (route: string, status: number, ms: number) => void;
+  logger: Logger;
+}
+
+export const GraphQLPath = '/graphql';
+
+export class GatewayServer<C extends BaseContext> {
+  private readonly o: ServerOptions<C>;
+  private readonly http: Server;
+  private apollo: ApolloServer<C> | null = null;
+  private ws: WsGateway | null = null;
+  private draining = false;
+  private stopping: Promise<void> | null = null;
+
+  constructor(o: ServerOptions<C>) {
+    this.o = o;
+    this.http = createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, (req, res) => {
+      void this.handle(req, res);
+    });
+  }
+
+  /** Start Apollo and listen; resolves with the bound address. */
+  async start(): Promise<AddressInfo> {
+    const g = this.o.graphql;
+    this.apollo = await startApollo<C>({
+      schema: g.schema,
+      validationRules: g.validationRules,
+      maxTokens: g.maxTokens,
+      introspection: this.o.introspection,
+      callerCodes: g.callerCodes,
+      logger: this.o.logger,
+    });
+    this.ws = new WsGateway({
+      server: this.http,
+      path: GraphQLPath,
+      maxMessageBytes: this.o.ws.maxMessageBytes,
+      maxOperations: this.o.ws.maxOperations,
+      initTimeoutMs: this.o.ws.initTimeoutMs,
+      originAllowed: (origin, req) => this.originAllowed(origin, req),
+      hooks: { onSubscribe: (sink, payload) => this.o.fanout.subscribe(sink, payload) },
+      logger: this.o.logger,
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.o.port, this.o.host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    return this.http.address() as AddressInfo;
+  }
+
+  get address(): AddressInfo {
+    return this.http.address() as AddressInfo;
+  }
+
+  get socketCount(): number {
+    return this.ws?.socketCount ?? 0;
+  }
+
+  /** Go unready (readyz answers 503) while still serving: the first step of shutdown. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /**
+   * Stop: refuse new work, close WebSockets with 1001 (reconnect elsewhere), let in-flight
+   * HTTP requests finish (up to `graceMs`), then stop Apollo. Safe to call twice.
+   */
+  stop(graceMs = 10_000): Promise<void> {
+    this.stopping ??= (async () => {
+      this.draining = true;
+      await this.ws?.closeAll();
+      const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+      this.http.closeIdleConnections();
+      const timer = setTimeout(() => this.http.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(timer);
+      await this.apollo?.stop();
+    })();
+    return this.stopping;
+  }
+
+  // Private:
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let route = 'other';
+    try {
+      if (this.applyCors(req, res)) return;
+      switch (url.pathname) {
+        case '/healthz':
+          route = 'healthz';
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+          return;
+        case '/readyz': {
+          route = 'readyz';
+          const ready = !this.draining && this.o.cache.isReady();
+          sendJSON(res, ready ? 200 : 503, { ready, draining: this.draining, kinds: this.o.cache.health() });
+          return;
+        }
+      }
+      for (const r of this.o.routes ?? []) {
+        if (await r(req, res, url)) {
+          route = url.pathname;
+          return;
+        }
+      }
+      if (url.pathname === GraphQLPath) {
+        route = 'graphql';
+        await serveGraphQL(this.apollo!, req, res, async () => this.o.graphql.createContext(), this.o.maxBodyBytes);
+        return;
+      }
+      sendJSON(res, 404, { errors: [{ message: `path: expected ${GraphQLPath}, /healthz, /readyz or /metrics, got ${JSON.stringify(url.pathname.slice(0, 80))}`, extensions: { code: 'NOT_FOUND' } }] });
+    } catch (err) {
+      this.o.logger.error('request failed', { error: errorText(err), path: url.pathname });
+      if (!res.headersSent) sendJSON(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      else res.destroy();
+    } finally {
+      this.o.onRequest?.(route, res.statusCode, performance.now() - started);
+    }
+  }
+
+  private originAllowed(origin: string, req: IncomingMessage): boolean {
+    if (this.o.allowedOrigins.includes(origin)) return true;
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
+  }
+
+  /** CORS for the configured origins; answers preflights. Returns true when the request was answered. */
+  private applyCors(req: IncomingMessage, res: ServerResponse): boolean {
+    const origin = req.headers.origin;
+    if (!origin || !this.o.allowedOrigins.includes(origin)) return false;
+    res.setHeader('access-control-allow-origin', origin);
+    res.setHeader('vary', 'Origin');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-headers': 'content-type, authorization, apollo-require-preflight',
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return true;
+    }
+    return false;
+  }
+}
