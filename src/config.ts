@@ -20,6 +20,8 @@ export interface Config {
   demo: boolean;
   /** Watch only these namespaces; empty: all. */
   namespaces: string[];
+  /** Watch Nodes (cluster-scoped: needs a ClusterRole). */
+  watchNodes: boolean;
   logLevel: LogLevel;
   logFormat: LogFormat | null;
   explorer: boolean;
@@ -61,6 +63,7 @@ export const Options: Readonly<Record<string, Option>> = {
   context: { type: 'string', help: 'kubeconfig context (default: current-context)' },
   demo: { type: 'boolean', help: 'serve the embedded demo cluster', default: false },
   namespaces: { type: 'string', help: 'comma-separated namespaces to watch (default: all)' },
+  nodes: { type: 'boolean', help: 'watch Nodes, which needs cluster-wide read (--no-nodes for Role-only deployments)', default: true },
   'log-level': { type: 'string', help: 'debug | info | warn | error', default: 'info' },
   'log-format': { type: 'string', help: 'json | text (default: text on a terminal, json otherwise)' },
   explorer: { type: 'boolean', help: 'serve the GraphiQL explorer at / (--no-explorer to turn off)', default: true },
@@ -149,6 +152,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     context: str('context'),
     demo,
     namespaces,
+    watchNodes: bool('nodes'),
     logLevel: logLevel as LogLevel,
     logFormat: logFormat as LogFormat | null,
     explorer: bool('explorer'),

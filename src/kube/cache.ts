@@ -27,6 +27,7 @@ export const NodesByZone = 'zone';
 
 export const Kinds: readonly Kind[] = ['Service', 'EndpointSlice', 'Pod', 'Node'];
 
+
 export interface KindHealth {
   readonly kind: Kind;
   readonly phase: ReflectorPhase;
@@ -48,6 +49,8 @@ export interface CacheOptions {
   client: ApiClient | null;
   /** Watch only these namespaces (Nodes stay cluster-wide); null: every namespace. */
   namespaces?: readonly string[] | null;
+  /** Watch Nodes (cluster-scoped). @default true */
+  watchNodes?: boolean;
   /** Reflector tuning for tests and benchmarks. */
   reflector?: { stallTimeoutMs?: number; backoffInitialMs?: number; backoffMaxMs?: number; watchTimeoutSeconds?: readonly [number, number]; pageSize?: number };
   onStatus?: (s: ReflectorStatus) => void;
@@ -87,7 +90,7 @@ export class ClusterCache {
       ...scopes.map((ns) => make('Service', this.services, ns)),
       ...scopes.map((ns) => make('EndpointSlice', this.slices, ns)),
       ...scopes.map((ns) => make('Pod', this.pods, ns)),
-      make('Node', this.nodes, null),
+      ...(opts.watchNodes === false ? [] : [make('Node', this.nodes, null)]),
     ];
   }
 
@@ -112,6 +115,9 @@ export class ClusterCache {
   health(): KindHealth[] {
     return Kinds.map((kind) => {
       const st = this.reflectors.filter((r) => r.kind === kind).map((r) => r.status());
+      if (st.length === 0) {
+        return { kind, phase: 'stopped', synced: true, syncedAt: null, lastEventAt: null, consecutiveFailures: 0, lastError: null, objects: 0, lists: 0, watches: 0, events: 0 };
+      }
       const phases: ReflectorPhase[] = ['backing-off', 'listing', 'idle', 'watching', 'stopped'];
       const synced = st.every((s) => s.syncedAt !== null);
       const failing = st.find((s) => s.lastError !== null);
