@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the project's npm dependencies (Node 24 among them) when node_modules is missing or
-# was installed from another package-lock.json. Quiet when nothing needs doing.
+# was installed from another package-lock.json, then bundles the explorer if it is stale.
+# Quiet when nothing needs doing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.install-stamp
-if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x node_modules/.bin/node ]]; then
-  exit 0
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" || ! -x node_modules/.bin/node ]]; then
+  echo "setup: installing npm dependencies (includes the Node 24 runtime)" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$want" > "$stamp"
 fi
-echo "setup: installing npm dependencies (includes the Node 24 runtime)" >&2
-npm ci --no-audit --no-fund --loglevel=error >&2
-echo "$want" > "$stamp"
+node_modules/.bin/node src/explorer/build.ts
