@@ -1,0 +1,174 @@
+/**
+ * The lists behind connection fields: filter a sorted list by the field's arguments, then take
+ * one page. Shared by every field that returns the same connection type (Query.pods,
+ * Service.pods and Node.pods all filter Pods the same way). Filters combine with AND; a filter
+ * left out or null does not filter. Arguments are checked before any data is read.
+ */
+import { objectKey, type EndpointSliceRecord, type NodeRecord, type PodRecord, type ServiceRecord } from '../kube/records.ts';
+import type { MergedEndpoint } from '../model/endpoints.ts';
+import { matches } from '../model/selector.ts';
+import { nameArg, optionalNamespaceArg, pageArgs, selectorArg, type PageArgs } from './args.ts';
+import type { GatewayContext } from './context.ts';
+import { endpointSortKey, mapPage, objectSortKey, paginate } from './pagination.ts';
+import type { EndpointPage, EndpointParent, EndpointSlicePage, NodePage, PodPage, ServicePage } from './parents.ts';
+
+export interface ServiceFilters extends PageArgs {
+  readonly namespace?: string | null;
+  readonly labelSelector?: string | null;
+  readonly type?: string | null;
+  readonly headless?: boolean | null;
+  readonly hasReadyEndpoints?: boolean | null;
+}
+
+export interface PodFilters extends PageArgs {
+  readonly namespace?: string | null;
+  readonly labelSelector?: string | null;
+  readonly ready?: boolean | null;
+  readonly phase?: string | null;
+  /** spec.nodeName. */
+  readonly node?: string | null;
+  /** The zone of the pod's Node. */
+  readonly zone?: string | null;
+}
+
+export interface NodeFilters extends PageArgs {
+  readonly labelSelector?: string | null;
+  readonly zone?: string | null;
+  readonly ready?: boolean | null;
+  readonly unschedulable?: boolean | null;
+}
+
+export interface SliceFilters extends PageArgs {
+  readonly namespace?: string | null;
+  readonly labelSelector?: string | null;
+  readonly addressType?: string | null;
+  readonly managedBy?: string | null;
+}
+
+export interface EndpointFilters extends PageArgs {
+  readonly ready?: boolean | null;
+  readonly serving?: boolean | null;
+  readonly terminating?: boolean | null;
+  readonly zone?: string | null;
+  readonly node?: string | null;
+}
+
+/** `services` sorted by (namespace, name), filtered; `hasReadyEndpoints` reads endpointsByService. */
+export async function serviceConnection(ctx: GatewayContext, services: Promise<readonly ServiceRecord[]> | readonly ServiceRecord[], f: ServiceFilters): Promise<ServicePage> {
+  const request = pageArgs('Service', f, ctx.limits);
+  const namespace = optionalNamespaceArg(f.namespace);
+  const selector = selectorArg(f.labelSelector);
+  let out = (await services).filter(
+    (s) =>
+      (namespace === null || s.meta.namespace === namespace) &&
+      (selector === null || matches(selector, s.meta.labels)) &&
+      (f.type == null || s.type === f.type) &&
+      (f.headless == null || (s.clusterIP === 'None') === f.headless),
+  );
+  if (f.hasReadyEndpoints != null) {
+    const views = await ctx.loaders.endpointsByService.loadMany(out.map((s) => objectKey(s.meta)));
+    out = out.filter((_, i) => {
+      const view = views[i];
+      return ((view != null && !(view instanceof Error) && view.counts.ready > 0) === f.hasReadyEndpoints);
+    });
+  }
+  return paginate('Service', out, objectSortKey, request);
+}
+
+/** `pods` sorted by (namespace, name), filtered; `zone` reads nodeByName for the pods' Nodes. */
+export async function podConnection(ctx: GatewayContext, pods: Promise<readonly PodRecord[]> | readonly PodRecord[], f: PodFilters): Promise<PodPage> {
+  const request = pageArgs('Pod', f, ctx.limits);
+  const namespace = optionalNamespaceArg(f.namespace);
+  const selector = selectorArg(f.labelSelector);
+  const node = f.node == null ? null : nameArg('node', f.node);
+  let out = (await pods).filter(
+    (p) =>
+      (namespace === null || p.meta.namespace === namespace) &&
+      (selector === null || matches(selector, p.meta.labels)) &&
+      (f.ready == null || (p.ready === true) === f.ready) &&
+      (f.phase == null || p.phase === f.phase) &&
+      (node === null || p.nodeName === node),
+  );
+  if (f.zone != null) {
+    const names = [...new Set(out.flatMap((p) => (p.nodeName ? [p.nodeName] : [])))];
+    const nodes = await ctx.loaders.nodeByName.loadMany(names);
+    const zoneOf = new Map(names.map((n, i) => [n, zoneOfNode(nodes[i])]));
+    out = out.filter((p) => p.nodeName !== null && zoneOf.get(p.nodeName) === f.zone);
+  }
+  return paginate('Pod', out, objectSortKey, request);
+}
+
+/** `nodes` sorted by name, filtered. */
+export async function nodeConnection(ctx: GatewayContext, nodes: Promise<readonly NodeRecord[]> | readonly NodeRecord[], f: NodeFilters): Promise<NodePage> {
+  const request = pageArgs('Node', f, ctx.limits);
+  const selector = selectorArg(f.labelSelector);
+  const out = (await nodes).filter(
+    (n) =>
+      (selector === null || matches(selector, n.meta.labels)) &&
+      (f.zone == null || n.zone === f.zone) &&
+      (f.ready == null || (n.ready === true) === f.ready) &&
+      (f.unschedulable == null || n.unschedulable === f.unschedulable),
+  );
+  return paginate('Node', out, objectSortKey, request);
+}
+
+/** `slices` sorted by (namespace, name), filtered. */
+export async function sliceConnection(ctx: GatewayContext, slices: Promise<readonly EndpointSliceRecord[]> | readonly EndpointSliceRecord[], f: SliceFilters): Promise<EndpointSlicePage> {
+  const request = pageArgs('EndpointSlice', f, ctx.limits);
+  const namespace = optionalNamespaceArg(f.namespace);
+  const selector = selectorArg(f.labelSelector);
+  const out = (await slices).filter(
+    (s) =>
+      (namespace === null || s.meta.namespace === namespace) &&
+      (selector === null || matches(selector, s.meta.labels)) &&
+      (f.addressType == null || s.addressType === f.addressType) &&
+      (f.managedBy == null || s.managedBy === f.managedBy),
+  );
+  return paginate('EndpointSlice', out, objectSortKey, request);
+}
+
+/** Endpoints of several Services, sorted by Service then address, filtered. */
+export async function endpointConnection(ctx: GatewayContext, endpoints: Promise<readonly EndpointParent[]> | readonly EndpointParent[], f: EndpointFilters): Promise<EndpointPage> {
+  const request = pageArgs('Endpoint', f, ctx.limits);
+  const node = f.node == null ? null : nameArg('node', f.node);
+  const out = (await endpoints).filter((e) => keepEndpoint(e.endpoint, f, node));
+  return paginate('Endpoint', out, endpointSortKey, request);
+}
+
+/**
+ * Endpoints of one Service (its merged view, sorted by address), filtered. Parents are built
+ * for the page only.
+ */
+export function serviceEndpointConnection(
+  ctx: GatewayContext,
+  namespace: string,
+  serviceName: string,
+  endpoints: readonly MergedEndpoint[],
+  f: EndpointFilters,
+): EndpointPage {
+  const request = pageArgs('Endpoint', f, ctx.limits);
+  const node = f.node == null ? null : nameArg('node', f.node);
+  const out = endpoints.filter((e) => keepEndpoint(e, f, node));
+  const page = paginate('Endpoint', out, (e) => `${namespace}\0${serviceName}\0${e.address}`, request);
+  return mapPage(page, (endpoint) => endpointParent(namespace, serviceName, endpoint), endpointSortKey);
+}
+
+export function endpointParent(namespace: string, serviceName: string, endpoint: MergedEndpoint): EndpointParent {
+  return { kind: 'Endpoint', namespace, serviceName, endpoint };
+}
+
+// Private:
+
+function keepEndpoint(e: MergedEndpoint, f: EndpointFilters, node: string | null): boolean {
+  return (
+    (f.ready == null || e.ready === f.ready) &&
+    (f.serving == null || e.serving === f.serving) &&
+    (f.terminating == null || e.terminating === f.terminating) &&
+    (f.zone == null || e.zone === f.zone) &&
+    (node === null || e.nodeName === node)
+  );
+}
+
+function zoneOfNode(node: NodeRecord | null | Error | undefined): string | null {
+  return node == null || node instanceof Error ? null : node.zone;
+}

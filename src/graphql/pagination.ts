@@ -1,0 +1,114 @@
+/**
+ * Relay connections over sorted, in-memory lists: one page forward from an opaque cursor.
+ *
+ * Every connection is sorted by a sort key whose plain string order is the connection's order:
+ * parts joined by NUL (`namespace\0name`, `namespace\0service\0address`), so that comparing
+ * keys compares (namespace, name) tuples, which comparing `namespace/name` strings would not
+ * ("a-b/x" sorts before "a/y"). A cursor carries the key of its edge (src/model/cursor.ts);
+ * the next page starts at the first item whose key sorts after it, so a page stays correct
+ * when the item under the cursor was deleted in between.
+ */
+import type { EndpointSliceRecord, NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
+import type { EndpointParent } from './parents.ts';
+
+/** The kind of a connection, carried in its cursors: a Pod cursor is refused by a Service connection. */
+export type CursorKind = 'Service' | 'Pod' | 'Node' | 'EndpointSlice' | 'Endpoint';
+
+/** One page of a connection; the mapper of every `XConnection` type. */
+export interface Page<T> {
+  readonly kind: CursorKind;
+  /** The page, in connection order. */
+  readonly items: readonly T[];
+  /** Items matching the connection's filters, over all pages. */
+  readonly totalCount: number;
+  readonly hasNextPage: boolean;
+  /** `after` was given and at least one matching item sorts at or before it. */
+  readonly hasPreviousPage: boolean;
+  /** The sort key of an item, computed only when a cursor is asked for. */
+  sortKeyOf(item: T): string;
+}
+
+/** One edge: the mapper of every `XEdge` type. The cursor is encoded only when asked for. */
+export interface Edge<T> {
+  readonly node: T;
+  readonly page: Page<T>;
+}
+
+/** A validated `first`/`after` pair (see args.ts pageArgs). */
+export interface PageRequest {
+  /** 0 to Limits.maxPageSize. */
+  readonly first: number;
+  /** The sort key inside `after`; null for the first page. */
+  readonly afterKey: string | null;
+}
+
+/**
+ * The page of `sorted` (sorted by `sortKeyOf` in string order) that starts after
+ * `request.afterKey` and holds at most `request.first` items. O(log n) to find the start.
+ */
+export function paginate<T>(kind: CursorKind, sorted: readonly T[], sortKeyOf: (item: T) => string, request: PageRequest): Page<T> {
+  const start = request.afterKey === null ? 0 : firstAfter(sorted, sortKeyOf, request.afterKey);
+  const end = Math.min(sorted.length, start + request.first);
+  return Object.freeze({
+    kind,
+    items: sorted.slice(start, end),
+    totalCount: sorted.length,
+    hasNextPage: end < sorted.length,
+    hasPreviousPage: start > 0,
+    sortKeyOf,
+  });
+}
+
+/** The same page with every item mapped (sort keys are taken from the mapped items). */
+export function mapPage<T, U>(page: Page<T>, fn: (item: T) => U, sortKeyOf: (item: U) => string): Page<U> {
+  return Object.freeze({
+    kind: page.kind,
+    items: page.items.map(fn),
+    totalCount: page.totalCount,
+    hasNextPage: page.hasNextPage,
+    hasPreviousPage: page.hasPreviousPage,
+    sortKeyOf,
+  });
+}
+
+/** Sort keys, in Kubernetes' words. */
+export function objectSortKey(r: ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord): string {
+  return r.meta.namespace === '' ? r.meta.name : `${r.meta.namespace}\0${r.meta.name}`;
+}
+
+export function endpointSortKey(e: EndpointParent): string {
+  return `${e.namespace}\0${e.serviceName}\0${e.endpoint.address}`;
+}
+
+/** Order of objectSortKey without building keys: (namespace, name), code-unit order. */
+export function byObjectKey(a: { readonly meta: { readonly namespace: string; readonly name: string } }, b: typeof a): number {
+  return compareStrings(a.meta.namespace, b.meta.namespace) || compareStrings(a.meta.name, b.meta.name);
+}
+
+/** Order of endpointSortKey: Service (namespace, name), then address. */
+export function byEndpointKey(a: EndpointParent, b: EndpointParent): number {
+  return (
+    compareStrings(a.namespace, b.namespace) ||
+    compareStrings(a.serviceName, b.serviceName) ||
+    compareStrings(a.endpoint.address, b.endpoint.address)
+  );
+}
+
+/** Code-unit order (not locale order). */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// Private:
+
+/** Index of the first item whose key sorts after `key` (binary search). */
+function firstAfter<T>(sorted: readonly T[], sortKeyOf: (item: T) => string, key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sortKeyOf(sorted[mid]!) <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

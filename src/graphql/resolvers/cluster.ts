@@ -1,0 +1,32 @@
+/** Cluster and KindSyncStatus: how fresh the cache is, from kindHealthByKind. */
+import { Kinds } from '../../kube/cache.ts';
+import type { ClusterResolvers, KindSyncStatusResolvers } from '../generated/resolvers-types.ts';
+import { present } from './shared.ts';
+
+export const Cluster: ClusterResolvers = {
+  ready: async (_, __, ctx) => present(await ctx.loaders.kindHealthByKind.loadMany(Kinds)).every((h) => h.synced),
+  kinds: async (_, __, ctx) => present(await ctx.loaders.kindHealthByKind.loadMany(Kinds)),
+  kind: async (_, { kind }, ctx) => {
+    const health = await ctx.loaders.kindHealthByKind.load(kind);
+    if (health === null) throw new Error(`cluster.kind: no health for kind ${kind}`); // unreachable: every Kind has one
+    return health;
+  },
+};
+
+export const KindSyncStatus: KindSyncStatusResolvers = {
+  syncedAt: (h) => rfc3339(h.syncedAt),
+  lastEventAt: (h) => rfc3339(h.lastEventAt),
+  lastEventAgeSeconds: (h, _, ctx) => (isTime(h.lastEventAt) ? Math.max(0, ctx.now - h.lastEventAt) / 1000 : null),
+  // A cache without reflectors (hand-fed) aggregates over none: Math.max() is -Infinity.
+  consecutiveFailures: (h) => (Number.isFinite(h.consecutiveFailures) ? h.consecutiveFailures : 0),
+};
+
+// Private:
+
+function isTime(ms: number | null): ms is number {
+  return ms !== null && Number.isFinite(ms);
+}
+
+function rfc3339(ms: number | null): string | null {
+  return isTime(ms) ? new Date(ms).toISOString() : null;
+}

@@ -1,0 +1,41 @@
+/** EndpointSlice, EndpointSlicePort and SliceEndpoint: slices as their controller wrote them. */
+import type {
+  AddressType,
+  EndpointSlicePortResolvers,
+  EndpointSliceResolvers,
+  Protocol,
+  SliceEndpointResolvers,
+} from '../generated/resolvers-types.ts';
+import { compareStrings } from '../pagination.ts';
+import { hints } from './endpoint.ts';
+
+export const EndpointSlice: EndpointSliceResolvers = {
+  metadata: (s) => s.meta,
+  addressType: (s) => s.addressType as AddressType,
+  service: (s, _, ctx) => (s.serviceName === null ? null : ctx.loaders.serviceByKey.load(`${s.meta.namespace}/${s.serviceName}`)),
+  endpoints: (s) => s.endpoints.map((endpoint) => ({ slice: s, endpoint })),
+};
+
+export const EndpointSlicePort: EndpointSlicePortResolvers = {
+  protocol: (p) => p.protocol as Protocol,
+};
+
+export const SliceEndpoint: SliceEndpointResolvers = {
+  addresses: (p) => p.endpoint.addresses,
+  // KUBERNETES.md §4: a missing ready or serving is true, a missing terminating false.
+  conditions: (p) => ({
+    ready: p.endpoint.conditions.ready ?? true,
+    serving: p.endpoint.conditions.serving ?? true,
+    terminating: p.endpoint.conditions.terminating ?? false,
+  }),
+  hostname: (p) => p.endpoint.hostname,
+  nodeName: (p) => p.endpoint.nodeName,
+  zone: (p) => p.endpoint.zone,
+  hints: (p) => hints([...p.endpoint.hintsForZones].sort(compareStrings), [...p.endpoint.hintsForNodes].sort(compareStrings)),
+  targetRef: (p) => p.endpoint.targetRef,
+  pod: (p, _, ctx) => {
+    const ref = p.endpoint.targetRef;
+    return ref?.kind === 'Pod' ? ctx.loaders.podByKey.load(`${ref.namespace || p.slice.meta.namespace}/${ref.name}`) : null;
+  },
+  node: (p, _, ctx) => (p.endpoint.nodeName ? ctx.loaders.nodeByName.load(p.endpoint.nodeName) : null),
+};
