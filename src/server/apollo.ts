@@ -43,7 +43,6 @@ export async function startApollo<C extends BaseContext>(o: ApolloOptions): Prom
     // With introspection off, do not suggest field names in validation errors either.
     hideSchemaDetailsFromClientErrors: !o.introspection,
     stopOnTerminationSignals: false, // main owns the one shutdown path
-    status400ForVariableCoercionErrors: true,
     logger: apolloLogger(o.logger),
     plugins: [
       ApolloServerPluginCacheControlDisabled(),

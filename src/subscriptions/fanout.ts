@@ -70,6 +70,7 @@ export class Fanout {
   private readonly history: EndpointsChange[] = [];
   private readonly unsubscribe: (() => void)[] = [];
   private readonly rules: readonly ValidationRule[];
+  private chain: Promise<void> = Promise.resolve();
   /** Frames handed to sockets, shared or not. */
   delivered = 0;
   /** Executions (one per topic per change, plus per-subscriber snapshots). */
@@ -166,25 +167,35 @@ export class Fanout {
     }
     if (!this.topics.has(key)) this.topics.set(key, topic);
     const sub = new Subscriber(sink, this.maxQueue, topic, this);
-    topic.subscribers.add(sub);
-    if (rootField === 'endpointChanges') this.startEndpoints(topic, sub, args.snapshot !== false, resumeAfter);
+    topic.pending.add(sub);
+    // Through the serial chain: the snapshot reflects the feed up to here, and every change
+    // processed after it reaches this subscriber after the snapshot.
+    this.serially(async () => {
+      if (!topic!.pending.delete(sub)) return; // stopped before it started
+      if (rootField === 'endpointChanges') await this.startEndpoints(topic!, sub, args.snapshot !== false, resumeAfter);
+      topic!.subscribers.add(sub);
+    });
     return () => this.drop(topic!, sub);
+  }
+
+  /** Resolves when everything queued so far has been processed (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.chain;
   }
 
   // Private:
 
   /** Execute a change set (or object event) through the topic's document; returns the serialized payload. */
-  render(topic: Topic, value: unknown): string {
+  async render(topic: Topic, value: unknown): Promise<string> {
     this.executions++;
-    const result = execute({
+    const result = await execute({
       schema: this.o.schema,
       document: topic.document,
       rootValue: { [topic.responseKey]: value },
       contextValue: this.o.createContext(),
       variableValues: topic.variables,
       operationName: topic.operationName ?? undefined,
-    }) as ExecutionResult;
-    if (result instanceof Promise) throw new Error('subscription execution must be synchronous');
+    });
     return JSON.stringify(maskResult(result, this.o.logger));
   }
 
@@ -195,6 +206,11 @@ export class Fanout {
 
   noteSlow(): void {
     this.o.onSlowSubscriber?.();
+  }
+
+  /** Run `fn` after everything queued before it; a failure is logged and does not stop the chain. */
+  private serially(fn: () => Promise<void>): void {
+    this.chain = this.chain.then(fn).catch((err) => this.o.logger.error('subscription processing failed', { error: errorText(err) }));
   }
 
   private async executeOnce(document: DocumentNode, payload: SubscribePayload, variables: Record<string, unknown>): Promise<unknown> {
@@ -208,7 +224,7 @@ export class Fanout {
     return maskResult(r, this.o.logger);
   }
 
-  private startEndpoints(topic: Topic, sub: Subscriber, snapshot: boolean, resumeAfter: number | null): void {
+  private async startEndpoints(topic: Topic, sub: Subscriber, snapshot: boolean, resumeAfter: number | null): Promise<void> {
     const f = topic.filter!;
     const position = this.o.feed.position - 1;
     if (resumeAfter !== null) {
@@ -218,21 +234,21 @@ export class Fanout {
           if (c.seq <= resumeAfter) continue;
           if (!this.inScope(topic, c.serviceKey)) continue;
           const cs = changeSetOf(f, c);
-          if (cs) sub.push(cs, this.render(topic, cs));
+          if (cs) sub.push(cs, await this.render(topic, cs));
         }
         return;
       }
       // History does not reach back that far: the client must replace what it holds.
       for (const key of this.scopeKeys(topic)) {
         const cs = snapshotOf(f, key, this.o.feed.get(key), position, 'RESYNC');
-        sub.push(cs, this.render(topic, cs));
+        sub.push(cs, await this.render(topic, cs));
       }
       return;
     }
     if (!snapshot) return;
     for (const key of this.scopeKeys(topic)) {
       const cs = snapshotOf(f, key, this.o.feed.get(key), position);
-      sub.push(cs, this.render(topic, cs));
+      sub.push(cs, await this.render(topic, cs));
     }
   }
 
@@ -257,7 +273,11 @@ export class Fanout {
   private onFeed(batch: FeedBatch): void {
     for (const c of batch.changes) this.history.push(c);
     if (this.history.length > this.historySize) this.history.splice(0, this.history.length - this.historySize);
-    for (const topic of this.topics.values()) {
+    if (batch.changes.length > 0) this.serially(() => this.publishFeed(batch));
+  }
+
+  private async publishFeed(batch: FeedBatch): Promise<void> {
+    for (const topic of [...this.topics.values()]) {
       if (topic.rootField !== 'endpointChanges' || topic.subscribers.size === 0) continue;
       for (const c of batch.changes) {
         if (!this.inScope(topic, c.serviceKey)) continue;
@@ -266,7 +286,7 @@ export class Fanout {
         if (!cs) continue;
         let frame: string;
         try {
-          frame = this.render(topic, cs);
+          frame = await this.render(topic, cs);
         } catch (err) {
           this.o.logger.error('subscription render failed', { error: errorText(err) });
           continue;
@@ -278,7 +298,13 @@ export class Fanout {
 
   private onStore(kind: Kind, batch: StoreBatch<AnyRecord>): void {
     const at = Date.now();
-    for (const topic of this.topics.values()) {
+    let wanted = false;
+    for (const topic of this.topics.values()) if (ObjectRootFields[topic.rootField] === kind) wanted = true;
+    if (wanted) this.serially(() => this.publishObjects(kind, batch, at));
+  }
+
+  private async publishObjects(kind: Kind, batch: StoreBatch<AnyRecord>, at: number): Promise<void> {
+    for (const topic of [...this.topics.values()]) {
       if (ObjectRootFields[topic.rootField] !== kind || topic.subscribers.size === 0) continue;
       for (const ev of batch.events) {
         const object = (ev.new ?? ev.old)!;
@@ -286,7 +312,7 @@ export class Fanout {
         const value: ObjectEvent = { type: ev.type, kind, object, old: ev.old, resync: batch.relist, at };
         let frame: string;
         try {
-          frame = this.render(topic, value);
+          frame = await this.render(topic, value);
         } catch (err) {
           this.o.logger.error('subscription render failed', { error: errorText(err) });
           continue;
@@ -297,9 +323,10 @@ export class Fanout {
   }
 
   private drop(topic: Topic, sub: Subscriber): void {
+    topic.pending.delete(sub);
     topic.subscribers.delete(sub);
     sub.dispose();
-    if (topic.subscribers.size === 0) this.topics.delete(topic.key);
+    if (topic.subscribers.size === 0 && topic.pending.size === 0) this.topics.delete(topic.key);
   }
 }
 
@@ -307,6 +334,8 @@ export class Fanout {
 
 class Topic {
   readonly subscribers = new Set<Subscriber>();
+  /** Subscribers whose snapshot has not been sent yet. */
+  readonly pending = new Set<Subscriber>();
   /** Services this topic has sent something about: their removal is sent even when labels no longer match. */
   readonly seen = new Set<string>();
   readonly filter: EndpointFilter | null;
@@ -355,7 +384,8 @@ class Topic {
 
 interface Queued {
   readonly set: EndpointChangeSet | null;
-  readonly frame: string;
+  /** null: a coalesced change set, rendered for this subscriber when it is sent. */
+  readonly frame: string | null;
   readonly at: number;
 }
 
@@ -366,6 +396,7 @@ class Subscriber {
   private readonly fanout: Fanout;
   private queue: Queued[] = [];
   private waiting = false;
+  private flushing = false;
   private disposed = false;
 
   constructor(sink: OperationSink, maxQueue: number, topic: Topic, fanout: Fanout) {
@@ -390,7 +421,7 @@ class Subscriber {
 
   private enqueue(q: Queued): void {
     if (this.disposed) return;
-    if (this.queue.length === 0 && this.sink.writable()) {
+    if (this.queue.length === 0 && !this.flushing && q.frame !== null && this.sink.writable()) {
       this.sink.nextSerialized(q.frame);
       this.fanout.noteDelivered(q.at);
       return;
@@ -415,8 +446,13 @@ class Subscriber {
     }
     const next: Queued[] = [];
     for (const sets of byService.values()) {
-      const one = sets.length === 1 ? sets[0]! : coalesce(this.topic.filter!, sets);
-      if (one) next.push({ set: one, frame: sets.length === 1 ? this.queue.find((q) => q.set === one)!.frame : this.fanout.render(this.topic, one), at: one.at });
+      if (sets.length === 1) {
+        next.push(this.queue.find((q) => q.set === sets[0])!);
+        continue;
+      }
+      const one = coalesce(this.topic.filter!, sets);
+      // Rendered when it is sent (the only per-subscriber execution on this path).
+      if (one) next.push({ set: one, frame: null, at: one.at });
     }
     // Object events are not folded: they count against the bound as they are.
     next.sort((a, b) => (a.set?.seq ?? 0) - (b.set?.seq ?? 0));
@@ -434,15 +470,24 @@ class Subscriber {
     this.waiting = true;
     this.sink.onDrain(() => {
       this.waiting = false;
-      this.flush();
+      void this.flush();
     });
   }
 
-  private flush(): void {
-    while (!this.disposed && this.queue.length > 0 && this.sink.writable()) {
-      const q = this.queue.shift()!;
-      this.sink.nextSerialized(q.frame);
-      this.fanout.noteDelivered(q.at);
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (!this.disposed && this.queue.length > 0 && this.sink.writable()) {
+        const q = this.queue[0]!;
+        const frame = q.frame ?? (await this.fanout.render(this.topic, q.set));
+        if (this.disposed) return;
+        this.queue.shift();
+        this.sink.nextSerialized(frame);
+        this.fanout.noteDelivered(q.at);
+      }
+    } finally {
+      this.flushing = false;
     }
     if (this.queue.length > 0) this.waitForDrain();
   }

@@ -66,7 +66,7 @@ const badInputs: BadInput[] = [
   { name: 'a document cut short', query: `{ services {`, code: 'GRAPHQL_PARSE_FAILED', expected: 'Expected Name', got: 'found <EOF>' },
   { name: 'an operationName that names no operation', query: `query A { cluster { ready } } query B { cluster { ready } }`, operationName: 'C', code: 'OPERATION_RESOLUTION_FAILURE', expected: 'expected one of the operations ["A","B"]', got: 'got "C"' },
   { name: 'several operations and no operationName', query: `query A { cluster { ready } } query B { cluster { ready } }`, code: 'OPERATION_RESOLUTION_FAILURE', expected: 'expected an operationName', got: 'got none' },
-  { name: 'a subscription over the query path', query: `subscription { cluster { ready } }`, code: 'OPERATION_RESOLUTION_FAILURE', expected: 'expected a query', got: 'got a subscription' },
+  { name: 'a subscription over the query path', query: `subscription { nodeChanges { type } }`, code: 'OPERATION_RESOLUTION_FAILURE', expected: 'expected a query', got: 'got a subscription' },
   // Variables.
   { name: 'a variable of the wrong type', query: `query ($first: Int) { services(first: $first) { totalCount } }`, variables: { first: 'x' }, code: 'BAD_USER_INPUT', expected: 'Int cannot represent non-integer value', got: 'got invalid value "x"' },
   { name: 'a missing required variable', query: `query ($ns: String!) { services(namespace: $ns) { totalCount } }`, variables: {}, code: 'BAD_USER_INPUT', expected: 'of required type "String!"', got: 'was not provided' },

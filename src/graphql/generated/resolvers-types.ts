@@ -3,6 +3,9 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { ObjectMeta as ObjectMetaModel, OwnerRef as OwnerRefModel, ObjectRef as ObjectRefModel, ServiceRecord as ServiceRecordModel, ServicePort as ServicePortModel, EndpointSliceRecord as EndpointSliceRecordModel, SlicePort as SlicePortModel, PodRecord as PodRecordModel, ContainerRecord as ContainerRecordModel, ContainerPort as ContainerPortModel, NodeRecord as NodeRecordModel } from '../../kube/records.ts';
 import type { SliceEndpointParent as SliceEndpointParentModel, EndpointParent as EndpointParentModel, PodServicePortParent as PodServicePortParentModel, IPAddressParent as IPAddressParentModel, ClusterParent as ClusterParentModel, KindSyncStatusParent as KindSyncStatusParentModel, ServicePage as ServicePageModel, PodPage as PodPageModel, NodePage as NodePageModel, EndpointSlicePage as EndpointSlicePageModel, EndpointPage as EndpointPageModel, ServiceEdge as ServiceEdgeModel, PodEdge as PodEdgeModel, NodeEdge as NodeEdgeModel, EndpointSliceEdge as EndpointSliceEdgeModel, EndpointEdge as EndpointEdgeModel, AnyPage as AnyPageModel } from '../parents.ts';
 import type { EndpointPort as EndpointPortModel, EndpointCounts as EndpointCountsModel } from '../../model/endpoints.ts';
+import type { EndpointChangeSet as EndpointChangeSetModel } from '../../subscriptions/changesets.ts';
+import type { EndpointChangeParent as EndpointChangeParentModel } from '../../subscriptions/resolvers.ts';
+import type { ObjectEvent as ObjectEventModel } from '../../subscriptions/fanout.ts';
 import type { GatewayContext } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -21,6 +24,19 @@ export type AddressType =
   | 'FQDN'
   | 'IPv4'
   | 'IPv6';
+
+/** How a change set relates to what the subscriber already holds. */
+export type ChangeSetType =
+  /** A live change: apply `added`, `removed` and `changed`. */
+  | 'CHANGE'
+  /**
+   * Replace what you hold with `endpoints`. Sent after the gateway relisted (then `added`,
+   * `removed` and `changed` are the difference across the relist, removals included), and when a
+   * resume cursor is older than the gateway's history (then `added` holds every endpoint).
+   */
+  | 'RESYNC'
+  /** The state when the subscription started: `added` and `endpoints` hold every endpoint. */
+  | 'SNAPSHOT';
 
 /** How fresh the cache is. Every answer comes from it; this says how far to trust it. */
 export type Cluster = {
@@ -91,6 +107,42 @@ export type Endpoint = {
   /** The pod is being deleted. */
   readonly terminating: Scalars['Boolean']['output'];
   readonly zone?: Maybe<Scalars['String']['output']>;
+};
+
+/** One endpoint whose served fields changed. */
+export type EndpointChange = {
+  readonly __typename?: 'EndpointChange';
+  readonly after: Endpoint;
+  readonly before: Endpoint;
+};
+
+/**
+ * What changed in one Service's endpoints. Change sets of one Service arrive in order; after a
+ * reconnect, pass the last `cursor` as `after` to resume without gaps.
+ */
+export type EndpointChangeSet = {
+  readonly __typename?: 'EndpointChangeSet';
+  /** Sorted by address. */
+  readonly added: ReadonlyArray<Endpoint>;
+  /** When the gateway computed the change (RFC 3339). */
+  readonly at: Scalars['String']['output'];
+  /** Sorted by address. */
+  readonly changed: ReadonlyArray<EndpointChange>;
+  /** Counts over `endpoints`. */
+  readonly counts: EndpointCounts;
+  /** Opaque resume point: pass it as `after`. */
+  readonly cursor: Scalars['String']['output'];
+  /** Every endpoint after the change (narrowed to `node` or `zone` when asked), sorted by address. */
+  readonly endpoints: ReadonlyArray<Endpoint>;
+  /** Name of the Service. */
+  readonly name: Scalars['String']['output'];
+  /** Namespace of the Service. */
+  readonly namespace: Scalars['String']['output'];
+  /** Sorted by address. */
+  readonly removed: ReadonlyArray<Endpoint>;
+  /** The Service; null once it has been deleted. */
+  readonly service?: Maybe<Service>;
+  readonly type: ChangeSetType;
 };
 
 /** Endpoint conditions with Kubernetes' defaults applied: a missing ready or serving is true, a missing terminating false. */
@@ -338,6 +390,15 @@ export type NodeEdge = {
   readonly node: Node;
 };
 
+export type NodeEvent = {
+  readonly __typename?: 'NodeEvent';
+  readonly at: Scalars['String']['output'];
+  /** The Node after the event (before it, for DELETED). */
+  readonly node: Node;
+  readonly resync: Scalars['Boolean']['output'];
+  readonly type: WatchEventType;
+};
+
 /**
  * Metadata every cached object carries (metav1.ObjectMeta), as kept at ingest: no
  * managedFields, and annotations without `kubectl.kubernetes.io/last-applied-configuration`.
@@ -468,6 +529,15 @@ export type PodEdge = {
   readonly __typename?: 'PodEdge';
   readonly cursor: Scalars['String']['output'];
   readonly node: Pod;
+};
+
+export type PodEvent = {
+  readonly __typename?: 'PodEvent';
+  readonly at: Scalars['String']['output'];
+  /** The Pod after the event (before it, for DELETED). */
+  readonly pod: Pod;
+  readonly resync: Scalars['Boolean']['output'];
+  readonly type: WatchEventType;
 };
 
 /** The phase of a Pod (v1.PodPhase). */
@@ -776,6 +846,16 @@ export type ServiceEdge = {
   readonly node: Service;
 };
 
+export type ServiceEvent = {
+  readonly __typename?: 'ServiceEvent';
+  readonly at: Scalars['String']['output'];
+  /** The event comes from a relist (the gateway lost its watch and listed again). */
+  readonly resync: Scalars['Boolean']['output'];
+  /** The Service after the event (before it, for DELETED). */
+  readonly service: Service;
+  readonly type: WatchEventType;
+};
+
 /** A port of a Service (v1.ServicePort). */
 export type ServicePort = {
   readonly __typename?: 'ServicePort';
@@ -820,6 +900,54 @@ export type SliceEndpoint = {
   readonly zone?: Maybe<Scalars['String']['output']>;
 };
 
+export type Subscription = {
+  readonly __typename?: 'Subscription';
+  /**
+   * Endpoint churn, one change set per Service change: for one Service (`namespace` and `name`),
+   * a namespace, or Services matching `labelSelector` (kubectl syntax), optionally narrowed to
+   * endpoints on one `node` or in one `zone`. Starts with a SNAPSHOT per Service unless
+   * `snapshot: false`; with `after`, resumes from that cursor instead (or sends RESYNC when the
+   * gateway's history no longer reaches back that far).
+   */
+  readonly endpointChanges: EndpointChangeSet;
+  /** Nodes added, modified or deleted, optionally matching a label selector or in one zone. */
+  readonly nodeChanges: NodeEvent;
+  /** Pods added, modified or deleted, optionally in one namespace, matching a label selector, or on one node. */
+  readonly podChanges: PodEvent;
+  /** Services added, modified or deleted, optionally in one namespace or matching a label selector. */
+  readonly serviceChanges: ServiceEvent;
+};
+
+
+export type SubscriptionEndpointChangesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  labelSelector?: InputMaybe<Scalars['String']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  namespace?: InputMaybe<Scalars['String']['input']>;
+  node?: InputMaybe<Scalars['String']['input']>;
+  snapshot?: InputMaybe<Scalars['Boolean']['input']>;
+  zone?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type SubscriptionNodeChangesArgs = {
+  labelSelector?: InputMaybe<Scalars['String']['input']>;
+  zone?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type SubscriptionPodChangesArgs = {
+  labelSelector?: InputMaybe<Scalars['String']['input']>;
+  namespace?: InputMaybe<Scalars['String']['input']>;
+  node?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type SubscriptionServiceChangesArgs = {
+  labelSelector?: InputMaybe<Scalars['String']['input']>;
+  namespace?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** A taint of a Node (v1.Taint). */
 export type Taint = {
   readonly __typename?: 'Taint';
@@ -828,6 +956,12 @@ export type Taint = {
   readonly key: Scalars['String']['output'];
   readonly value?: Maybe<Scalars['String']['output']>;
 };
+
+/** The type of a watch event. */
+export type WatchEventType =
+  | 'ADDED'
+  | 'DELETED'
+  | 'MODIFIED';
 
 /** Endpoint counts of one zone. */
 export type ZoneEndpointCounts = {
@@ -924,10 +1058,13 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
 export type ResolversTypes = {
   AddressType: AddressType;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  ChangeSetType: ChangeSetType;
   Cluster: ResolverTypeWrapper<ClusterParentModel>;
   Container: ResolverTypeWrapper<ContainerRecordModel>;
   ContainerPort: ResolverTypeWrapper<ContainerPortModel>;
   Endpoint: ResolverTypeWrapper<EndpointParentModel>;
+  EndpointChange: ResolverTypeWrapper<EndpointChangeParentModel>;
+  EndpointChangeSet: ResolverTypeWrapper<EndpointChangeSetModel>;
   EndpointConditions: ResolverTypeWrapper<EndpointConditions>;
   EndpointConnection: ResolverTypeWrapper<EndpointPageModel>;
   EndpointCounts: ResolverTypeWrapper<EndpointCountsModel>;
@@ -951,6 +1088,7 @@ export type ResolversTypes = {
   NodeAddress: ResolverTypeWrapper<NodeAddress>;
   NodeConnection: ResolverTypeWrapper<NodePageModel>;
   NodeEdge: ResolverTypeWrapper<NodeEdgeModel>;
+  NodeEvent: ResolverTypeWrapper<ObjectEventModel>;
   ObjectMeta: ResolverTypeWrapper<ObjectMetaModel>;
   ObjectReference: ResolverTypeWrapper<ObjectRefModel>;
   OwnerReference: ResolverTypeWrapper<OwnerRefModel>;
@@ -958,6 +1096,7 @@ export type ResolversTypes = {
   Pod: ResolverTypeWrapper<PodRecordModel>;
   PodConnection: ResolverTypeWrapper<PodPageModel>;
   PodEdge: ResolverTypeWrapper<PodEdgeModel>;
+  PodEvent: ResolverTypeWrapper<ObjectEventModel>;
   PodPhase: PodPhase;
   PodServicePort: ResolverTypeWrapper<PodServicePortParentModel>;
   Protocol: Protocol;
@@ -965,11 +1104,14 @@ export type ResolversTypes = {
   Service: ResolverTypeWrapper<ServiceRecordModel>;
   ServiceConnection: ResolverTypeWrapper<ServicePageModel>;
   ServiceEdge: ResolverTypeWrapper<ServiceEdgeModel>;
+  ServiceEvent: ResolverTypeWrapper<ObjectEventModel>;
   ServicePort: ResolverTypeWrapper<ServicePortModel>;
   ServiceType: ServiceType;
   SliceEndpoint: ResolverTypeWrapper<SliceEndpointParentModel>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Taint: ResolverTypeWrapper<Taint>;
+  WatchEventType: WatchEventType;
   ZoneEndpointCounts: ResolverTypeWrapper<ZoneEndpointCounts>;
 };
 
@@ -980,6 +1122,8 @@ export type ResolversParentTypes = {
   Container: ContainerRecordModel;
   ContainerPort: ContainerPortModel;
   Endpoint: EndpointParentModel;
+  EndpointChange: EndpointChangeParentModel;
+  EndpointChangeSet: EndpointChangeSetModel;
   EndpointConditions: EndpointConditions;
   EndpointConnection: EndpointPageModel;
   EndpointCounts: EndpointCountsModel;
@@ -1001,6 +1145,7 @@ export type ResolversParentTypes = {
   NodeAddress: NodeAddress;
   NodeConnection: NodePageModel;
   NodeEdge: NodeEdgeModel;
+  NodeEvent: ObjectEventModel;
   ObjectMeta: ObjectMetaModel;
   ObjectReference: ObjectRefModel;
   OwnerReference: OwnerRefModel;
@@ -1008,14 +1153,17 @@ export type ResolversParentTypes = {
   Pod: PodRecordModel;
   PodConnection: PodPageModel;
   PodEdge: PodEdgeModel;
+  PodEvent: ObjectEventModel;
   PodServicePort: PodServicePortParentModel;
   Query: Record<PropertyKey, never>;
   Service: ServiceRecordModel;
   ServiceConnection: ServicePageModel;
   ServiceEdge: ServiceEdgeModel;
+  ServiceEvent: ObjectEventModel;
   ServicePort: ServicePortModel;
   SliceEndpoint: SliceEndpointParentModel;
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
   Taint: Taint;
   ZoneEndpointCounts: ZoneEndpointCounts;
 };
@@ -1056,6 +1204,25 @@ export type EndpointResolvers<ContextType = GatewayContext, ParentType extends R
   terminating?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   zone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type EndpointChangeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['EndpointChange'] = ResolversParentTypes['EndpointChange']> = {
+  after?: Resolver<ResolversTypes['Endpoint'], ParentType, ContextType>;
+  before?: Resolver<ResolversTypes['Endpoint'], ParentType, ContextType>;
+};
+
+export type EndpointChangeSetResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['EndpointChangeSet'] = ResolversParentTypes['EndpointChangeSet']> = {
+  added?: Resolver<ReadonlyArray<ResolversTypes['Endpoint']>, ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  changed?: Resolver<ReadonlyArray<ResolversTypes['EndpointChange']>, ParentType, ContextType>;
+  counts?: Resolver<ResolversTypes['EndpointCounts'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  endpoints?: Resolver<ReadonlyArray<ResolversTypes['Endpoint']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  namespace?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  removed?: Resolver<ReadonlyArray<ResolversTypes['Endpoint']>, ParentType, ContextType>;
+  service?: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['ChangeSetType'], ParentType, ContextType>;
 };
 
 export type EndpointConditionsResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['EndpointConditions'] = ResolversParentTypes['EndpointConditions']> = {
@@ -1195,6 +1362,13 @@ export type NodeEdgeResolvers<ContextType = GatewayContext, ParentType extends R
   node?: Resolver<ResolversTypes['Node'], ParentType, ContextType>;
 };
 
+export type NodeEventResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['NodeEvent'] = ResolversParentTypes['NodeEvent']> = {
+  at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Node'], ParentType, ContextType>;
+  resync?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['WatchEventType'], ParentType, ContextType>;
+};
+
 export type ObjectMetaResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ObjectMeta'] = ResolversParentTypes['ObjectMeta']> = {
   annotation?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType, RequireFields<ObjectMetaAnnotationArgs, 'key'>>;
   annotations?: Resolver<ReadonlyArray<ResolversTypes['KeyValue']>, ParentType, ContextType>;
@@ -1261,6 +1435,13 @@ export type PodEdgeResolvers<ContextType = GatewayContext, ParentType extends Re
   node?: Resolver<ResolversTypes['Pod'], ParentType, ContextType>;
 };
 
+export type PodEventResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PodEvent'] = ResolversParentTypes['PodEvent']> = {
+  at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pod?: Resolver<ResolversTypes['Pod'], ParentType, ContextType>;
+  resync?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['WatchEventType'], ParentType, ContextType>;
+};
+
 export type PodServicePortResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PodServicePort'] = ResolversParentTypes['PodServicePort']> = {
   podPort?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   port?: Resolver<ResolversTypes['ServicePort'], ParentType, ContextType>;
@@ -1321,6 +1502,13 @@ export type ServiceEdgeResolvers<ContextType = GatewayContext, ParentType extend
   node?: Resolver<ResolversTypes['Service'], ParentType, ContextType>;
 };
 
+export type ServiceEventResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ServiceEvent'] = ResolversParentTypes['ServiceEvent']> = {
+  at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  resync?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  service?: Resolver<ResolversTypes['Service'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['WatchEventType'], ParentType, ContextType>;
+};
+
 export type ServicePortResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ServicePort'] = ResolversParentTypes['ServicePort']> = {
   appProtocol?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1344,6 +1532,13 @@ export type SliceEndpointResolvers<ContextType = GatewayContext, ParentType exte
   zone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  endpointChanges?: SubscriptionResolver<ResolversTypes['EndpointChangeSet'], "endpointChanges", ParentType, ContextType, RequireFields<SubscriptionEndpointChangesArgs, 'snapshot'>>;
+  nodeChanges?: SubscriptionResolver<ResolversTypes['NodeEvent'], "nodeChanges", ParentType, ContextType, Partial<SubscriptionNodeChangesArgs>>;
+  podChanges?: SubscriptionResolver<ResolversTypes['PodEvent'], "podChanges", ParentType, ContextType, Partial<SubscriptionPodChangesArgs>>;
+  serviceChanges?: SubscriptionResolver<ResolversTypes['ServiceEvent'], "serviceChanges", ParentType, ContextType, Partial<SubscriptionServiceChangesArgs>>;
+};
+
 export type TaintResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Taint'] = ResolversParentTypes['Taint']> = {
   effect?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1363,6 +1558,8 @@ export type Resolvers<ContextType = GatewayContext> = {
   Container?: ContainerResolvers<ContextType>;
   ContainerPort?: ContainerPortResolvers<ContextType>;
   Endpoint?: EndpointResolvers<ContextType>;
+  EndpointChange?: EndpointChangeResolvers<ContextType>;
+  EndpointChangeSet?: EndpointChangeSetResolvers<ContextType>;
   EndpointConditions?: EndpointConditionsResolvers<ContextType>;
   EndpointConnection?: EndpointConnectionResolvers<ContextType>;
   EndpointCounts?: EndpointCountsResolvers<ContextType>;
@@ -1382,6 +1579,7 @@ export type Resolvers<ContextType = GatewayContext> = {
   NodeAddress?: NodeAddressResolvers<ContextType>;
   NodeConnection?: NodeConnectionResolvers<ContextType>;
   NodeEdge?: NodeEdgeResolvers<ContextType>;
+  NodeEvent?: NodeEventResolvers<ContextType>;
   ObjectMeta?: ObjectMetaResolvers<ContextType>;
   ObjectReference?: ObjectReferenceResolvers<ContextType>;
   OwnerReference?: OwnerReferenceResolvers<ContextType>;
@@ -1389,13 +1587,16 @@ export type Resolvers<ContextType = GatewayContext> = {
   Pod?: PodResolvers<ContextType>;
   PodConnection?: PodConnectionResolvers<ContextType>;
   PodEdge?: PodEdgeResolvers<ContextType>;
+  PodEvent?: PodEventResolvers<ContextType>;
   PodServicePort?: PodServicePortResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Service?: ServiceResolvers<ContextType>;
   ServiceConnection?: ServiceConnectionResolvers<ContextType>;
   ServiceEdge?: ServiceEdgeResolvers<ContextType>;
+  ServiceEvent?: ServiceEventResolvers<ContextType>;
   ServicePort?: ServicePortResolvers<ContextType>;
   SliceEndpoint?: SliceEndpointResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   Taint?: TaintResolvers<ContextType>;
   ZoneEndpointCounts?: ZoneEndpointCountsResolvers<ContextType>;
 };

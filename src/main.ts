@@ -1,0 +1,54 @@
+/**
+ * The command line: `npm start -- [options]` (or `node src/main.ts`). Parses configuration,
+ * starts the gateway, and turns SIGTERM/SIGINT into the one shutdown path; a second signal
+ * exits at once. Configuration errors are one line on stderr and exit code 2.
+ */
+import { ConfigError, helpText, parseConfig } from './config.ts';
+import { startGateway } from './app.ts';
+import { createLogger, errorText, setLogger } from './log.ts';
+
+let cfg;
+try {
+  cfg = parseConfig(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`kube-netgraph: ${errorText(err)} (see --help)\n`);
+  process.exit(2);
+}
+if (cfg === 'help') {
+  process.stdout.write(helpText() + '\n');
+  process.exit(0);
+}
+
+const log = createLogger({ level: cfg.logLevel, format: cfg.logFormat ?? undefined });
+setLogger(log);
+
+let gateway;
+try {
+  gateway = await startGateway(cfg, { logger: log });
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`kube-netgraph: ${err.message}\n`);
+    process.exit(2);
+  }
+  log.error('failed to start', { error: errorText(err) });
+  process.exit(1);
+}
+
+let signals = 0;
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => {
+    if (++signals > 1) {
+      log.warn('second signal: exiting now', { signal: sig });
+      process.exit(130);
+    }
+    log.info('shutting down', { signal: sig });
+    gateway
+      .stop(cfg.shutdownDelaySeconds * 1000)
+      .then(() => process.exit(0))
+      .catch((err) => {
+        log.error('shutdown failed', { error: errorText(err) });
+        process.exit(1);
+      });
+  });
+}
+process.on('unhandledRejection', (err) => log.error('unhandled rejection', { error: errorText(err) }));

@@ -1,0 +1,878 @@
+/**
+ * The simulated cluster over loopback HTTP, in the Kubernetes list/watch wire format, so a
+ * reflector talks to it exactly as to a kube-apiserver.
+ *
+ * Paths (GET only; anything else is 405):
+ * - `/api/v1/{pods,services,nodes,namespaces}`, `/api/v1/namespaces/{ns}/{pods,services}`,
+ *   `/apis/discovery.k8s.io/v1/endpointslices`, `/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices`,
+ *   `/apis/apps/v1/deployments` (and namespaced): LIST, or WATCH with `watch=1|true`;
+ * - `…/{name}` below those: GET one object;
+ * - `/api`, `/apis`, `/api/v1`, `/apis/{group}/{version}`: discovery documents;
+ * - `/version`, `/healthz`, `/readyz`, `/livez`.
+ * An unknown path is 404 with a Status body. Errors are always `Status` objects.
+ *
+ * LIST honours `limit` and `continue` (an opaque base64url token holding the snapshot revision
+ * and the last key; every page of one list is served at the snapshot revision, reconstructed
+ * from the store's history, and a token whose revision is compacted answers 410 Expired),
+ * `resourceVersion` with `resourceVersionMatch` (`Exact`, `NotOlderThan`; unset with a limit and
+ * a non-zero version means Exact, as the real server does), `labelSelector` and `fieldSelector`
+ * (see selectors.ts). Items come in key order (`namespace/name`) and, like the real server's,
+ * without `kind`/`apiVersion` (kubernetes/kubernetes#3030) unless `listItemTypeMeta` is set.
+ * `remainingItemCount` is sent only without selectors. `limit` is honoured at every resourceVersion
+ * (a real server may ignore it for resourceVersion=0, served from its watch cache).
+ *
+ * WATCH streams newline-delimited JSON events, one per line:
+ * - from `resourceVersion` X: every event strictly after X, then live ones; X older than the
+ *   history gets an in-stream `ERROR` event with a 410 Expired Status on an HTTP 200 stream, then
+ *   the stream ends (what a real apiserver does);
+ * - without a version, or "0": synthetic ADDED events for the current state first (with
+ *   `sendInitialEvents=true`, which needs `resourceVersionMatch=NotOlderThan` and bookmarks,
+ *   followed by a BOOKMARK annotated `k8s.io/initial-events-end: "true"`);
+ * - `allowWatchBookmarks=true`: a BOOKMARK with the current revision every `bookmarkIntervalMs`
+ *   and one `bookmarkBeforeTimeoutMs` before the deadline;
+ * - `timeoutSeconds`: the stream ends cleanly at the deadline (default `watchTimeoutMs`);
+ * - selectors apply as in the real watch cache: an object that starts matching arrives as
+ *   ADDED, one that stops matching as DELETED;
+ * - a client that falls `maxWatchQueue` events behind has its stream ended (it re-watches from
+ *   its last version, as after any clean close).
+ *
+ * Fault hooks for tests: {@link SimServer.dropWatches}, {@link SimServer.setUnavailable},
+ * {@link SimServer.injectWatchError}.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Cluster, ClusterEvent } from './cluster.ts';
+import { ExpiredError, TooLargeError } from './cluster.ts';
+import type { KubeObject, StatusJson } from './types.ts';
+import { parseSelectors, SelectorError } from './selectors.ts';
+import type { ObjectPredicate } from './selectors.ts';
+
+export interface SimServerOptions {
+  readonly cluster: Cluster;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 0 // a free port */
+  readonly port?: number;
+  /** Between bookmarks on a watch with `allowWatchBookmarks=true`. @default 60_000 // 60 seconds */
+  readonly bookmarkIntervalMs?: number;
+  /** The last bookmark comes this long before a watch's deadline. @default 2_000 // 2 seconds */
+  readonly bookmarkBeforeTimeoutMs?: number;
+  /**
+   * A watch's deadline when the client gives no `timeoutSeconds` (the real server picks at
+   * random between 30 and 60 minutes).
+   * @default 1_800_000 // 30 minutes
+   */
+  readonly watchTimeoutMs?: number;
+  /** A watch whose client lags this many events behind is ended. @default 10_000 // events */
+  readonly maxWatchQueue?: number;
+  /** Put `kind` and `apiVersion` on list items (the real server does not). @default false */
+  readonly listItemTypeMeta?: boolean;
+  /** `/version`'s gitVersion. @default 'v1.36.0' */
+  readonly gitVersion?: string;
+}
+
+export interface SimServerStats {
+  /** Requests answered since start (watches counted when they open). */
+  readonly requests: number;
+  readonly lists: number;
+  readonly watchesOpened: number;
+  readonly openWatches: number;
+}
+
+/** How {@link SimServer.setUnavailable} fails requests. */
+export type UnavailableMode = 'status' | 'refuse';
+
+export interface SimServer {
+  /** `http://host:port`, no trailing slash. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly cluster: Cluster;
+  /** Watches currently streaming. */
+  readonly openWatches: number;
+  stats(): SimServerStats;
+  /** Destroys every open watch connection (the client sees a reset, not a clean end). Returns how many. */
+  dropWatches(): number;
+  /**
+   * Makes the server unavailable until called with false.
+   * - `status` (default): every request gets 503 ServiceUnavailable; open watches stay.
+   * - `refuse`: the listener closes (new connections are refused) and every connection,
+   *   watches included, is destroyed; turning it back on listens on the same port.
+   * @throws when re-listening on the port fails (it was taken meanwhile).
+   */
+  setUnavailable(unavailable: boolean, mode?: UnavailableMode): Promise<void>;
+  /**
+   * Sends an `ERROR` event with this Status to every open watch, then ends them (as the real
+   * server does after an error). Missing fields default to a 410 Expired Status. Returns how many.
+   */
+  injectWatchError(status?: Partial<StatusJson>): number;
+  /** Ends every watch, closes every connection and the listener. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The resources served, with their kinds and scopes. */
+export interface ResourceInfo {
+  readonly group: string;
+  readonly version: string;
+  readonly resource: string;
+  readonly singular: string;
+  readonly kind: string;
+  readonly listKind: string;
+  readonly namespaced: boolean;
+  readonly shortNames: readonly string[];
+}
+
+export const Resources: readonly ResourceInfo[] = [
+  { group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod', listKind: 'PodList', namespaced: true, shortNames: ['po'] },
+  { group: '', version: 'v1', resource: 'services', singular: 'service', kind: 'Service', listKind: 'ServiceList', namespaced: true, shortNames: ['svc'] },
+  { group: '', version: 'v1', resource: 'nodes', singular: 'node', kind: 'Node', listKind: 'NodeList', namespaced: false, shortNames: ['no'] },
+  { group: '', version: 'v1', resource: 'namespaces', singular: 'namespace', kind: 'Namespace', listKind: 'NamespaceList', namespaced: false, shortNames: ['ns'] },
+  { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', listKind: 'EndpointSliceList', namespaced: true, shortNames: [] },
+  { group: 'apps', version: 'v1', resource: 'deployments', singular: 'deployment', kind: 'Deployment', listKind: 'DeploymentList', namespaced: true, shortNames: ['deploy'] },
+];
+
+/**
+ * Starts serving the cluster; resolves once listening.
+ * @throws when the port cannot be bound.
+ */
+export async function startSimServer(options: SimServerOptions): Promise<SimServer> {
+  const server = new SimHttpServer(options);
+  await server.listen(options.port ?? 0);
+  return server;
+}
+
+/** Builds a Status object. */
+export function statusOf(code: number, reason: string, message: string, details?: StatusJson['details'], metadata: StatusJson['metadata'] = {}): StatusJson {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata,
+    status: code >= 200 && code < 300 ? 'Success' : 'Failure',
+    message,
+    reason,
+    ...(details !== undefined ? { details } : {}),
+    code,
+  };
+}
+
+/** The continue token format: base64url of `{"v":"meta.k8s.io/v1","rv":R,"start":"<key>\u0000"}`, as the real server writes it. */
+export function encodeContinue(revision: number, lastKey: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: revision, start: `${lastKey}\u0000` })).toString('base64url');
+}
+
+/** Reads a continue token. @throws TypeError ("continue key is not valid: …") when it is malformed. */
+export function decodeContinue(token: string): { revision: number; lastKey: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw new TypeError(`continue key is not valid: expected base64url JSON, but got: ${JSON.stringify(token)}`);
+  }
+  const p = parsed as { v?: unknown; rv?: unknown; start?: unknown };
+  if (p.v !== 'meta.k8s.io/v1' || typeof p.rv !== 'number' || !Number.isSafeInteger(p.rv) || p.rv < 1 || typeof p.start !== 'string') {
+    throw new TypeError(`continue key is not valid: expected {"v":"meta.k8s.io/v1","rv":<int>,"start":<key>}, but got: ${JSON.stringify(parsed)}`);
+  }
+  return { revision: p.rv, lastKey: p.start.endsWith('\u0000') ? p.start.slice(0, -1) : p.start };
+}
+
+// Private:
+
+const ContinueExpiredMessage =
+  'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.';
+
+interface Route {
+  readonly info: ResourceInfo;
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+}
+
+interface Stats {
+  requests: number;
+  lists: number;
+  watchesOpened: number;
+}
+
+class SimHttpServer implements SimServer {
+  readonly cluster: Cluster;
+  readonly host: string;
+  #port = 0;
+  readonly #server: Server;
+  readonly #options: Required<Omit<SimServerOptions, 'cluster' | 'host' | 'port'>>;
+  readonly #watches = new Set<WatchStream>();
+  readonly #stats: Stats = { requests: 0, lists: 0, watchesOpened: 0 };
+  #unavailable: UnavailableMode | undefined;
+  #listening = false;
+  #stopped = false;
+
+  constructor(options: SimServerOptions) {
+    this.cluster = options.cluster;
+    this.host = options.host ?? '127.0.0.1';
+    this.#options = {
+      bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
+      bookmarkBeforeTimeoutMs: options.bookmarkBeforeTimeoutMs ?? 2_000,
+      watchTimeoutMs: options.watchTimeoutMs ?? 1_800_000,
+      maxWatchQueue: options.maxWatchQueue ?? 10_000,
+      listItemTypeMeta: options.listItemTypeMeta ?? false,
+      gitVersion: options.gitVersion ?? 'v1.36.0',
+    };
+    this.#server = createServer((req, res) => this.#handle(req, res));
+    // A watch can be quiet for minutes between bookmarks: no request or keep-alive timeout cuts it.
+    this.#server.requestTimeout = 0;
+    this.#server.headersTimeout = 60_000;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get url(): string {
+    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    return `http://${host}:${this.#port}`;
+  }
+
+  get openWatches(): number {
+    return this.#watches.size;
+  }
+
+  stats(): SimServerStats {
+    return { ...this.#stats, openWatches: this.#watches.size };
+  }
+
+  async listen(port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.#server.once('error', onError);
+      this.#server.listen(port, this.host, () => {
+        this.#server.off('error', onError);
+        resolve();
+      });
+    });
+    this.#port = (this.#server.address() as AddressInfo).port;
+    this.#listening = true;
+  }
+
+  dropWatches(): number {
+    const n = this.#watches.size;
+    for (const watch of [...this.#watches]) watch.destroy();
+    return n;
+  }
+
+  async setUnavailable(unavailable: boolean, mode: UnavailableMode = 'status'): Promise<void> {
+    if (this.#stopped) return;
+    if (unavailable) {
+      this.#unavailable = mode;
+      if (mode === 'refuse' && this.#listening) await this.#closeListener();
+      return;
+    }
+    this.#unavailable = undefined;
+    if (!this.#listening) await this.listen(this.#port);
+  }
+
+  injectWatchError(status: Partial<StatusJson> = {}): number {
+    const full: StatusJson = {
+      ...statusOf(410, 'Expired', `too old resource version: 1 (${this.cluster.oldestRevision})`),
+      ...status,
+    };
+    const n = this.#watches.size;
+    for (const watch of [...this.#watches]) watch.error(full);
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const watch of [...this.#watches]) watch.destroy();
+    if (this.#listening) await this.#closeListener();
+  }
+
+  async #closeListener(): Promise<void> {
+    this.#listening = false;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const watch of [...this.#watches]) watch.destroy();
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    this.#stats.requests++;
+    try {
+      this.#route(req, res);
+    } catch (error) {
+      // Never let one request take the server down.
+      if (!res.headersSent) sendStatus(res, statusOf(500, 'InternalError', `Internal error occurred: ${String(error)}`));
+      else res.destroy();
+    }
+  }
+
+  #route(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#unavailable !== undefined) {
+      sendStatus(res, statusOf(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://sim.invalid');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendStatus(res, statusOf(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {}));
+      return;
+    }
+    switch (path) {
+      case '/healthz':
+      case '/readyz':
+      case '/livez':
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+        res.end('ok');
+        return;
+      case '/version':
+        sendJson(res, 200, this.#version());
+        return;
+      case '/api':
+        sendJson(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `${this.host}:${this.#port}` }] });
+        return;
+      case '/apis':
+        sendJson(res, 200, apiGroupList());
+        return;
+    }
+    const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (segments[0] === 'api' && segments.length >= 2) {
+      group = '';
+      version = segments[1] as string;
+      rest = segments.slice(2);
+    } else if (segments[0] === 'apis' && segments.length >= 3) {
+      group = segments[1] as string;
+      version = segments[2] as string;
+      rest = segments.slice(3);
+    } else {
+      sendNotFound(res);
+      return;
+    }
+    const resources = Resources.filter((r) => r.group === group && r.version === version);
+    if (resources.length === 0) {
+      sendNotFound(res);
+      return;
+    }
+    if (rest.length === 0) {
+      sendJson(res, 200, apiResourceList(group, version, resources));
+      return;
+    }
+    const route = resolve(resources, rest);
+    if (route === undefined) {
+      sendNotFound(res);
+      return;
+    }
+    const params = url.searchParams;
+    if (route.name !== undefined) {
+      this.#get(res, route);
+      return;
+    }
+    const watch = params.get('watch');
+    if (watch === '1' || watch === 'true') this.#watch(req, res, route, params);
+    else this.#list(res, route, params);
+  }
+
+  #get(res: ServerResponse, route: Route): void {
+    const object = this.cluster.get(route.info.kind, route.namespace, route.name as string);
+    if (object === undefined) {
+      sendStatus(res, statusOf(404, 'NotFound', `${route.info.resource}${route.info.group ? `.${route.info.group}` : ''} "${route.name}" not found`, {
+        name: route.name as string,
+        ...(route.info.group ? { group: route.info.group } : {}),
+        kind: route.info.resource,
+      }));
+      return;
+    }
+    sendJson(res, 200, object);
+  }
+
+  #list(res: ServerResponse, route: Route, params: URLSearchParams): void {
+    this.#stats.lists++;
+    const { info } = route;
+    const limitText = params.get('limit') ?? '';
+    const limit = limitText === '' ? 0 : Number(limitText);
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      sendStatus(res, badRequest(`limit: expected a non-negative integer, but got: ${JSON.stringify(limitText)}`));
+      return;
+    }
+    let filter: ObjectPredicate | undefined;
+    try {
+      filter = parseSelectors(params.get('labelSelector') ?? '', params.get('fieldSelector') ?? '', info.kind);
+    } catch (error) {
+      if (error instanceof SelectorError) {
+        sendStatus(res, badRequest(error.message));
+        return;
+      }
+      throw error;
+    }
+    const rv = params.get('resourceVersion') ?? '';
+    const rvMatch = params.get('resourceVersionMatch') ?? '';
+    const token = params.get('continue') ?? '';
+
+    let revision: number;
+    let after: string | undefined;
+    if (token !== '') {
+      if (rv !== '' && rv !== '0') {
+        sendStatus(res, badRequest('specifying resource version is not allowed when using continue'));
+        return;
+      }
+      try {
+        ({ revision, lastKey: after } = decodeContinue(token));
+      } catch (error) {
+        sendStatus(res, badRequest((error as Error).message));
+        return;
+      }
+    } else {
+      const chosen = this.#listRevision(rv, rvMatch, limit);
+      if (typeof chosen !== 'number') {
+        sendStatus(res, chosen);
+        return;
+      }
+      revision = chosen;
+    }
+
+    let page;
+    try {
+      page = this.cluster.listPage({
+        kind: info.kind,
+        ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
+        revision,
+        ...(after !== undefined ? { after } : {}),
+        limit,
+        ...(filter !== undefined ? { filter } : {}),
+      });
+    } catch (error) {
+      if (error instanceof ExpiredError) {
+        const status = token !== ''
+          ? statusOf(410, 'Expired', ContinueExpiredMessage, undefined, {
+              // The inconsistent continuation the real server offers: same position, current revision.
+              continue: encodeContinue(this.cluster.revision, after ?? ''),
+            })
+          : statusOf(410, 'Expired', `The resourceVersion for the provided list is too old. (requested ${error.requested}, oldest ${error.oldest})`);
+        sendStatus(res, status);
+        return;
+      }
+      if (error instanceof TooLargeError) {
+        sendStatus(res, tooLarge(error));
+        return;
+      }
+      throw error;
+    }
+    const metadata: Record<string, unknown> = { resourceVersion: String(page.revision) };
+    if (page.more && page.lastKey !== undefined) {
+      metadata['continue'] = encodeContinue(page.revision, page.lastKey);
+      if (filter === undefined) metadata['remainingItemCount'] = page.remaining;
+    }
+    const head = `{"kind":${JSON.stringify(info.listKind)},"apiVersion":${JSON.stringify(apiVersionOf(info))},"metadata":${JSON.stringify(metadata)},"items":[`;
+    writeList(res, head, page.items, this.#options.listItemTypeMeta ? JSON.stringify : listItemSerializer(info));
+  }
+
+  /** The snapshot revision of a list without a continue token, or the Status to answer instead. */
+  #listRevision(rv: string, rvMatch: string, limit: number): number | StatusJson {
+    if (rvMatch !== '' && rvMatch !== 'Exact' && rvMatch !== 'NotOlderThan') {
+      return invalid(`resourceVersionMatch: Unsupported value: ${JSON.stringify(rvMatch)}: supported values: "Exact", "NotOlderThan"`);
+    }
+    if (rvMatch !== '' && rv === '') return invalid('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided');
+    if (rv === '' || rv === '0') {
+      if (rvMatch === 'Exact') return invalid('resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+      return this.cluster.revision;
+    }
+    const requested = parseRevision(rv);
+    if (requested === undefined) return badRequest(`resourceVersion: expected a decimal integer, but got: ${JSON.stringify(rv)}`);
+    if (requested > this.cluster.revision) return tooLarge(new TooLargeError(requested, this.cluster.revision));
+    // Unset match with a limit and a non-zero version is Exact (the legacy semantics).
+    const exact = rvMatch === 'Exact' || (rvMatch === '' && limit > 0);
+    return exact ? requested : this.cluster.revision;
+  }
+
+  #watch(req: IncomingMessage, res: ServerResponse, route: Route, params: URLSearchParams): void {
+    const { info } = route;
+    let filter: ObjectPredicate | undefined;
+    try {
+      filter = parseSelectors(params.get('labelSelector') ?? '', params.get('fieldSelector') ?? '', info.kind);
+    } catch (error) {
+      if (error instanceof SelectorError) {
+        sendStatus(res, badRequest(error.message));
+        return;
+      }
+      throw error;
+    }
+    const rv = params.get('resourceVersion') ?? '';
+    const rvMatch = params.get('resourceVersionMatch') ?? '';
+    const sendInitialEvents = params.get('sendInitialEvents') === 'true';
+    const bookmarks = params.get('allowWatchBookmarks') === 'true';
+    const timeoutText = params.get('timeoutSeconds') ?? '';
+    const timeoutSeconds = timeoutText === '' ? 0 : Number(timeoutText);
+    if (!Number.isSafeInteger(timeoutSeconds) || timeoutSeconds < 0) {
+      sendStatus(res, badRequest(`timeoutSeconds: expected a non-negative integer, but got: ${JSON.stringify(timeoutText)}`));
+      return;
+    }
+    if (sendInitialEvents && (rvMatch !== 'NotOlderThan' || !bookmarks)) {
+      sendStatus(res, invalid('sendInitialEvents: Forbidden: sendInitialEvents requires resourceVersionMatch=NotOlderThan and allowWatchBookmarks=true'));
+      return;
+    }
+    if (!sendInitialEvents && rvMatch !== '') {
+      sendStatus(res, invalid('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'));
+      return;
+    }
+
+    // Decide where the stream starts before answering 200: a too-large version is an HTTP error.
+    const requested = rv === '' || rv === '0' ? undefined : parseRevision(rv);
+    if (rv !== '' && rv !== '0' && requested === undefined) {
+      sendStatus(res, badRequest(`resourceVersion: expected a decimal integer, but got: ${JSON.stringify(rv)}`));
+      return;
+    }
+    if (requested !== undefined && requested > this.cluster.revision) {
+      sendStatus(res, tooLarge(new TooLargeError(requested, this.cluster.revision)));
+      return;
+    }
+    const namespace = route.namespace;
+    const inScope = (event: ClusterEvent): boolean => event.kind === info.kind && (namespace === undefined || event.namespace === namespace);
+
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'X-Content-Type-Options': 'nosniff' });
+    res.flushHeaders();
+    this.#stats.watchesOpened++;
+    const stream = new WatchStream(req, res, info, this.#options.maxWatchQueue, () => this.#watches.delete(stream));
+
+    const initial = requested === undefined || sendInitialEvents;
+    let backlog: ClusterEvent[] = [];
+    if (initial) {
+      const objects = this.cluster.list(info.kind, namespace);
+      stream.setInitial(filter === undefined ? objects : objects.filter(filter));
+      if (sendInitialEvents) stream.bookmark(this.cluster.resourceVersion, true);
+    } else {
+      try {
+        backlog = this.cluster.eventsSince(requested as number);
+      } catch (error) {
+        if (error instanceof ExpiredError) {
+          stream.error(statusOf(410, 'Expired', error.message));
+          return;
+        }
+        throw error;
+      }
+    }
+    this.#watches.add(stream);
+    for (const event of backlog) if (inScope(event)) stream.event(event, filter);
+    stream.onEnd(this.cluster.subscribe((event) => {
+      if (inScope(event)) stream.event(event, filter);
+    }));
+
+    const timeoutMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 : this.#options.watchTimeoutMs;
+    if (bookmarks) {
+      const every = setInterval(() => stream.bookmark(this.cluster.resourceVersion), this.#options.bookmarkIntervalMs);
+      const last = setTimeout(() => stream.bookmark(this.cluster.resourceVersion), Math.max(0, timeoutMs - this.#options.bookmarkBeforeTimeoutMs));
+      stream.onEnd(() => {
+        clearInterval(every);
+        clearTimeout(last);
+      });
+    }
+    const deadline = setTimeout(() => stream.finish(), timeoutMs);
+    stream.onEnd(() => clearTimeout(deadline));
+    stream.pump();
+  }
+
+  #version(): Record<string, string> {
+    const match = /^v(\d+)\.(\d+)/.exec(this.#options.gitVersion);
+    return {
+      major: match?.[1] ?? '1',
+      minor: match?.[2] ?? '36',
+      gitVersion: this.#options.gitVersion,
+      gitCommit: '0000000000000000000000000000000000000000',
+      gitTreeState: 'clean',
+      buildDate: '2026-01-01T00:00:00Z',
+      goVersion: 'go1.26.0',
+      compiler: 'gc',
+      platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+    };
+  }
+}
+
+/**
+ * One watch response: a queue of serialized lines written with backpressure. Initial objects
+ * (synthetic ADDED) go out before anything queued.
+ */
+class WatchStream {
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #info: ResourceInfo;
+  readonly #maxQueue: number;
+  #initial: readonly KubeObject[] = [];
+  #initialIndex = 0;
+  #queue: string[] = [];
+  #queueHead = 0;
+  #waitingDrain = false;
+  #finishing = false;
+  #ended = false;
+  readonly #cleanups: (() => void)[] = [];
+
+  constructor(req: IncomingMessage, res: ServerResponse, info: ResourceInfo, maxQueue: number, onEnd: () => void) {
+    this.#req = req;
+    this.#res = res;
+    this.#info = info;
+    this.#maxQueue = maxQueue;
+    this.#cleanups.push(onEnd);
+    res.on('close', () => this.#cleanup());
+    res.on('error', () => this.#cleanup());
+  }
+
+  setInitial(objects: readonly KubeObject[]): void {
+    this.#initial = objects;
+  }
+
+  /** Runs `fn` once when the stream ends, however it ends. */
+  onEnd(fn: () => void): void {
+    if (this.#ended) fn();
+    else this.#cleanups.push(fn);
+  }
+
+  /** Queues a store event, translated for the selector (see the module comment). */
+  event(event: ClusterEvent, filter: ObjectPredicate | undefined): void {
+    if (filter === undefined) {
+      this.#enqueue(eventLine(event));
+      return;
+    }
+    switch (event.type) {
+      case 'ADDED':
+        if (filter(event.object)) this.#enqueue(line('ADDED', event.object));
+        return;
+      case 'DELETED':
+        if (filter(event.object)) this.#enqueue(line('DELETED', event.object));
+        return;
+      case 'MODIFIED': {
+        const now = filter(event.object);
+        const before = event.oldObject !== null && filter(event.oldObject);
+        if (now && before) this.#enqueue(line('MODIFIED', event.object));
+        else if (now) this.#enqueue(line('ADDED', event.object));
+        else if (before && event.oldObject !== null) {
+          const gone = { ...event.oldObject, metadata: { ...event.oldObject.metadata, resourceVersion: String(event.revision) } };
+          this.#enqueue(line('DELETED', gone));
+        }
+        return;
+      }
+    }
+  }
+
+  bookmark(resourceVersion: string, initialEventsEnd = false): void {
+    const metadata = initialEventsEnd
+      ? { resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } }
+      : { resourceVersion };
+    this.#enqueue(line('BOOKMARK', { kind: this.#info.kind, apiVersion: apiVersionOf(this.#info), metadata } as unknown as KubeObject));
+  }
+
+  /** Sends an ERROR event after what is queued, then ends the stream. */
+  error(status: StatusJson): void {
+    if (this.#ended) return;
+    this.#queue.push(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
+    this.finish();
+  }
+
+  /** Ends the stream cleanly once what is queued is written. */
+  finish(): void {
+    this.#finishing = true;
+    this.pump();
+  }
+
+  /** Destroys the connection (the client sees a reset). */
+  destroy(): void {
+    this.#req.socket.destroy();
+    this.#res.destroy();
+    this.#cleanup();
+  }
+
+  /** Writes until the socket pushes back or nothing is left. */
+  pump(): void {
+    if (this.#ended || this.#waitingDrain) return;
+    for (;;) {
+      const chunk = this.#nextChunk();
+      if (chunk === undefined) break;
+      if (!this.#res.write(chunk)) {
+        this.#waitingDrain = true;
+        this.#res.once('drain', () => {
+          this.#waitingDrain = false;
+          this.pump();
+        });
+        return;
+      }
+    }
+    if (this.#finishing) {
+      this.#res.end();
+      this.#cleanup();
+    }
+  }
+
+  #enqueue(text: string): void {
+    if (this.#ended || this.#finishing) return;
+    if (this.#queue.length - this.#queueHead >= this.#maxQueue) {
+      // Too far behind: end the stream; the client re-watches from its last version.
+      this.#queue = [];
+      this.#queueHead = 0;
+      this.#initial = [];
+      this.#finishing = true;
+      if (!this.#waitingDrain) this.pump();
+      return;
+    }
+    this.#queue.push(text);
+    this.pump();
+  }
+
+  /** Up to ~64 KiB of lines: initial objects first, then the queue. */
+  #nextChunk(): string | undefined {
+    let chunk = '';
+    while (chunk.length < 65_536 && this.#initialIndex < this.#initial.length) {
+      chunk += line('ADDED', this.#initial[this.#initialIndex++] as KubeObject);
+    }
+    if (this.#initialIndex >= this.#initial.length && this.#initial.length > 0) {
+      this.#initial = [];
+      this.#initialIndex = 0;
+    }
+    while (chunk.length < 65_536 && this.#queueHead < this.#queue.length) {
+      chunk += this.#queue[this.#queueHead++] as string;
+    }
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+    return chunk === '' ? undefined : chunk;
+  }
+
+  #cleanup(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const fn of this.#cleanups.splice(0)) fn();
+  }
+}
+
+/** Serialized lines of unfiltered events, shared by every watcher. */
+const eventLines = new WeakMap<ClusterEvent, string>();
+
+function eventLine(event: ClusterEvent): string {
+  let text = eventLines.get(event);
+  if (text === undefined) {
+    text = line(event.type, event.object);
+    eventLines.set(event, text);
+  }
+  return text;
+}
+
+function line(type: string, object: KubeObject): string {
+  return `{"type":"${type}","object":${JSON.stringify(object)}}\n`;
+}
+
+function resolve(resources: readonly ResourceInfo[], rest: readonly string[]): Route | undefined {
+  const find = (name: string | undefined): ResourceInfo | undefined => resources.find((r) => r.resource === name);
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    const info = find(rest[2]);
+    if (info === undefined || !info.namespaced || rest.length > 4) return undefined;
+    return { info, namespace: rest[1], name: rest[3] };
+  }
+  const info = find(rest[0]);
+  if (info === undefined || rest.length > 2) return undefined;
+  if (rest.length === 2 && info.namespaced) return undefined;
+  return { info, namespace: undefined, name: rest[1] };
+}
+
+function apiVersionOf(info: ResourceInfo): string {
+  return info.group === '' ? info.version : `${info.group}/${info.version}`;
+}
+
+/** Serializes a list item without kind/apiVersion, as the real server's lists do. */
+function listItemSerializer(info: ResourceInfo): (object: KubeObject) => string {
+  const prefix = `{"kind":${JSON.stringify(info.kind)},"apiVersion":${JSON.stringify(apiVersionOf(info))},`;
+  return (object) => {
+    const text = JSON.stringify(object);
+    if (text.startsWith(prefix)) return `{${text.slice(prefix.length)}`;
+    const { kind: _kind, apiVersion: _apiVersion, ...rest } = object;
+    return JSON.stringify(rest);
+  };
+}
+
+/** Streams a list body in batches, honouring backpressure. */
+function writeList(res: ServerResponse, head: string, items: readonly KubeObject[], serialize: (object: KubeObject) => string): void {
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'X-Content-Type-Options': 'nosniff' });
+  let i = 0;
+  let first = true;
+  let closed = false;
+  res.on('close', () => {
+    closed = true;
+  });
+  const write = (): void => {
+    if (closed) return;
+    let chunk = i === 0 ? head : '';
+    while (i < items.length) {
+      chunk += (first ? '' : ',') + serialize(items[i++] as KubeObject);
+      first = false;
+      if (chunk.length >= 262_144) {
+        if (!res.write(chunk)) {
+          res.once('drain', write);
+          return;
+        }
+        chunk = '';
+      }
+    }
+    res.end(`${chunk}]}`);
+  };
+  write();
+}
+
+function parseRevision(text: string): number | undefined {
+  if (!/^\d+$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+function badRequest(message: string): StatusJson {
+  return statusOf(400, 'BadRequest', message);
+}
+
+function invalid(message: string): StatusJson {
+  return statusOf(422, 'Invalid', `ListOptions.meta.k8s.io "" is invalid: ${message}`, { kind: 'ListOptions', group: 'meta.k8s.io', causes: [{ reason: 'FieldValueInvalid', message }] });
+}
+
+function tooLarge(error: TooLargeError): StatusJson {
+  return statusOf(504, 'Timeout', `Timeout: Too large resource version: ${error.requested}, current: ${error.current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
+}
+
+function sendNotFound(res: ServerResponse): void {
+  sendStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource', {}));
+}
+
+function sendStatus(res: ServerResponse, status: StatusJson): void {
+  sendJson(res, status.code, status);
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff' });
+  res.end(text);
+}
+
+function apiGroupList(): unknown {
+  const groups = [...new Set(Resources.filter((r) => r.group !== '').map((r) => r.group))];
+  return {
+    kind: 'APIGroupList',
+    apiVersion: 'v1',
+    groups: groups.map((name) => {
+      const versions = [...new Set(Resources.filter((r) => r.group === name).map((r) => r.version))].map((version) => ({ groupVersion: `${name}/${version}`, version }));
+      return { name, versions, preferredVersion: versions[0] };
+    }),
+  };
+}
+
+function apiResourceList(group: string, version: string, resources: readonly ResourceInfo[]): unknown {
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group === '' ? version : `${group}/${version}`,
+    resources: resources.map((r) => ({
+      name: r.resource,
+      singularName: r.singular,
+      namespaced: r.namespaced,
+      kind: r.kind,
+      verbs: ['get', 'list', 'watch'],
+      ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
+    })),
+  };
+}
