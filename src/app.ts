@@ -6,6 +6,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient, ConfigError, loadKubeConfig, type ClusterSource } from './kube/client.ts';
 import { ClusterCache } from './kube/cache.ts';
+import { preflight, requirements } from './kube/preflight.ts';
 import { EndpointFeed } from './model/endpoint-feed.ts';
 import { buildGatewaySchema } from './graphql/schema.ts';
 import { createContext, type GatewayContext } from './graphql/context.ts';
@@ -39,6 +40,14 @@ export interface Gateway {
   stop(delayMs?: number): Promise<void>;
 }
 
+/** A start that cannot succeed as configured (bad credentials, missing permissions): one line, exit 1. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
 export interface AppOptions {
   logger: Logger;
   env?: NodeJS.ProcessEnv;
@@ -50,6 +59,23 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
   const log = opts.logger;
   const { kc, source, demo } = await chooseCluster(cfg, opts.env ?? process.env, log);
   const client = new ApiClient(kc);
+  // The demo cluster grants everything and has no authorization API to ask.
+  const checked = demo ? ({ phase: 'ok', version: 'demo' } as const) : await preflight(client, requirements(cfg.namespaces, cfg.watchNodes));
+  switch (checked.phase) {
+    case 'ok':
+      log.info('API server reachable and permissions granted', { version: checked.version });
+      break;
+    case 'unreachable':
+      // Not fatal: the reflectors keep retrying, and /readyz says not ready until they sync.
+      log.error(checked.message);
+      break;
+    case 'fatal':
+      client.close();
+      await demo?.stop();
+      throw new StartupError(checked.message);
+    default:
+      checked satisfies never;
+  }
   const limits = resolveLimits({
     maxDepth: cfg.limits.maxDepth,
     maxAliases: cfg.limits.maxAliases,

@@ -4,7 +4,7 @@
  * exits at once. Configuration errors are one line on stderr and exit code 2.
  */
 import { ConfigError, helpText, parseConfig } from './config.ts';
-import { startGateway } from './app.ts';
+import { startGateway, StartupError } from './app.ts';
 import { createLogger, errorText, setLogger } from './log.ts';
 
 let cfg;
@@ -29,6 +29,10 @@ try {
   if (err instanceof ConfigError) {
     process.stderr.write(`kube-netgraph: ${err.message}\n`);
     process.exit(2);
+  }
+  if (err instanceof StartupError) {
+    process.stderr.write(`kube-netgraph: ${err.message}\n`);
+    process.exit(1);
   }
   log.error('failed to start', { error: errorText(err) });
   process.exit(1);

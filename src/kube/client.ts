@@ -128,26 +128,16 @@ export class ApiClient {
    * `idleTimeoutMs` bounds both the wait for headers and every gap between body chunks.
    */
   async get(path: string, opts: { signal?: AbortSignal; idleTimeoutMs: number }): Promise<IncomingMessage> {
-    const reqOpts: RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
-    try {
-      await this.kc.applyToHTTPSOptions(reqOpts);
-    } catch (err) {
-      throw new ApiError('unauthorized', `credentials: ${(err as Error).message}`);
-    }
-    // client-node builds its own dispatcher for fetch; we keep ours (keep-alive, bounded sockets).
-    reqOpts.agent = this.agent;
-    delete (reqOpts as any).timeout;
-    const url = `${this.server}${path}`;
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = (this.secure ? httpsRequest : httpRequest)(url, { ...reqOpts, signal: opts.signal }, resolve);
-      req.setTimeout(opts.idleTimeoutMs, () => req.destroy(new ApiError('timeout', `GET ${path}: no data for ${opts.idleTimeoutMs} ms`)));
-      req.on('error', (err: any) => reject(classifyNetworkError(err, path, opts.signal)));
-      req.end();
-    });
-    if (res.statusCode && res.statusCode >= 200 && res.statusCode < 300) return res;
-    const body = await readBody(res, 64 * 1024).catch(() => '');
-    throw statusError(res.statusCode ?? 0, path, body, res.headers['retry-after']);
+    return this.send('GET', path, undefined, opts);
   }
+
+  /** POST a JSON body and parse the JSON answer (for access reviews). */
+  async postJSON(path: string, body: unknown, opts: { signal?: AbortSignal; idleTimeoutMs: number }): Promise<any> {
+    const res = await this.send('POST', path, JSON.stringify(body), opts);
+    return JSON.parse(await readBody(res, 1024 * 1024));
+  }
+
+
 
   /** GET `path` and parse the JSON body (at most `maxBytes`). */
   async getJSON(path: string, opts: { signal?: AbortSignal; idleTimeoutMs: number; maxBytes?: number }): Promise<any> {
@@ -163,10 +153,39 @@ export class ApiClient {
   close(): void {
     this.agent.destroy();
   }
+
+  // Private:
+
+  private async send(method: string, path: string, payload: string | undefined, opts: { signal?: AbortSignal; idleTimeoutMs: number }): Promise<IncomingMessage> {
+    const headers: Record<string, string | number> = { accept: 'application/json' };
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(payload);
+    }
+    const reqOpts: RequestOptions = { method, headers };
+    try {
+      await this.kc.applyToHTTPSOptions(reqOpts);
+    } catch (err) {
+      throw new ApiError('unauthorized', `credentials: ${(err as Error).message}`);
+    }
+    // client-node builds its own dispatcher for fetch; we keep ours (keep-alive, bounded sockets).
+    reqOpts.agent = this.agent;
+    delete (reqOpts as any).timeout;
+    const url = `${this.server}${path}`;
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = (this.secure ? httpsRequest : httpRequest)(url, { ...reqOpts, signal: opts.signal }, resolve);
+      req.setTimeout(opts.idleTimeoutMs, () => req.destroy(new ApiError('timeout', `${method} ${path}: no data for ${opts.idleTimeoutMs} ms`)));
+      req.on('error', (err: any) => reject(classifyNetworkError(err, path, opts.signal)));
+      req.end(payload);
+    });
+    if (res.statusCode && res.statusCode >= 200 && res.statusCode < 300) return res;
+    const body = await readBody(res, 64 * 1024).catch(() => '');
+    throw statusError(res.statusCode ?? 0, path, body, res.headers['retry-after'], method);
+  }
 }
 
 /** Build the ApiError for a non-2xx answer, using the Status object's message when there is one. */
-export function statusError(status: number, path: string, body: string, retryAfter?: string | string[]): ApiError {
+export function statusError(status: number, path: string, body: string, retryAfter?: string | string[], method = 'GET'): ApiError {
   let message = body.slice(0, 300);
   try {
     const s = JSON.parse(body);
@@ -180,7 +199,7 @@ export function statusError(status: number, path: string, body: string, retryAft
     : status === 403 ? 'forbidden'
     : status === 404 ? 'not-found'
     : 'server';
-  return new ApiError(failure, `GET ${path}: HTTP ${status}: ${message}`, status, retry);
+  return new ApiError(failure, `${method} ${path}: HTTP ${status}: ${message}`, status, retry);
 }
 
 // Private:

@@ -1,0 +1,94 @@
+/**
+ * Startup checks against the API server, so that a misconfiguration is one clear message
+ * instead of reflectors retrying forever:
+ *
+ * - reachability and credentials: GET /version (401 is fatal: the credentials are wrong);
+ * - permissions: one SelfSubjectAccessReview per (verb, resource, namespace) the cache needs
+ *   (get, list, watch on services, pods, endpointslices.discovery.k8s.io, nodes); any denied
+ *   one is fatal, named by verb, resource and namespace.
+ *
+ * An unreachable server is not fatal: the reflectors keep retrying and /readyz says not ready.
+ */
+import { ApiError, type ApiClient } from './client.ts';
+
+export interface Requirement {
+  readonly verb: 'get' | 'list' | 'watch';
+  readonly group: string;
+  readonly resource: string;
+  /** null: all namespaces (or cluster-scoped). */
+  readonly namespace: string | null;
+}
+
+export type PreflightResult =
+  | { readonly phase: 'ok'; readonly version: string }
+  | { readonly phase: 'unreachable'; readonly message: string }
+  | { readonly phase: 'fatal'; readonly message: string };
+
+/** What the cache needs, for the given namespaces (empty: cluster-wide) and whether Nodes are watched. */
+export function requirements(namespaces: readonly string[], watchNodes: boolean): Requirement[] {
+  const scopes = namespaces.length > 0 ? namespaces : [null];
+  const out: Requirement[] = [];
+  for (const verb of ['get', 'list', 'watch'] as const) {
+    for (const ns of scopes) {
+      out.push({ verb, group: '', resource: 'services', namespace: ns });
+      out.push({ verb, group: '', resource: 'pods', namespace: ns });
+      out.push({ verb, group: 'discovery.k8s.io', resource: 'endpointslices', namespace: ns });
+    }
+    if (watchNodes) out.push({ verb, group: '', resource: 'nodes', namespace: null });
+  }
+  return out;
+}
+
+export function describeRequirement(r: Requirement): string {
+  const res = r.group ? `${r.resource}.${r.group}` : r.resource;
+  return `${r.verb} ${res} ${r.resource === 'nodes' ? '(cluster-scoped)' : r.namespace ? `in namespace ${r.namespace}` : 'in all namespaces'}`;
+}
+
+export async function preflight(client: ApiClient, reqs: readonly Requirement[], timeoutMs = 10_000): Promise<PreflightResult> {
+  let version: string;
+  try {
+    const v = await client.getJSON('/version', { idleTimeoutMs: timeoutMs });
+    version = typeof v?.gitVersion === 'string' ? v.gitVersion : 'unknown';
+  } catch (err) {
+    const e = err instanceof ApiError ? err : new ApiError('connection', String(err));
+    if (e.failure === 'unauthorized') return { phase: 'fatal', message: `API server ${client.server} refused the credentials (401): ${e.message}` };
+    if (e.failure === 'forbidden') {
+      // /version is public on every normal cluster; fall through to the permission checks.
+      version = 'unknown';
+    } else {
+      return { phase: 'unreachable', message: `cannot reach the API server at ${client.server}: ${e.message}` };
+    }
+  }
+  const denied: string[] = [];
+  const results = await Promise.all(
+    reqs.map(async (r) => {
+      try {
+        const review = await client.postJSON(
+          '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+          {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: { resourceAttributes: { verb: r.verb, group: r.group, resource: r.resource, ...(r.namespace ? { namespace: r.namespace } : {}) } },
+          },
+          { idleTimeoutMs: timeoutMs },
+        );
+        return { r, allowed: review?.status?.allowed === true, reason: review?.status?.reason as string | undefined };
+      } catch (err) {
+        // A server without the authorization API (the demo cluster) cannot be asked: assume allowed.
+        if (err instanceof ApiError && err.failure === 'not-found') return { r, allowed: true, reason: undefined };
+        throw err;
+      }
+    }),
+  ).catch((err) => err as Error);
+  if (results instanceof Error) {
+    return { phase: 'unreachable', message: `cannot check permissions at ${client.server}: ${results.message}` };
+  }
+  for (const { r, allowed } of results) if (!allowed) denied.push(describeRequirement(r));
+  if (denied.length > 0) {
+    return {
+      phase: 'fatal',
+      message: `missing RBAC permissions: cannot ${denied.join('; cannot ')}. Grant them (deploy/base/clusterrole.yaml, or Roles for --namespaces) or narrow --namespaces / use --no-nodes`,
+    };
+  }
+  return { phase: 'ok', version };
+}
