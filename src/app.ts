@@ -107,6 +107,7 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
     maxTokens: limits.maxTokens,
     introspection: cfg.introspection,
     maxQueue: cfg.limits.wsMaxQueue,
+    historySize: cfg.limits.wsHistory,
     onDelivered: (ms) => metrics?.onDelivered(ms),
     onSlowSubscriber: () => metrics?.onSlowSubscriber(),
     logger: log,

@@ -46,6 +46,7 @@ export interface LimitsConfig {
   wsMaxOperations: number;
   wsInitTimeoutMs: number;
   wsMaxQueue: number;
+  wsHistory: number;
 }
 
 interface Option {
@@ -79,6 +80,7 @@ export const Options: Readonly<Record<string, Option>> = {
   'ws-max-operations': { type: 'string', help: 'maximum concurrent subscriptions per socket', default: '100' },
   'ws-init-timeout-ms': { type: 'string', help: 'time a socket has to send connection_init, in ms', default: '3000' },
   'ws-max-queue': { type: 'string', help: 'change sets queued per slow subscriber before it is closed', default: '1000' },
+  'ws-history': { type: 'string', help: 'endpoint changes kept so a reconnecting subscriber can resume from its cursor', default: '10000' },
   'shutdown-delay-seconds': { type: 'string', help: 'on SIGTERM, seconds to stay up unready before closing', default: '0' },
   'demo-churn-per-second': { type: 'string', help: 'demo cluster churn, changes per second (0: none)', default: '2' },
   help: { type: 'boolean', help: 'print this help and exit', default: false },
@@ -171,6 +173,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       wsMaxOperations: int('ws-max-operations', 1, 100_000),
       wsInitTimeoutMs: int('ws-init-timeout-ms', 100, 600_000),
       wsMaxQueue: int('ws-max-queue', 1, 1_000_000),
+      wsHistory: int('ws-history', 0, 10_000_000),
     },
   };
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver and kube-controller-manager from this Go module into ./bin.
+# Builds etcd, kube-apiserver, kube-controller-manager and kubectl from this Go module into ./bin.
 # Skips the build when bin/ was built from the same go.mod + go.sum + this script (stamp file).
 # Usage: test/control-plane/build.sh [--force]
 set -euo pipefail
@@ -11,7 +11,7 @@ stamp_want=$(cat go.mod go.sum build.sh | sha256sum | cut -d' ' -f1)
 stamp_file=bin/.stamp
 
 if [[ "${1:-}" != "--force" && -f "$stamp_file" && "$(cat "$stamp_file")" == "$stamp_want" \
-      && -x bin/etcd && -x bin/kube-apiserver && -x bin/kube-controller-manager ]]; then
+      && -x bin/etcd && -x bin/kube-apiserver && -x bin/kube-controller-manager && -x bin/kubectl ]]; then
   echo "control-plane: bin/ is up to date for kubernetes $K8S_VERSION"
   exit 0
 fi
@@ -31,6 +31,8 @@ mkdir -p bin
 rm -f "$stamp_file"
 go build -trimpath -ldflags "$ldflags" -o bin/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 go build -trimpath -ldflags "$ldflags" -o bin/kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
+# kubectl: the deploy tests apply the kustomize manifests with it, as a user would.
+go build -trimpath -ldflags "$ldflags" -o bin/kubectl k8s.io/kubernetes/cmd/kubectl
 go build -trimpath -ldflags "-s -w" -o bin/etcd go.etcd.io/etcd/server/v3
 echo "$stamp_want" > "$stamp_file"
 echo "control-plane: built in $(( $(date +%s) - start ))s; $(du -sh bin | cut -f1) in bin/"
