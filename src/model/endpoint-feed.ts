@@ -11,7 +11,7 @@
 import type { EndpointSliceRecord } from '../kube/records.ts';
 import type { Store, StoreBatch } from '../kube/store.ts';
 import { diffEndpoints, isEmptyDiff, type EndpointDiff } from './diff.ts';
-import { mergeServiceEndpoints, sliceServiceKey, type ServiceEndpoints } from './endpoints.ts';
+import { mergeServiceEndpoints, sameEndpoint, sliceServiceKey, type ServiceEndpoints } from './endpoints.ts';
 import { errorText, logger } from '../log.ts';
 
 export interface EndpointsChange {
@@ -128,8 +128,41 @@ export class EndpointFeed {
       this.views.delete(key);
       return null;
     }
-    const view = mergeServiceEndpoints(slices);
+    const prev = this.views.get(key);
+    const merged = mergeServiceEndpoints(slices);
+    const view = prev ? shareUnchanged(prev, merged) : merged;
     this.views.set(key, view);
     return view;
   }
+}
+
+/**
+ * `next` with every endpoint that did not change replaced by the previous view's object, so
+ * that consecutive views (kept in the subscription history) share memory and unchanged
+ * endpoints compare by identity.
+ */
+function shareUnchanged(prev: ServiceEndpoints, next: ServiceEndpoints): ServiceEndpoints {
+  const old = new Map(prev.endpoints.map((e) => [e.address, e]));
+  let shared = 0;
+  const endpoints = next.endpoints.map((e) => {
+    const o = old.get(e.address);
+    if (o && sameEndpoint(o, e) && sameStrings(o.slices, e.slices)) {
+      shared++;
+      return o;
+    }
+    return e;
+  });
+  if (shared === 0) return next;
+  return Object.freeze({
+    endpoints: Object.freeze(endpoints),
+    slices: sameStrings(prev.slices, next.slices) ? prev.slices : next.slices,
+    counts: next.counts,
+  });
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
