@@ -12,6 +12,19 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 bash .ci/ensure-deps.sh
 bash test/control-plane/build.sh
 
+# The explorer test drives Debian's chromium (not a browser download of Playwright's own).
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "setup: installing Debian's chromium for the explorer test" >&2
+  apt_log=$(mktemp)
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >"$apt_log" 2>&1; then
+    cat "$apt_log" >&2
+    echo "test: installing chromium with apt-get failed (output above); the explorer test needs /usr/bin/chromium" >&2
+    rm -f "$apt_log"
+    exit 1
+  fi
+  rm -f "$apt_log"
+fi
+
 echo "test: typecheck"
 tsc -p tsconfig.json
 if [[ -f codegen.yml ]]; then

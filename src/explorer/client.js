@@ -1,9 +1,17 @@
 // The explorer page: GraphiQL (doc explorer, history) talking to this gateway over HTTP for
 // queries and over graphql-ws for subscriptions. Bundled by build.ts; nothing is loaded from
 // outside the gateway. Plain JavaScript: it runs in the browser, not under Node.
-import React from 'react';
+//
+// Headers are one set for the whole page, not one per tab: what the user types in the headers
+// editor of any tab (an Authorization header, typically) goes with every request after it:
+// queries over HTTP, the schema fetch (fetched again when the headers change), and the
+// WebSocket, whose connection_init payload is the headers object itself, as GraphiQL's own
+// subscriptionUrl fetcher sends it ({"Authorization": "Bearer ..."}). Headers with an empty
+// value are not sent, so the `"Authorization": ""` placeholder sends nothing.
+import React, { useEffect } from 'react';
 import { createRoot } from 'react-dom/client';
 import { GraphiQL } from 'graphiql';
+import { useEditorContext, useSchemaStore } from '@graphiql/react';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { createClient } from 'graphql-ws';
 import examples from './examples.json' with { type: 'json' };
@@ -11,39 +19,113 @@ import examples from './examples.json' with { type: 'json' };
 const httpUrl = new URL('/graphql', location.href).toString();
 const wsUrl = httpUrl.replace(/^http/, 'ws');
 
-// The headers from GraphiQL's headers editor, kept so the WebSocket uses them too.
-let currentHeaders = {};
+/** The headers editor's text as the user last typed it, in any tab; null until they type. */
+let typedHeaders = null;
+/** usableHeaders key of the headers the last schema fetch went with. */
+let introspectedWith = null;
 let wsClient = null;
-let wsHeadersKey = '';
+let wsClientHeaders = '';
 
+function fetcher(params, opts) {
+  const headers = usableHeaders(opts && opts.headers ? opts.headers : parseHeaders(typedHeaders));
+  if (params.operationName === 'IntrospectionQuery') introspectedWith = JSON.stringify(headers);
+  const inner = createGraphiQLFetcher({ url: httpUrl, wsClient: wsClientFor(headers) });
+  return inner(params, { ...opts, headers });
+}
+
+/**
+ * Keeps the headers editor of every tab showing what the user typed last, and fetches the
+ * schema again once the typing stops if the headers it would send changed.
+ */
+function SharedHeaders() {
+  const { headerEditor, activeTabIndex } = useEditorContext({ nonNull: true });
+  const introspect = useSchemaStore((s) => s.introspect);
+  useEffect(() => {
+    if (!headerEditor) return undefined;
+    let timer;
+    const onChange = (editor, change) => {
+      // GraphiQL itself calls setValue when it switches tabs; only the user's edits count.
+      if (!change || change.origin === 'setValue') return;
+      typedHeaders = editor.getValue();
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const parsed = parseHeaders(typedHeaders);
+        if (parsed && JSON.stringify(usableHeaders(parsed)) !== introspectedWith) void introspect();
+      }, 500);
+    };
+    headerEditor.on('change', onChange);
+    return () => {
+      headerEditor.off('change', onChange);
+      clearTimeout(timer);
+    };
+  }, [headerEditor, introspect]);
+  useEffect(() => {
+    if (headerEditor && typedHeaders !== null && headerEditor.getValue() !== typedHeaders) headerEditor.setValue(typedHeaders);
+  }, [headerEditor, activeTabIndex]);
+  return null;
+}
+
+/**
+ * GraphiQL 4 starts the first tab with an empty variables editor, whatever the tab holds
+ * (EditorContextProvider takes initial variables from props or storage only): fill it in.
+ */
+function FirstTabVariables() {
+  const { variableEditor, tabs, activeTabIndex } = useEditorContext({ nonNull: true });
+  useEffect(() => {
+    const held = tabs[activeTabIndex] && tabs[activeTabIndex].variables;
+    if (variableEditor && held && variableEditor.getValue() === '') variableEditor.setValue(held);
+    // Once, when the editor appears: later the tabs keep their variables themselves.
+  }, [variableEditor]);
+  return null;
+}
+
+function App() {
+  return React.createElement(
+    GraphiQL,
+    {
+      fetcher,
+      defaultEditorToolsVisibility: 'variables',
+      defaultHeaders: JSON.stringify({ Authorization: '' }, null, 2),
+      // One tab per example; GraphiQL titles each with its operation name.
+      defaultTabs: examples.map((e) => ({ query: e.query, variables: e.variables ? JSON.stringify(e.variables, null, 2) : undefined })),
+    },
+    React.createElement(SharedHeaders),
+    React.createElement(FirstTabVariables),
+  );
+}
+
+createRoot(document.getElementById('graphiql')).render(React.createElement(App));
+
+// Private:
+
+/** One client per set of headers: its connection_init payload is those headers. */
 function wsClientFor(headers) {
   const key = JSON.stringify(headers);
-  if (!wsClient || key !== wsHeadersKey) {
-    if (wsClient) wsClient.dispose();
-    wsHeadersKey = key;
-    wsClient = createClient({ url: wsUrl, lazy: true, connectionParams: () => ({ headers: currentHeaders }) });
+  if (!wsClient || key !== wsClientHeaders) {
+    if (wsClient) void wsClient.dispose();
+    wsClientHeaders = key;
+    wsClient = createClient({ url: wsUrl, lazy: true, connectionParams: { ...headers } });
   }
   return wsClient;
 }
 
-function fetcher(params, opts) {
-  currentHeaders = { ...(opts && opts.headers ? opts.headers : {}) };
-  const inner = createGraphiQLFetcher({
-    url: httpUrl,
-    headers: currentHeaders,
-    wsClient: wsClientFor(currentHeaders),
-  });
-  return inner(params, opts);
+/** The headers editor's text as an object; null when it is not a JSON object. */
+function parseHeaders(text) {
+  if (text === null || text.trim() === '') return {};
+  try {
+    const value = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
 }
 
-function App() {
-  return React.createElement(GraphiQL, {
-    fetcher,
-    defaultEditorToolsVisibility: true,
-    defaultHeaders: JSON.stringify({ Authorization: '' }, null, 2),
-    shouldPersistHeaders: true,
-    defaultTabs: examples.map((e) => ({ query: e.query, variables: e.variables ? JSON.stringify(e.variables, null, 2) : undefined })),
-  });
+/** The headers worth sending: string values that are not empty, sorted by name. */
+function usableHeaders(headers) {
+  const out = {};
+  for (const name of Object.keys(headers || {}).sort()) {
+    const value = headers[name];
+    if (typeof value === 'string' && value.trim() !== '') out[name] = value;
+  }
+  return out;
 }
-
-createRoot(document.getElementById('graphiql')).render(React.createElement(App));

@@ -33,7 +33,8 @@ export function explorerRoute(): (req: IncomingMessage, res: ServerResponse, url
   const assets = new Map(Object.entries(files).map(([p, f]) => [p, { body: readFileSync(f.path), type: f.type }]));
   const page = Buffer.from(
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">' +
-      '<title>kube-netgraph explorer</title><link rel="stylesheet" href="/explorer/explorer.css"></head>' +
+      // An empty icon: the browser would otherwise ask for /favicon.ico and log the 404.
+      '<title>kube-netgraph explorer</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/explorer/explorer.css"></head>' +
       '<body style="margin:0"><div id="graphiql" style="height:100vh"></div><script src="/explorer/explorer.js"></script></body></html>',
   );
   return (req, res, url) => {

@@ -20,7 +20,7 @@ export class GatewayMetrics {
 
   constructor(sources: { cache: ClusterCache; sockets: () => number; subscribers: () => number; topics: () => number }) {
     const r = this.registry;
-    collectDefaultMetrics({ register: r, prefix: 'netgraph_process_' });
+    collectDefaultMetrics({ register: r, prefix: 'netgraph_' });
     this.watchRestarts = new Counter({ name: 'netgraph_watch_restarts_total', help: 'Watches opened again after the first, per kind.', labelNames: ['kind'], registers: [r] });
     this.relists = new Counter({ name: 'netgraph_relists_total', help: 'Lists after the first (410, errors), per kind.', labelNames: ['kind'], registers: [r] });
     new Gauge({
