@@ -14,6 +14,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import type { GraphQLFormattedError, GraphQLSchema, ValidationRule } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { restoreLimitCode } from '../graphql/errors.ts';
 import { errorText, type Logger } from '../log.ts';
 
 /** Codes a caller may see as they are; anything else is masked as INTERNAL_SERVER_ERROR. */
@@ -51,7 +52,9 @@ export async function startApollo<C extends BaseContext>(o: ApolloOptions): Prom
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
     ],
-    formatError: (formatted: GraphQLFormattedError, error: unknown) => maskError(formatted, error, o.callerCodes, o.logger),
+    // Apollo stamps every validation error GRAPHQL_VALIDATION_FAILED (and the token limit a parse
+    // error): put back QUERY_TOO_DEEP, TOO_MANY_ALIASES, QUERY_TOO_COSTLY and TOO_MANY_TOKENS first.
+    formatError: (formatted: GraphQLFormattedError, error: unknown) => maskError(restoreLimitCode(formatted, error), error, o.callerCodes, o.logger),
   });
   await apollo.start();
   return apollo;

@@ -36,6 +36,17 @@ export interface ServiceInput {
   ipFamilies?: string[];
   publishNotReadyAddresses?: boolean;
   labels?: Record<string, string>;
+  /** ClusterIP (default), NodePort, LoadBalancer or ExternalName. */
+  type?: string;
+  /** For an ExternalName Service. */
+  externalName?: string;
+}
+
+/** One subset of a hand-written v1 Endpoints (deprecated API, still what mirroring reads). */
+export interface EndpointSubsetInput {
+  addresses?: { ip: string; nodeName?: string; hostname?: string; targetRef?: { kind: string; namespace?: string; name: string; uid?: string } }[];
+  notReadyAddresses?: { ip: string; nodeName?: string; hostname?: string; targetRef?: { kind: string; namespace?: string; name: string; uid?: string } }[];
+  ports: { name?: string; port: number; protocol?: string }[];
 }
 
 export class KubeClient {
@@ -169,6 +180,8 @@ export class KubeClient {
       kind: 'Service',
       metadata: { name: s.name, namespace: s.namespace, labels: s.labels ?? {} },
       spec: {
+        ...(s.type ? { type: s.type } : {}),
+        ...(s.externalName ? { externalName: s.externalName } : {}),
         ...(s.selector ? { selector: s.selector } : {}),
         ports: (s.ports ?? [{ name: 'http', port: 80, targetPort: 'http' }]).map((p) => ({ protocol: 'TCP', ...p })),
         ...(s.clusterIP ? { clusterIP: s.clusterIP } : {}),
@@ -229,6 +242,20 @@ export class KubeClient {
       kind: 'DeleteOptions',
       gracePeriodSeconds,
     });
+  }
+
+  /**
+   * Create or replace the v1 Endpoints of a selectorless Service, as a person or an external
+   * controller would write them; the endpointslice-mirroring controller mirrors them into slices.
+   */
+  async putEndpoints(namespace: string, name: string, subsets: EndpointSubsetInput[]): Promise<any> {
+    const body = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace }, subsets };
+    try {
+      return await this.req('PUT', `/api/v1/namespaces/${namespace}/endpoints/${name}`, body);
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.status === 404)) throw err;
+      return this.req('POST', `/api/v1/namespaces/${namespace}/endpoints`, body);
+    }
   }
 
   async slicesOf(namespace: string, service: string): Promise<any[]> {
