@@ -1,0 +1,211 @@
+/**
+ * The reflector against the demo cluster's wire-compatible server (pagination, in-stream ERROR
+ * events, dropped watches, an unavailable server) and against a scripted transport for what no
+ * server does on demand (429 with Retry-After, a stream that stalls after its headers, a watch
+ * that closes at once). The real-server faults are in test/integration/watch-cache.test.ts.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ApiClient } from '../../src/kube/client.ts';
+import { Reflector } from '../../src/kube/reflector.ts';
+import { Store } from '../../src/kube/store.ts';
+import type { PodRecord } from '../../src/kube/records.ts';
+import { createLogger } from '../../src/log.ts';
+import { startSimCluster, type SimCluster } from '../../src/sim/index.ts';
+import { waitFor } from '../harness/wait.ts';
+
+const logger = createLogger({ level: 'error', format: 'text' });
+
+function clientFor(url: string): ApiClient {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: [{ name: 'c', server: url, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'c', cluster: 'c', user: 'u' }], currentContext: 'c' });
+  return new ApiClient(kc);
+}
+
+function podsIn(sim: SimCluster): Map<string, string> {
+  return new Map(sim.cluster.list('Pod').map((p: any) => [`${p.metadata.namespace}/${p.metadata.name}`, p.metadata.resourceVersion]));
+}
+
+function sameAs(store: Store<PodRecord>, want: Map<string, string>): boolean {
+  if (store.size !== want.size) return false;
+  for (const [k, rv] of want) if (store.get(k)?.meta.resourceVersion !== rv) return false;
+  return true;
+}
+
+describe('reflector on the demo cluster server', () => {
+  let sim: SimCluster;
+  let client: ApiClient;
+  let store: Store<PodRecord>;
+  let r: Reflector<'Pod'>;
+
+  before(async () => {
+    sim = await startSimCluster({ churn: false, server: { bookmarkIntervalMs: 200 } });
+    client = clientFor(sim.url);
+    store = new Store<PodRecord>();
+    r = new Reflector({ kind: 'Pod', store, client, pageSize: 20, backoffInitialMs: 20, backoffMaxMs: 200, logger });
+    r.start();
+    await r.synced();
+  });
+  after(async () => {
+    await r.stop();
+    client.close();
+    await sim.stop();
+  });
+
+  it('lists in pages of 20 and holds every pod at its resourceVersion', () => {
+    assert.ok(store.size > 100);
+    assert.equal(sameAs(store, podsIn(sim)), true);
+    assert.equal(sim.server.stats().lists > Math.floor(store.size / 20), true, 'one list request per page');
+  });
+
+  it('follows changes, and tracks bookmarks', async () => {
+    const { Churn } = await import('../../src/sim/churn.ts');
+    const churn = new Churn({ cluster: sim.cluster, seed: 7 });
+    churn.steps(40);
+    await waitFor('the store to follow the churn', 10_000, () => sameAs(store, podsIn(sim)));
+    const rv = r.status().resourceVersion;
+    await waitFor('a bookmark to move the resourceVersion', 10_000, () => r.status().events > 0 && r.status().resourceVersion === sim.cluster.resourceVersion && rv !== '');
+  });
+
+  it('an in-stream ERROR 410 relists, and the relist is one replace', async () => {
+    const lists = r.status().lists;
+    assert.equal(sim.server.injectWatchError(), 1);
+    await waitFor('a relist', 10_000, () => r.status().lists === lists + 1 && r.status().phase === 'watching');
+    assert.equal(sameAs(store, podsIn(sim)), true);
+  });
+
+  it('an in-stream ERROR 500 relists too', async () => {
+    const lists = r.status().lists;
+    sim.server.injectWatchError({ code: 500, reason: 'InternalError', message: 'boom' });
+    await waitFor('a relist', 10_000, () => r.status().lists === lists + 1);
+  });
+
+  it('a dropped watch is re-watched from the last version, without a relist, and misses nothing', async () => {
+    const lists = r.status().lists;
+    const watches = r.status().watches;
+    sim.server.dropWatches();
+    const { Churn } = await import('../../src/sim/churn.ts');
+    new Churn({ cluster: sim.cluster, seed: 9 }).steps(20);
+    await waitFor('the store to catch up', 10_000, () => sameAs(store, podsIn(sim)) && r.status().watches > watches);
+    assert.equal(r.status().lists, lists);
+  });
+
+  it('a server answering 503 is retried with backoff, the store keeps serving, and it recovers', async () => {
+    const before = store.size;
+    await sim.server.setUnavailable(true, 'status');
+    sim.server.dropWatches();
+    await waitFor('failures to be counted', 10_000, () => r.status().consecutiveFailures >= 2);
+    assert.equal(store.size, before, 'the last known state is kept');
+    assert.equal(r.status().phase === 'backing-off' || r.status().phase === 'listing' || r.status().phase === 'watching', true);
+    await sim.server.setUnavailable(false);
+    await waitFor('recovery', 10_000, () => r.status().consecutiveFailures === 0 && r.status().phase === 'watching');
+    assert.equal(sameAs(store, podsIn(sim)), true);
+  });
+});
+
+/** A scripted API server: answers each request with the next scripted handler. */
+class Scripted {
+  server!: Server;
+  url = '';
+  requests: string[] = [];
+  script: ((req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void)[] = [];
+  fallback: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void = (_q, s) => s.writeHead(500).end();
+  async start() {
+    this.server = createServer((req, res) => {
+      this.requests.push(`${performance.now().toFixed(0)} ${req.url}`);
+      (this.script.shift() ?? this.fallback)(req, res);
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+  async stop() {
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
+}
+
+const podList = (rv: string, names: string[]) =>
+  JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: rv }, items: names.map((n) => ({ metadata: { namespace: 'd', name: n, uid: n, resourceVersion: rv } })) });
+
+describe('reflector on a scripted transport', () => {
+  it('429 with Retry-After waits at least that long, then lists', async () => {
+    const s = new Scripted();
+    await s.start();
+    s.script.push((_q, res) => res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"kind":"Status","code":429,"message":"slow down"}'));
+    s.script.push((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(podList('5', ['a', 'b'])));
+    s.fallback = (_q, res) => res.writeHead(200, { 'content-type': 'application/json' }); // a watch that stays open and quiet
+    const store = new Store<PodRecord>();
+    const r = new Reflector({ kind: 'Pod', store, client: clientFor(s.url), backoffInitialMs: 10, logger });
+    const t0 = performance.now();
+    r.start();
+    await r.synced();
+    assert.ok(performance.now() - t0 >= 1000, 'waited for Retry-After');
+    assert.equal(store.size, 2);
+    assert.match(s.requests[0]!, /limit=500/);
+    await r.stop();
+    await s.stop();
+  });
+
+  it('a watch stream that stalls after its headers is dropped after the stall timeout and re-watched from the same version', async () => {
+    const s = new Scripted();
+    await s.start();
+    s.script.push((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(podList('7', ['a'])));
+    s.fallback = (_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
+    const r = new Reflector({ kind: 'Pod', store: new Store<PodRecord>(), client: clientFor(s.url), stallTimeoutMs: 300, backoffInitialMs: 10, logger });
+    r.start();
+    await r.synced();
+    await waitFor('two watches', 5_000, () => s.requests.filter((q) => q.includes('watch=1')).length >= 2);
+    const watches = s.requests.filter((q) => q.includes('watch=1'));
+    assert.ok(watches.every((q) => q.includes('resourceVersion=7') && q.includes('allowWatchBookmarks=true')));
+    assert.match(r.status().lastError ?? '', /no data for 300 ms/);
+    assert.equal(r.status().lists, 1, 'a stall re-watches, it does not relist');
+    await r.stop();
+    await s.stop();
+  });
+
+  it('a watch that closes at once with nothing is treated as a failure (backoff), not a clean close', async () => {
+    const s = new Scripted();
+    await s.start();
+    s.script.push((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(podList('3', ['a'])));
+    s.fallback = (_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end();
+    const r = new Reflector({ kind: 'Pod', store: new Store<PodRecord>(), client: clientFor(s.url), backoffInitialMs: 50, backoffMaxMs: 100, logger });
+    r.start();
+    await r.synced();
+    await waitFor('failures', 5_000, () => r.status().consecutiveFailures >= 3);
+    assert.match(r.status().lastError ?? '', /closed after \d+ ms with no events/);
+    await r.stop();
+    await s.stop();
+  });
+
+  it('a bad object in the stream is skipped and the watch goes on', async () => {
+    const s = new Scripted();
+    await s.start();
+    s.script.push((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(podList('3', ['a'])));
+    s.script.push((_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"type":"ADDED","object":{"metadata":{}}}\nnot json\n');
+      res.write(JSON.stringify({ type: 'ADDED', object: { metadata: { namespace: 'd', name: 'b', uid: 'b', resourceVersion: '4' } } }) + '\n');
+    });
+    s.fallback = (_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
+    const store = new Store<PodRecord>();
+    const r = new Reflector({ kind: 'Pod', store, client: clientFor(s.url), logger });
+    r.start();
+    await waitFor('the good object', 5_000, () => store.get('d/b') !== undefined);
+    assert.equal(store.size, 2);
+    assert.equal(r.status().consecutiveFailures, 0);
+    await r.stop();
+    await s.stop();
+  });
+
+  it('a relist replaces atomically: vanished objects are deleted, a changed UID is a delete plus an add', () => {
+    const store = new Store<PodRecord>();
+    const rec = (name: string, uid: string, rv: string) => ({ kind: 'Pod', meta: { namespace: 'd', name, uid, resourceVersion: rv, labels: {}, annotations: {}, creationTimestamp: '', deletionTimestamp: null, ownerReferences: [] }, phase: null, podIPs: [], hostIP: null, nodeName: null, ready: null, containers: [] }) as PodRecord;
+    store.replace([rec('a', '1', '1'), rec('b', '2', '1'), rec('c', '3', '1')]);
+    const batch = store.replace([rec('a', '1', '1'), rec('b', '9', '2')]);
+    assert.deepEqual(batch.events.map((e) => `${e.type} ${e.key} ${e.old?.meta.uid ?? '-'}→${e.new?.meta.uid ?? '-'}`), ['DELETED d/b 2→-', 'ADDED d/b -→9', 'DELETED d/c 3→-']);
+    assert.equal(batch.relist, true);
+  });
+});
