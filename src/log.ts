@@ -1,7 +1,9 @@
 /**
- * Structured logging: one line per event, JSON for machines (the default when stderr is not a
- * terminal) or readable text on a terminal. Never pass secrets or tokens as fields.
+ * Structured logging: one line per event, JSON for machines (pino; the default when stderr is
+ * not a terminal) or readable text on a terminal. Never pass secrets or tokens as fields; as a
+ * second line of defence, fields named like credentials are redacted in both formats.
  */
+import { pino } from 'pino';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'json' | 'text';
 export type LogFields = Readonly<Record<string, unknown>>;
@@ -27,15 +29,14 @@ export interface LoggerOptions {
 export const LogLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 export function createLogger(opts: LoggerOptions = {}, base: LogFields = {}): Logger {
-  const min = LogLevels.indexOf(opts.level ?? 'info');
   const format = opts.format ?? (process.stderr.isTTY ? 'text' : 'json');
+  if (format === 'json') return pinoLogger(opts, base);
+  const min = LogLevels.indexOf(opts.level ?? 'info');
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (LogLevels.indexOf(level) < min) return;
-    const all = { ...base, ...fields };
-    if (format === 'json') {
-      write(JSON.stringify({ level, time: new Date().toISOString(), msg, ...all }));
-    } else {
+    const all = redact({ ...base, ...fields });
+    {
       const extra = Object.entries(all)
         .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
         .join(' ');
@@ -62,4 +63,36 @@ export function setLogger(l: Logger): void {
 export function errorText(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+// Private:
+
+/** Field names whose values are never logged. */
+const Secret = /token|authorization|password|secret|credential|cookie/i;
+
+function redact(fields: Record<string, unknown>): Record<string, unknown> {
+  for (const k of Object.keys(fields)) if (Secret.test(k)) fields[k] = '[redacted]';
+  return fields;
+}
+
+function pinoLogger(opts: LoggerOptions, base: LogFields): Logger {
+  const write = opts.write;
+  const p = pino(
+    {
+      level: opts.level ?? 'info',
+      base: null,
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    write ? { write: (line: string) => write(line.replace(/\n$/, '')) } : pino.destination({ fd: 2, sync: true }),
+  );
+  const wrap = (l: pino.Logger): Logger => ({
+    debug: (m, f) => l.debug(redact({ ...f }), m),
+    info: (m, f) => l.info(redact({ ...f }), m),
+    warn: (m, f) => l.warn(redact({ ...f }), m),
+    error: (m, f) => l.error(redact({ ...f }), m),
+    child: (fields) => wrap(l.child(redact({ ...fields }))),
+  });
+  return wrap(Object.keys(base).length > 0 ? p.child(redact({ ...base })) : p);
 }

@@ -222,4 +222,26 @@ describe('subscription fan-out', () => {
     fanout.subscribe(v, { query: 'subscription { endpointChanges { nope } }' });
     assert.equal((v.errors[0]?.[0] as any)?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
   });
+
+  it('Pod, Service and Node change subscriptions get ADDED, MODIFIED and DELETED events for what they filter on', async () => {
+    const pod = (name: string, node: string, rv: string, labels: Record<string, string> = { app: 'web' }) =>
+      ingest('Pod', { metadata: { namespace: 'a', name, uid: `u-${name}`, resourceVersion: rv, labels }, spec: { nodeName: node, containers: [] }, status: { phase: 'Running' } });
+    const pods = new RecordingSink('p');
+    const services = new RecordingSink('s');
+    fanout.subscribe(pods, { query: 'subscription { podChanges(namespace: "a", labelSelector: "app=web", node: "n1") { type resync pod { metadata { name resourceVersion } nodeName } } }' });
+    fanout.subscribe(services, { query: 'subscription { serviceChanges(namespace: "a") { type service { metadata { name } } } }' });
+    await fanout.idle();
+    cache.pods.upsert(pod('web-1', 'n1', '1'));
+    cache.pods.upsert(pod('web-2', 'n2', '1')); // another node: filtered out
+    cache.pods.upsert(pod('db-1', 'n1', '1', { app: 'db' })); // another app: filtered out
+    cache.pods.upsert(pod('web-1', 'n1', '2'));
+    cache.pods.delete('a/web-1');
+    cache.services.upsert(service('a', 'new'));
+    await fanout.idle();
+    assert.deepEqual(
+      pods.frames.map((f) => JSON.parse(f).data.podChanges).map((e: any) => [e.type, e.resync, e.pod.metadata.name, e.pod.metadata.resourceVersion]),
+      [['ADDED', false, 'web-1', '1'], ['MODIFIED', false, 'web-1', '2'], ['DELETED', false, 'web-1', '2']],
+    );
+    assert.deepEqual(services.frames.map((f) => JSON.parse(f).data.serviceChanges).map((e: any) => [e.type, e.service.metadata.name]), [['ADDED', 'new']]);
+  });
 });
