@@ -43,6 +43,11 @@ describe('deploy/ on the real control plane', () => {
     return stdout;
   };
   const render = async (dir: string): Promise<Obj[]> => loadAllYaml(await kubectl('kustomize', dir)) as Obj[];
+  const issuedTokens: string[] = [];
+  /** No token ever appears in what a gateway printed. */
+  const assertNoTokenIn = (lines: readonly string[]) => {
+    for (const t of issuedTokens) assert.ok(!lines.some((l) => l.includes(t) || l.includes(t.slice(-24))), 'a ServiceAccount token was logged');
+  };
   /** A kubeconfig holding only a fresh token of the ServiceAccount (TokenRequest API). */
   const kubeconfigFor = async (namespace: string, serviceAccount: string): Promise<string> => {
     const tr = await kube.req('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
@@ -52,6 +57,7 @@ describe('deploy/ on the real control plane', () => {
     });
     const path = join(tmp, `${namespace}-${serviceAccount}.kubeconfig`);
     writeFileSync(path, kubeconfigYaml(cp.state.apiServerUrl, cp.state.caPem, tr.status.token, serviceAccount), { mode: 0o600 });
+    issuedTokens.push(tr.status.token);
     return path;
   };
   /** The gateway container's args from a rendered Deployment, made to listen on loopback port 0 and stop at once. */
@@ -187,6 +193,7 @@ describe('deploy/ on the real control plane', () => {
       } finally {
         await sub?.dispose();
         assert.deepEqual(await gw.stop(), { code: 0, signal: null });
+        assertNoTokenIn([...gw.stdout, ...gw.stderr]);
       }
     });
   });
