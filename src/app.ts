@@ -10,7 +10,7 @@ import { preflight, requirements } from './kube/preflight.ts';
 import { EndpointFeed } from './model/endpoint-feed.ts';
 import { buildGatewaySchema } from './graphql/schema.ts';
 import { createContext, type GatewayContext } from './graphql/context.ts';
-import { resolveLimits, validationRules } from './graphql/limits.ts';
+import { DefaultLimits, resolveLimits, validationRules } from './graphql/limits.ts';
 import { ErrorCode } from './graphql/errors.ts';
 import { Fanout } from './subscriptions/fanout.ts';
 import { subscriptionResolvers } from './subscriptions/resolvers.ts';
@@ -63,7 +63,7 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
   const checked = demo ? ({ phase: 'ok', version: 'demo' } as const) : await preflight(client, requirements(cfg.namespaces, cfg.watchNodes));
   switch (checked.phase) {
     case 'ok':
-      log.info('API server reachable and permissions granted', { version: checked.version });
+      if (!demo) log.info('API server reachable and permissions granted', { version: checked.version });
       break;
     case 'unreachable':
       // Not fatal: the reflectors keep retrying, and /readyz says not ready until they sync.
@@ -82,6 +82,7 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
     maxCost: cfg.limits.maxCost,
     maxTokens: cfg.limits.maxTokens,
     maxPageSize: cfg.limits.maxPageSize,
+    defaultPageSize: Math.min(DefaultLimits.defaultPageSize, cfg.limits.maxPageSize),
   });
   let metrics: GatewayMetrics | null = null;
   const cache = new ClusterCache({

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './kube/client.ts';
 import { LogLevels, type LogFormat, type LogLevel } from './log.ts';
+import { DefaultLimits } from './graphql/limits.ts';
 
 export { ConfigError };
 
@@ -70,11 +71,11 @@ export const Options: Readonly<Record<string, Option>> = {
   explorer: { type: 'boolean', help: 'serve the GraphiQL explorer at / (--no-explorer to turn off)', default: true },
   introspection: { type: 'boolean', help: 'allow schema introspection (--no-introspection to turn off)', default: true },
   'allowed-origins': { type: 'string', help: 'comma-separated browser origins allowed besides the gateway itself' },
-  'max-depth': { type: 'string', help: 'maximum query depth, in levels', default: '12' },
-  'max-aliases': { type: 'string', help: 'maximum aliases per operation', default: '30' },
-  'max-cost': { type: 'string', help: 'maximum estimated cost per operation', default: '50000' },
-  'max-tokens': { type: 'string', help: 'maximum tokens per document', default: '5000' },
-  'max-page-size': { type: 'string', help: 'maximum `first` of any list', default: '1000' },
+  'max-depth': { type: 'string', help: 'maximum query depth, in levels', default: String(DefaultLimits.maxDepth) },
+  'max-aliases': { type: 'string', help: 'maximum aliases per operation', default: String(DefaultLimits.maxAliases) },
+  'max-cost': { type: 'string', help: 'maximum estimated response fields per operation (list sizes multiply)', default: String(DefaultLimits.maxCost) },
+  'max-tokens': { type: 'string', help: 'maximum tokens per document', default: String(DefaultLimits.maxTokens) },
+  'max-page-size': { type: 'string', help: 'maximum `first` of any list (pages default to 100 or this, if smaller)', default: String(DefaultLimits.maxPageSize) },
   'max-body-bytes': { type: 'string', help: 'maximum HTTP request body, in bytes', default: '65536' },
   'ws-max-message-bytes': { type: 'string', help: 'maximum WebSocket message, in bytes', default: '65536' },
   'ws-max-operations': { type: 'string', help: 'maximum concurrent subscriptions per socket', default: '100' },
@@ -115,6 +116,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     }
     return Options[flag]!.default;
   };
+  /** How the user set it: the flag, or its environment variable. */
+  const name = (flag: string): string => (values[flag] === undefined && env[envName(flag)] ? envName(flag) : `--${flag}`);
   const str = (flag: string): string | null => {
     const v = get(flag);
     return typeof v === 'string' && v !== '' ? v : null;
@@ -123,26 +126,26 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const int = (flag: string, min: number, max: number): number => {
     const v = String(get(flag));
     if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-      throw new ConfigError(`--${flag}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+      throw new ConfigError(`${name(flag)}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
     }
     return Number(v);
   };
   const list = (flag: string): string[] => (str(flag) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 
   const logLevel = str('log-level')!;
-  if (!LogLevels.includes(logLevel as LogLevel)) throw new ConfigError(`--log-level: expected one of ${LogLevels.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  if (!LogLevels.includes(logLevel as LogLevel)) throw new ConfigError(`${name('log-level')}: expected one of ${LogLevels.join(', ')}, got ${JSON.stringify(logLevel)}`);
   const logFormat = str('log-format');
-  if (logFormat !== null && logFormat !== 'json' && logFormat !== 'text') throw new ConfigError(`--log-format: expected json or text, got ${JSON.stringify(logFormat)}`);
+  if (logFormat !== null && logFormat !== 'json' && logFormat !== 'text') throw new ConfigError(`${name('log-format')}: expected json or text, got ${JSON.stringify(logFormat)}`);
   const namespaces = list('namespaces');
   for (const ns of namespaces) {
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new ConfigError(`--namespaces: expected DNS-1123 labels separated by commas, got ${JSON.stringify(ns)}`);
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new ConfigError(`${name('namespaces')}: expected DNS-1123 labels separated by commas, got ${JSON.stringify(ns)}`);
   }
   const allowedOrigins = list('allowed-origins');
   for (const o of allowedOrigins) {
-    if (!/^https?:\/\/[^/\s]+$/.test(o)) throw new ConfigError(`--allowed-origins: expected origins like https://host:port, got ${JSON.stringify(o)}`);
+    if (!/^https?:\/\/[^/\s]+$/.test(o)) throw new ConfigError(`${name('allowed-origins')}: expected origins like https://host:port, got ${JSON.stringify(o)}`);
   }
   const host = str('host')!;
-  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(host)) throw new ConfigError(`--host: expected an address or host name, got ${JSON.stringify(host)}`);
+  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(host)) throw new ConfigError(`${name('host')}: expected an address or host name, got ${JSON.stringify(host)}`);
   const demo = bool('demo');
   const kubeconfig = str('kubeconfig');
   if (demo && kubeconfig) throw new ConfigError(`--demo: cannot be combined with --kubeconfig ${JSON.stringify(kubeconfig)}`);
@@ -164,7 +167,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     demoChurnPerSecond: int('demo-churn-per-second', 0, 10_000),
     limits: {
       maxDepth: int('max-depth', 1, 100),
-      maxAliases: int('max-aliases', 0, 10_000),
+      maxAliases: int('max-aliases', 1, 10_000),
       maxCost: int('max-cost', 1, 100_000_000),
       maxTokens: int('max-tokens', 10, 1_000_000),
       maxPageSize: int('max-page-size', 1, 100_000),
