@@ -10,7 +10,7 @@ import { preflight, requirements } from './kube/preflight.ts';
 import { EndpointFeed } from './model/endpoint-feed.ts';
 import { buildGatewaySchema } from './graphql/schema.ts';
 import { createContext, type GatewayContext } from './graphql/context.ts';
-import { DefaultLimits, resolveLimits, validationRules } from './graphql/limits.ts';
+import { DefaultLimits, resolveLimits, validationRules, type Limits } from './graphql/limits.ts';
 import { ErrorCode } from './graphql/errors.ts';
 import { Fanout } from './subscriptions/fanout.ts';
 import { subscriptionResolvers } from './subscriptions/resolvers.ts';
@@ -76,14 +76,7 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
     default:
       checked satisfies never;
   }
-  const limits = resolveLimits({
-    maxDepth: cfg.limits.maxDepth,
-    maxAliases: cfg.limits.maxAliases,
-    maxCost: cfg.limits.maxCost,
-    maxTokens: cfg.limits.maxTokens,
-    maxPageSize: cfg.limits.maxPageSize,
-    defaultPageSize: Math.min(DefaultLimits.defaultPageSize, cfg.limits.maxPageSize),
-  });
+  const limits = limitsOf(cfg);
   let metrics: GatewayMetrics | null = null;
   const cache = new ClusterCache({
     client,
@@ -178,6 +171,18 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
     },
   };
   return gw;
+}
+
+/** The GraphQL limits a configuration sets (HTTP and WebSocket use the same). */
+export function limitsOf(cfg: Config): Limits {
+  return resolveLimits({
+    maxDepth: cfg.limits.maxDepth,
+    maxAliases: cfg.limits.maxAliases,
+    maxCost: cfg.limits.maxCost,
+    maxTokens: cfg.limits.maxTokens,
+    maxPageSize: cfg.limits.maxPageSize,
+    defaultPageSize: Math.min(DefaultLimits.defaultPageSize, cfg.limits.maxPageSize),
+  });
 }
 
 // Private:

@@ -199,6 +199,16 @@ export class Fanout {
     return JSON.stringify(maskResult(result, this.o.logger));
   }
 
+  /** render(), or null (logged) when execution itself failed: one bad event never stops the feed. */
+  private async renderOrLog(topic: Topic, value: unknown): Promise<string | null> {
+    try {
+      return await this.render(topic, value);
+    } catch (err) {
+      this.o.logger.error('subscription render failed', { error: errorText(err) });
+      return null;
+    }
+  }
+
   noteDelivered(at: number): void {
     this.delivered++;
     this.o.onDelivered?.(Date.now() - at);
@@ -284,14 +294,8 @@ export class Fanout {
         topic.seen.add(c.serviceKey);
         const cs = changeSetOf(topic.filter!, c);
         if (!cs) continue;
-        let frame: string;
-        try {
-          frame = await this.render(topic, cs);
-        } catch (err) {
-          this.o.logger.error('subscription render failed', { error: errorText(err) });
-          continue;
-        }
-        for (const sub of topic.subscribers) sub.push(cs, frame);
+        const frame = await this.renderOrLog(topic, cs);
+        if (frame !== null) for (const sub of topic.subscribers) sub.push(cs, frame);
       }
     }
   }
@@ -310,14 +314,8 @@ export class Fanout {
         const object = (ev.new ?? ev.old)!;
         if (!topic.objectMatches(object) && !(ev.old && topic.objectMatches(ev.old))) continue;
         const value: ObjectEvent = { type: ev.type, kind, object, old: ev.old, resync: batch.relist, at };
-        let frame: string;
-        try {
-          frame = await this.render(topic, value);
-        } catch (err) {
-          this.o.logger.error('subscription render failed', { error: errorText(err) });
-          continue;
-        }
-        for (const sub of topic.subscribers) sub.pushObject(at, frame);
+        const frame = await this.renderOrLog(topic, value);
+        if (frame !== null) for (const sub of topic.subscribers) sub.pushObject(at, frame);
       }
     }
   }

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { GraphQLError, Kind, getVariableValues, parse, validate, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { buildGatewaySchema } from '../../src/graphql/schema.ts';
 import { subscriptionResolvers } from '../../src/subscriptions/resolvers.ts';
-import { parseWithLimits, resolveLimits, validationRules } from '../../src/graphql/limits.ts';
+import { parseWithLimits, validationRules } from '../../src/graphql/limits.ts';
+import { limitsOf } from '../../src/app.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
 import examples from '../../src/explorer/examples.json' with { type: 'json' };
 import { smallCluster } from './graphql-fixtures.ts';
@@ -23,13 +24,7 @@ const all: readonly Example[] = examples;
 // As src/app.ts builds them, from the defaults of the command line (no flags, no environment).
 const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
 const cfg = parseConfig([], {}) as Config;
-const limits = resolveLimits({
-  maxDepth: cfg.limits.maxDepth,
-  maxAliases: cfg.limits.maxAliases,
-  maxCost: cfg.limits.maxCost,
-  maxTokens: cfg.limits.maxTokens,
-  maxPageSize: cfg.limits.maxPageSize,
-});
+const limits = limitsOf(cfg);
 
 function operationOf(doc: DocumentNode): OperationDefinitionNode {
   const ops = doc.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);

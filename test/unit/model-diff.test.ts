@@ -5,51 +5,13 @@ import { diffEndpoints, EmptyDiff, isEmptyDiff } from '../../src/model/diff.ts';
 import type { EndpointDiff } from '../../src/model/diff.ts';
 import { mergeServiceEndpoints } from '../../src/model/endpoints.ts';
 import type { ServiceEndpoints } from '../../src/model/endpoints.ts';
-import type { EndpointConditions, EndpointSliceRecord, SliceEndpoint, SlicePort } from '../../src/kube/records.ts';
+import type { EndpointSliceRecord, SliceEndpoint, SlicePort } from '../../src/kube/records.ts';
+import { ep, port, slice as sliceOf } from './slice-builders.ts';
 
-// Builders: slices of Service default/web as the EndpointSlice controller writes them.
+// Builders: test/unit/slice-builders.ts.
 
-function port(name: string, number: number, protocol = 'TCP', appProtocol: string | null = null): SlicePort {
-  return { name, port: number, protocol, appProtocol };
-}
-
-type EndpointOverrides = Partial<Omit<SliceEndpoint, 'conditions'>> & { conditions?: Partial<EndpointConditions> };
-
-function ep(address: string, o: EndpointOverrides = {}): SliceEndpoint {
-  const { conditions, ...rest } = o;
-  return {
-    addresses: [address],
-    conditions: { ready: true, serving: true, terminating: false, ...conditions },
-    hostname: null,
-    nodeName: 'node-a',
-    zone: 'zone-a',
-    hintsForZones: [],
-    hintsForNodes: [],
-    targetRef: { kind: 'Pod', namespace: 'default', name: `pod-${address}`, uid: `uid-${address}` },
-    ...rest,
-  };
-}
-
-function slice(name: string, endpoints: SliceEndpoint[], ports: SlicePort[] = [port('http', 8080)]): EndpointSliceRecord {
-  return {
-    kind: 'EndpointSlice',
-    meta: {
-      namespace: 'default',
-      name,
-      uid: `uid-${name}`,
-      resourceVersion: '1',
-      labels: { 'kubernetes.io/service-name': 'web' },
-      annotations: {},
-      creationTimestamp: '2025-01-01T00:00:00Z',
-      deletionTimestamp: null,
-      ownerReferences: [],
-    },
-    serviceName: 'web',
-    managedBy: 'endpointslice-controller.k8s.io',
-    addressType: 'IPv4',
-    ports,
-    endpoints,
-  };
+function slice(name: string, endpoints: SliceEndpoint[], ports?: SlicePort[]): EndpointSliceRecord {
+  return sliceOf(name, { endpoints, ...(ports ? { ports } : {}) });
 }
 
 /** The merged view of one slice `web-a` holding `endpoints`. */

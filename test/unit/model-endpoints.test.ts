@@ -11,61 +11,10 @@ import {
   slicesOwnedBy,
 } from '../../src/model/endpoints.ts';
 import type { MergedEndpoint, ServiceEndpoints } from '../../src/model/endpoints.ts';
-import type { EndpointConditions, EndpointSliceRecord, SliceEndpoint, SlicePort } from '../../src/kube/records.ts';
+import type { EndpointSliceRecord, SliceEndpoint } from '../../src/kube/records.ts';
+import { ep, port, slice } from './slice-builders.ts';
 
-// Builders: a slice of Service default/web as the EndpointSlice controller writes it.
-
-function port(name: string, number: number | null, protocol = 'TCP', appProtocol: string | null = null): SlicePort {
-  return { name, port: number, protocol, appProtocol };
-}
-
-type EndpointOverrides = Partial<Omit<SliceEndpoint, 'conditions'>> & { conditions?: Partial<EndpointConditions> };
-
-function ep(address: string, o: EndpointOverrides = {}): SliceEndpoint {
-  const { conditions, ...rest } = o;
-  return {
-    addresses: [address],
-    conditions: { ready: true, serving: true, terminating: false, ...conditions },
-    hostname: null,
-    nodeName: 'node-a',
-    zone: 'zone-a',
-    hintsForZones: [],
-    hintsForNodes: [],
-    targetRef: { kind: 'Pod', namespace: 'default', name: `pod-${address}`, uid: `uid-${address}` },
-    ...rest,
-  };
-}
-
-interface SliceOverrides {
-  namespace?: string;
-  service?: string | null;
-  addressType?: string;
-  ports?: SlicePort[];
-  endpoints?: SliceEndpoint[];
-}
-
-function slice(name: string, o: SliceOverrides = {}): EndpointSliceRecord {
-  const service = o.service === undefined ? 'web' : o.service;
-  return {
-    kind: 'EndpointSlice',
-    meta: {
-      namespace: o.namespace ?? 'default',
-      name,
-      uid: `uid-${name}`,
-      resourceVersion: '1',
-      labels: service === null ? {} : { 'kubernetes.io/service-name': service },
-      annotations: {},
-      creationTimestamp: '2025-01-01T00:00:00Z',
-      deletionTimestamp: null,
-      ownerReferences: [],
-    },
-    serviceName: service,
-    managedBy: 'endpointslice-controller.k8s.io',
-    addressType: o.addressType ?? 'IPv4',
-    ports: o.ports ?? [port('http', 8080)],
-    endpoints: o.endpoints ?? [],
-  };
-}
+// Builders: test/unit/slice-builders.ts.
 
 const terminating = { ready: false, serving: true, terminating: true };
 const notReady = { ready: false, serving: false, terminating: false };
