@@ -8,6 +8,7 @@
  */
 import type {
   ContainerRecord,
+  EndpointConditions,
   EndpointSliceRecord,
   Kind,
   NodeRecord,
@@ -18,6 +19,7 @@ import type {
   SliceEndpoint,
 } from './records.ts';
 import { LabelManagedBy, LabelRegion, LabelServiceName, LabelZone } from './records.ts';
+import { ObjectInterner, StringPool } from './intern.ts';
 
 /** Transform one API object of `kind` into its record; throws on an object without metadata.name. */
 export function ingest<K extends Kind>(kind: K, obj: any): RecordOf[K] {
@@ -86,12 +88,14 @@ export function ingestEndpointSlice(o: any): EndpointSliceRecord {
     serviceName: meta.labels[LabelServiceName] ?? null,
     managedBy: meta.labels[LabelManagedBy] ?? null,
     addressType: str(o.addressType) ?? 'IPv4',
-    ports: arr(o.ports).map((p: any) => ({
-      name: str(p.name) ?? '',
-      port: num(p.port),
-      protocol: str(p.protocol) ?? 'TCP',
-      appProtocol: str(p.appProtocol),
-    })),
+    ports: interned(
+      arr(o.ports).map((p: any) => ({
+        name: str(p.name) ?? '',
+        port: num(p.port),
+        protocol: str(p.protocol) ?? 'TCP',
+        appProtocol: str(p.appProtocol),
+      })),
+    ),
     endpoints: arr(o.endpoints).map(ingestSliceEndpoint),
   });
 }
@@ -100,19 +104,19 @@ export function ingestPod(o: any): PodRecord {
   const spec = o.spec ?? {};
   const status = o.status ?? {};
   const podIPs = strArray(arr(status.podIPs).map((p: any) => p?.ip));
-  const containers: ContainerRecord[] = [
+  const containers: readonly ContainerRecord[] = interned([
     ...arr(spec.initContainers)
       .filter((c: any) => c?.restartPolicy === 'Always')
       .map((c: any) => containerOf(c, true)),
     ...arr(spec.containers).map((c: any) => containerOf(c, false)),
-  ];
+  ]);
   return deepFreeze({
     kind: 'Pod',
     meta: ingestMeta(o.metadata),
-    phase: str(status.phase),
+    phase: pooled(str(status.phase)),
     podIPs: podIPs.length > 0 ? podIPs : strArray(status.podIP ? [status.podIP] : []),
-    hostIP: str(status.hostIP),
-    nodeName: str(spec.nodeName),
+    hostIP: pooled(str(status.hostIP)),
+    nodeName: pooled(str(spec.nodeName)),
     ready: conditionStatus(status.conditions, 'Ready'),
     containers,
   });
@@ -154,41 +158,78 @@ const EmptyArray: readonly never[] = Object.freeze([]);
 
 function metaOf(m: any, annotations: Record<string, string> | null): ObjectMeta {
   return {
-    namespace: str(m.namespace) ?? '',
+    namespace: pooled(str(m.namespace)) ?? '',
     name: m.name,
     uid: str(m.uid) ?? '',
     resourceVersion: str(m.resourceVersion) ?? '',
-    labels: strMap(m.labels) ?? EmptyMap,
-    annotations: annotations && Object.keys(annotations).length > 0 ? annotations : EmptyMap,
-    creationTimestamp: timestamp(m.creationTimestamp) ?? '',
+    labels: internMap(strMap(m.labels)),
+    annotations: internMap(annotations),
+    creationTimestamp: pooled(timestamp(m.creationTimestamp)) ?? '',
     deletionTimestamp: timestamp(m.deletionTimestamp),
     ownerReferences:
       Array.isArray(m.ownerReferences) && m.ownerReferences.length > 0
-        ? m.ownerReferences.map((r: any) => ({
-            kind: str(r.kind) ?? '',
-            name: str(r.name) ?? '',
-            uid: str(r.uid) ?? '',
-            controller: r.controller === true,
-          }))
+        ? interned(
+            m.ownerReferences.map((r: any) => ({
+              kind: str(r.kind) ?? '',
+              name: str(r.name) ?? '',
+              uid: str(r.uid) ?? '',
+              controller: r.controller === true,
+            })),
+          )
         : EmptyArray,
   };
+}
+
+/**
+ * Shared values (intern.ts): what many records repeat is kept once. Interned values are
+ * deep-frozen here, so a record holding them is safe to freeze again.
+ */
+const Objects = new ObjectInterner<object>();
+const Strings = new StringPool();
+
+function interned<T extends object>(value: T): T {
+  return Objects.get(JSON.stringify(value), () => deepFreeze(exact(value))) as T;
+}
+
+function internMap(m: Record<string, string> | null): Readonly<Record<string, string>> {
+  return m && Object.keys(m).length > 0 ? interned(m) : EmptyMap;
+}
+
+function pooled(s: string | null): string | null {
+  return s === null ? null : Strings.get(s);
+}
+
+/** Arrays at their exact length (filter and spread leave spare capacity); other values as they are. */
+function exact<T>(v: T): T {
+  return (Array.isArray(v) ? (v.length === 0 ? EmptyArray : v.slice()) : v) as T;
 }
 
 function ingestSliceEndpoint(e: any): SliceEndpoint {
   const c = e?.conditions ?? {};
   const ref = e?.targetRef;
+  const forZones = strArray(arr(e?.hints?.forZones).map((z: any) => z?.name));
+  const forNodes = strArray(arr(e?.hints?.forNodes).map((n: any) => n?.name));
   return {
     addresses: strArray(e?.addresses),
-    conditions: { ready: bool(c.ready), serving: bool(c.serving), terminating: bool(c.terminating) },
+    conditions: conditionsOf(bool(c.ready), bool(c.serving), bool(c.terminating)),
     hostname: str(e?.hostname),
-    nodeName: str(e?.nodeName),
-    zone: str(e?.zone),
-    hintsForZones: strArray(arr(e?.hints?.forZones).map((z: any) => z?.name)),
-    hintsForNodes: strArray(arr(e?.hints?.forNodes).map((n: any) => n?.name)),
+    nodeName: pooled(str(e?.nodeName)),
+    zone: pooled(str(e?.zone)),
+    hintsForZones: forZones.length > 0 ? interned(forZones) : forZones,
+    hintsForNodes: forNodes.length > 0 ? interned(forNodes) : forNodes,
     targetRef: ref
-      ? { kind: str(ref.kind) ?? '', namespace: str(ref.namespace) ?? '', name: str(ref.name) ?? '', uid: str(ref.uid) ?? '' }
+      ? { kind: pooled(str(ref.kind)) ?? '', namespace: pooled(str(ref.namespace)) ?? '', name: str(ref.name) ?? '', uid: str(ref.uid) ?? '' }
       : null,
   };
+}
+
+/** One frozen object per combination (27 of them), shared by every endpoint. */
+const Conditions = new Map<string, EndpointConditions>();
+function conditionsOf(ready: boolean | null, serving: boolean | null, terminating: boolean | null): EndpointConditions {
+  const key = `${ready}${serving}${terminating}`;
+  let c = Conditions.get(key);
+  if (!c) Conditions.set(key, (c = Object.freeze({ ready, serving, terminating })));
+  return c;
 }
 
 function containerOf(c: any, sidecar: boolean): ContainerRecord {
@@ -231,7 +272,7 @@ function arr(v: unknown): any[] {
 
 function strArray(v: unknown): readonly string[] {
   const out = arr(v).filter((x): x is string => typeof x === 'string' && x !== '');
-  return out.length > 0 ? out : EmptyArray;
+  return exact(out);
 }
 
 function strMap(v: unknown): Record<string, string> | null {

@@ -29,8 +29,11 @@ export type StoreListener<R> = (batch: StoreBatch<R>) => void;
 export class Store<R extends AnyRecord> {
   private readonly items = new Map<string, R>();
   private readonly indexers: Readonly<Record<string, IndexFunc<R>>>;
-  /** index name → indexed value → keys */
-  private readonly indices = new Map<string, Map<string, Set<string>>>();
+  /**
+   * index name → indexed value → keys. A value held by one key maps to that key itself (most
+   * pod IPs and endpoint addresses): a one-element Set would cost about 300 bytes per pod.
+   */
+  private readonly indices = new Map<string, Map<string, string | Set<string>>>();
   private readonly listeners = new Set<StoreListener<R>>();
 
   constructor(indexers: Readonly<Record<string, IndexFunc<R>>> = {}) {
@@ -59,7 +62,8 @@ export class Store<R extends AnyRecord> {
   /** Records whose index `indexName` holds `indexedValue`; throws on an unknown index name. */
   byIndex(indexName: string, indexedValue: string): R[] {
     const keys = this.index(indexName).get(indexedValue);
-    if (!keys) return [];
+    if (keys === undefined) return [];
+    if (typeof keys === 'string') return [this.items.get(keys)!];
     const out: R[] = [];
     for (const k of keys) out.push(this.items.get(k)!);
     return out;
@@ -67,7 +71,8 @@ export class Store<R extends AnyRecord> {
 
   /** Number of records under one indexed value, without building a list. */
   countByIndex(indexName: string, indexedValue: string): number {
-    return this.index(indexName).get(indexedValue)?.size ?? 0;
+    const keys = this.index(indexName).get(indexedValue);
+    return keys === undefined ? 0 : typeof keys === 'string' ? 1 : keys.size;
   }
 
   /** The indexed values currently present in `indexName`. */
@@ -122,7 +127,7 @@ export class Store<R extends AnyRecord> {
 
   // Private:
 
-  private index(name: string): Map<string, Set<string>> {
+  private index(name: string): Map<string, string | Set<string>> {
     const idx = this.indices.get(name);
     if (!idx) throw new Error(`store: expected one of the index names ${JSON.stringify(Object.keys(this.indexers))}, got ${JSON.stringify(name)}`);
     return idx;
@@ -150,9 +155,11 @@ export class Store<R extends AnyRecord> {
     for (const [name, fn] of Object.entries(this.indexers)) {
       const idx = this.indices.get(name)!;
       for (const v of fn(r)) {
-        let keys = idx.get(v);
-        if (!keys) idx.set(v, (keys = new Set()));
-        keys.add(key);
+        const keys = idx.get(v);
+        if (keys === undefined) idx.set(v, key);
+        else if (typeof keys === 'string') {
+          if (keys !== key) idx.set(v, new Set([keys, key]));
+        } else keys.add(key);
       }
     }
   }
@@ -162,9 +169,14 @@ export class Store<R extends AnyRecord> {
       const idx = this.indices.get(name)!;
       for (const v of fn(r)) {
         const keys = idx.get(v);
-        if (!keys) continue;
+        if (keys === undefined) continue;
+        if (typeof keys === 'string') {
+          if (keys === key) idx.delete(v);
+          continue;
+        }
         keys.delete(key);
-        if (keys.size === 0) idx.delete(v);
+        if (keys.size === 1) idx.set(v, keys.values().next().value!);
+        else if (keys.size === 0) idx.delete(v);
       }
     }
   }
