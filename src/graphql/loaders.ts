@@ -29,6 +29,7 @@ import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, ServiceRecord } 
 import type { EndpointFeed } from '../model/endpoint-feed.ts';
 import { sliceServiceKey, type MergedEndpoint, type ServiceEndpoints } from '../model/endpoints.ts';
 import { byEndpointKey, byObjectKey } from './pagination.ts';
+import type { Store } from '../kube/store.ts';
 import type { EndpointParent } from './parents.ts';
 
 /** What loaders read. */
@@ -144,16 +145,16 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
       keys.map((ip) => endpointsOfSlices(feed, cache.slices.byIndex(SlicesByAddress, ip), (e) => e.address === ip)),
     ),
     servicesByNamespace: make('servicesByNamespace', (keys: readonly string[]) =>
-      keys.map((ns) => sorted(ns === NamespaceAll ? [...cache.services.list()] : cache.services.byIndex(ByNamespace, ns))),
+      keys.map((ns) => sortedOnce(cache.services, ns, () => (ns === NamespaceAll ? [...cache.services.list()] : cache.services.byIndex(ByNamespace, ns)))),
     ),
     podsByNamespace: make('podsByNamespace', (keys: readonly string[]) =>
-      keys.map((ns) => sorted(ns === NamespaceAll ? [...cache.pods.list()] : cache.pods.byIndex(ByNamespace, ns))),
+      keys.map((ns) => sortedOnce(cache.pods, ns, () => (ns === NamespaceAll ? [...cache.pods.list()] : cache.pods.byIndex(ByNamespace, ns)))),
     ),
     slicesByNamespace: make('slicesByNamespace', (keys: readonly string[]) =>
-      keys.map((ns) => sorted(ns === NamespaceAll ? [...cache.slices.list()] : cache.slices.byIndex(ByNamespace, ns))),
+      keys.map((ns) => sortedOnce(cache.slices, ns, () => (ns === NamespaceAll ? [...cache.slices.list()] : cache.slices.byIndex(ByNamespace, ns)))),
     ),
     nodesByZone: make('nodesByZone', (keys: readonly string[]) =>
-      keys.map((zone) => sorted(zone === AnyZone ? [...cache.nodes.list()] : cache.nodes.byIndex(NodesByZone, zone))),
+      keys.map((zone) => sortedOnce(cache.nodes, zone, () => (zone === AnyZone ? [...cache.nodes.list()] : cache.nodes.byIndex(NodesByZone, zone)))),
     ),
     kindHealthByKind: make('kindHealthByKind', (keys: readonly Kind[]) => {
       const health = new Map(cache.health().map((h) => [h.kind, h]));
@@ -173,6 +174,20 @@ function frozen<T>(xs: T[]): readonly T[] {
 /** A new array sorted by (namespace, name); `xs` is a fresh array from the store, safe to sort. */
 function sorted<R extends ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord>(xs: R[]): readonly R[] {
   return frozen(xs.sort(byObjectKey));
+}
+
+/**
+ * Whole-namespace and whole-zone lists, sorted once per version of their store and shared by
+ * every operation until the store changes: a cluster-wide list would otherwise copy and sort
+ * every object on every request.
+ */
+const sortedLists = new WeakMap<object, { version: number; lists: Map<string, readonly unknown[]> }>();
+function sortedOnce<R extends ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord>(store: Store<R>, key: string, list: () => R[]): readonly R[] {
+  let memo = sortedLists.get(store);
+  if (!memo || memo.version !== store.version) sortedLists.set(store, (memo = { version: store.version, lists: new Map() }));
+  let hit = memo.lists.get(key) as readonly R[] | undefined;
+  if (!hit) memo.lists.set(key, (hit = sorted(list())));
+  return hit;
 }
 
 /**

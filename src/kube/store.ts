@@ -35,6 +35,7 @@ export class Store<R extends AnyRecord> {
    */
   private readonly indices = new Map<string, Map<string, string | Set<string>>>();
   private readonly listeners = new Set<StoreListener<R>>();
+  private changes = 0;
 
   constructor(indexers: Readonly<Record<string, IndexFunc<R>>> = {}) {
     this.indexers = indexers;
@@ -43,6 +44,11 @@ export class Store<R extends AnyRecord> {
 
   get size(): number {
     return this.items.size;
+  }
+
+  /** Increases with every change: equal versions mean equal content (for memoizing derived lists). */
+  get version(): number {
+    return this.changes;
   }
 
   /** Records are shared with the cache: never mutate them; derive instead. */
@@ -138,6 +144,7 @@ export class Store<R extends AnyRecord> {
     const old = this.items.get(key);
     if (old && old.meta.resourceVersion === record.meta.resourceVersion && old.meta.uid === record.meta.uid) return null;
     if (old) this.unindex(key, old);
+    this.changes++;
     this.items.set(key, record);
     this.indexRecord(key, record);
     return old ? { type: 'MODIFIED', key, old, new: record } : { type: 'ADDED', key, old: null, new: record };
@@ -146,6 +153,7 @@ export class Store<R extends AnyRecord> {
   private remove(key: string): StoreEvent<R> | null {
     const old = this.items.get(key);
     if (!old) return null;
+    this.changes++;
     this.items.delete(key);
     this.unindex(key, old);
     return { type: 'DELETED', key, old, new: null };
