@@ -53,7 +53,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
 import { printSchema, type DocumentNode, type ExecutionResult } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
-import { limitsOf } from '../src/app.ts';
+import { composeServing, limitsOf } from '../src/app.ts';
 import { parseConfig, type Config } from '../src/config.ts';
 import { ClusterCache, Kinds } from '../src/kube/cache.ts';
 import { ingest } from '../src/kube/ingest.ts';
@@ -62,15 +62,12 @@ import { createLogger } from '../src/log.ts';
 import { EndpointFeed } from '../src/model/endpoint-feed.ts';
 import type { ServiceEndpoints } from '../src/model/endpoints.ts';
 import { createContext, type GatewayContext } from '../src/graphql/context.ts';
-import { ErrorCode } from '../src/graphql/errors.ts';
 import { validationRules } from '../src/graphql/limits.ts';
 import { byObjectKey } from '../src/graphql/pagination.ts';
 import { buildGatewaySchema } from '../src/graphql/schema.ts';
-import { GatewayMetrics } from '../src/server/metrics.ts';
 import { serveGraphQL } from '../src/server/apollo.ts';
 import { GatewayServer } from '../src/server/server.ts';
 import { generateCluster, Presets, type PresetName } from '../src/sim/generate.ts';
-import { Fanout } from '../src/subscriptions/fanout.ts';
 import { subscriptionResolvers } from '../src/subscriptions/resolvers.ts';
 import type { LoadJob, LoadResult } from './load-client.ts';
 import { machineNote, median, percentile, ratio, table } from './util.ts';
@@ -299,38 +296,9 @@ async function start(name: ServerName): Promise<RunningServer> {
   }
 }
 
-/** GatewayServer composed as src/app.ts composes it, without reflectors. */
+/** GatewayServer composed as src/app.ts composes it (composeServing), without reflectors. */
 async function startOurs(): Promise<RunningServer> {
-  const schema = newSchema();
-  const rules = validationRules(limits);
-  const fanout = new Fanout({
-    schema,
-    cache,
-    feed,
-    createContext: context,
-    validationRules: rules,
-    maxTokens: limits.maxTokens,
-    introspection: cfg.introspection,
-    maxQueue: cfg.limits.wsMaxQueue,
-    logger: log,
-  });
-  fanout.start();
-  let server: GatewayServer<GatewayContext> | null = null;
-  const metrics = new GatewayMetrics({ cache, sockets: () => server?.socketCount ?? 0, subscribers: () => fanout.subscriberCount, topics: () => fanout.topicCount });
-  server = new GatewayServer<GatewayContext>({
-    host: cfg.host,
-    port: cfg.port,
-    graphql: { schema, validationRules: rules, callerCodes: new Set(Object.values(ErrorCode)), maxTokens: limits.maxTokens, createContext: context },
-    cache,
-    fanout,
-    introspection: cfg.introspection,
-    maxBodyBytes: cfg.limits.maxBodyBytes,
-    ws: { maxMessageBytes: cfg.limits.wsMaxMessageBytes, maxOperations: cfg.limits.wsMaxOperations, initTimeoutMs: cfg.limits.wsInitTimeoutMs },
-    allowedOrigins: cfg.allowedOrigins,
-    routes: [metrics.route],
-    onRequest: metrics.onRequest,
-    logger: log,
-  });
+  const { server, fanout } = composeServing({ ...cfg, explorer: false }, { cache, feed }, log);
   const address = await server.start();
   const s = server;
   return {

@@ -76,53 +76,19 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
     default:
       checked satisfies never;
   }
-  const limits = limitsOf(cfg);
-  let metrics: GatewayMetrics | null = null;
+  let serving: Serving | null = null;
   const cache = new ClusterCache({
     client,
     namespaces: cfg.namespaces.length > 0 ? cfg.namespaces : null,
     watchNodes: cfg.watchNodes,
     reflector: opts.reflector,
     logger: log,
-    onStatus: (s) => metrics?.onReflectorStatus(s),
+    onStatus: (s) => serving?.metrics.onReflectorStatus(s),
   });
   const feed = new EndpointFeed(cache.slices, (k) => cache.slicesByService(k));
   feed.start();
-  const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
-  const sources = { cache, feed };
-  const context = () => createContext(sources, { limits });
-  const rules = validationRules(limits);
-  const fanout = new Fanout({
-    schema,
-    cache,
-    feed,
-    createContext: context,
-    validationRules: rules,
-    maxTokens: limits.maxTokens,
-    introspection: cfg.introspection,
-    maxQueue: cfg.limits.wsMaxQueue,
-    historySize: cfg.limits.wsHistory,
-    onDelivered: (ms) => metrics?.onDelivered(ms),
-    onSlowSubscriber: () => metrics?.onSlowSubscriber(),
-    logger: log,
-  });
-  fanout.start();
-  let server: GatewayServer<GatewayContext> | null = null;
-  metrics = new GatewayMetrics({ cache, sockets: () => server?.socketCount ?? 0, subscribers: () => fanout.subscriberCount, topics: () => fanout.topicCount });
-  server = new GatewayServer<GatewayContext>({
-    host: cfg.host,
-    port: cfg.port,
-    graphql: { schema, validationRules: rules, callerCodes: new Set(Object.values(ErrorCode)), maxTokens: limits.maxTokens, createContext: context },
-    cache,
-    fanout,
-    introspection: cfg.introspection,
-    maxBodyBytes: cfg.limits.maxBodyBytes,
-    ws: { maxMessageBytes: cfg.limits.wsMaxMessageBytes, maxOperations: cfg.limits.wsMaxOperations, initTimeoutMs: cfg.limits.wsInitTimeoutMs },
-    allowedOrigins: cfg.allowedOrigins,
-    routes: [metrics.route, ...(cfg.explorer ? [explorerRoute()] : [])],
-    onRequest: metrics.onRequest,
-    logger: log,
-  });
+  serving = composeServing(cfg, { cache, feed }, log);
+  const { server, fanout, metrics } = serving;
   cache.start();
   let address;
   try {
@@ -171,6 +137,58 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
     },
   };
   return gw;
+}
+
+export interface Serving {
+  readonly server: GatewayServer<GatewayContext>;
+  readonly fanout: Fanout;
+  readonly metrics: GatewayMetrics;
+}
+
+/**
+ * Everything that serves a cache, as a configuration sets it up: one schema, the same limits on
+ * HTTP and WebSocket, the fan-out, metrics and (unless turned off) the explorer. Not listening
+ * yet: call `server.start()`.
+ */
+export function composeServing(cfg: Config, sources: { cache: ClusterCache; feed: EndpointFeed }, log: Logger): Serving {
+  const { cache, feed } = sources;
+  const limits = limitsOf(cfg);
+  let metrics: GatewayMetrics | null = null;
+  const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
+  const context = () => createContext(sources, { limits });
+  const rules = validationRules(limits);
+  const fanout = new Fanout({
+    schema,
+    cache,
+    feed,
+    createContext: context,
+    validationRules: rules,
+    maxTokens: limits.maxTokens,
+    introspection: cfg.introspection,
+    maxQueue: cfg.limits.wsMaxQueue,
+    historySize: cfg.limits.wsHistory,
+    onDelivered: (ms) => metrics?.onDelivered(ms),
+    onSlowSubscriber: () => metrics?.onSlowSubscriber(),
+    logger: log,
+  });
+  fanout.start();
+  let server: GatewayServer<GatewayContext> | null = null;
+  metrics = new GatewayMetrics({ cache, sockets: () => server?.socketCount ?? 0, subscribers: () => fanout.subscriberCount, topics: () => fanout.topicCount });
+  server = new GatewayServer<GatewayContext>({
+    host: cfg.host,
+    port: cfg.port,
+    graphql: { schema, validationRules: rules, callerCodes: new Set(Object.values(ErrorCode)), maxTokens: limits.maxTokens, createContext: context },
+    cache,
+    fanout,
+    introspection: cfg.introspection,
+    maxBodyBytes: cfg.limits.maxBodyBytes,
+    ws: { maxMessageBytes: cfg.limits.wsMaxMessageBytes, maxOperations: cfg.limits.wsMaxOperations, initTimeoutMs: cfg.limits.wsInitTimeoutMs },
+    allowedOrigins: cfg.allowedOrigins,
+    routes: [metrics.route, ...(cfg.explorer ? [explorerRoute()] : [])],
+    onRequest: metrics.onRequest,
+    logger: log,
+  });
+  return { server, fanout, metrics };
 }
 
 /** The GraphQL limits a configuration sets (HTTP and WebSocket use the same). */
