@@ -127,6 +127,10 @@ describe('watch cache on the real control plane', () => {
     await work.scale(nsB, 'cache', 0, nodes);
     await kube.createService({ namespace: nsB, name: 'queue', selector: { app: 'queue' } });
     await work.scale(nsB, 'queue', 3, nodes);
+    // Let the real controller write every change while we are cut off, so the relist sees all of them.
+    const apiReady = async (ns: string, svc: string) =>
+      (await kube.slicesOf(ns, svc)).flatMap((sl: any) => sl.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false).length;
+    await waitFor('the controller to write queue and web while disconnected', 30_000, async () => (await apiReady(nsB, 'queue')) === 3 && (await apiReady(nsA, 'web')) === 2);
     await cp.stopApiServer();
     await cp.compactEtcd();
     await cp.startApiServer();
