@@ -258,6 +258,8 @@ export class Reflector<K extends Kind> {
       const armStall = () =>
         setTimeout(() => finish(new ApiError('timeout', `watch ${this.path()}: no data for ${this.o.stallTimeoutMs} ms`)), this.o.stallTimeoutMs);
       let stall = armStall();
+      // From here our stall timer is the one idle check (the socket's would race it).
+      res.socket?.setTimeout(0);
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         if (settled) return;

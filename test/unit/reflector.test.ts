@@ -4,7 +4,7 @@
  * server does on demand (429 with Retry-After, a stream that stalls after its headers, a watch
  * that closes at once). The real-server faults are in test/integration/watch-cache.test.ts.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -131,30 +131,43 @@ const podList = (rv: string, names: string[]) =>
   JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: rv }, items: names.map((n) => ({ metadata: { namespace: 'd', name: n, uid: n, resourceVersion: rv } })) });
 
 describe('reflector on a scripted transport', () => {
-  it('429 with Retry-After waits at least that long, then lists', async () => {
+  // Whatever a test starts is stopped even when an assertion fails.
+  const cleanup: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+  const scripted = async (): Promise<Scripted> => {
     const s = new Scripted();
     await s.start();
+    cleanup.push(() => s.stop());
+    return s;
+  };
+  const reflector = (opts: ConstructorParameters<typeof Reflector<'Pod'>>[0]) => {
+    const r = new Reflector<'Pod'>(opts);
+    cleanup.push(() => r.stop());
+    return r;
+  };
+
+  it('429 with Retry-After waits at least that long, then lists', async () => {
+    const s = await scripted();
     s.script.push((_q, res) => res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"kind":"Status","code":429,"message":"slow down"}'));
     s.script.push((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(podList('5', ['a', 'b'])));
     s.fallback = (_q, res) => res.writeHead(200, { 'content-type': 'application/json' }); // a watch that stays open and quiet
     const store = new Store<PodRecord>();
-    const r = new Reflector({ kind: 'Pod', store, client: clientFor(s.url), backoffInitialMs: 10, logger });
+    const r = reflector({ kind: 'Pod', store, client: clientFor(s.url), backoffInitialMs: 10, logger });
     const t0 = performance.now();
     r.start();
     await r.synced();
     assert.ok(performance.now() - t0 >= 1000, 'waited for Retry-After');
     assert.equal(store.size, 2);
     assert.match(s.requests[0]!, /limit=500/);
-    await r.stop();
-    await s.stop();
   });
 
   it('a watch stream that stalls after its headers is dropped after the stall timeout and re-watched from the same version', async () => {
-    const s = new Scripted();
-    await s.start();
+    const s = await scripted();
     s.script.push((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(podList('7', ['a'])));
     s.fallback = (_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
-    const r = new Reflector({ kind: 'Pod', store: new Store<PodRecord>(), client: clientFor(s.url), stallTimeoutMs: 300, backoffInitialMs: 10, logger });
+    const r = reflector({ kind: 'Pod', store: new Store<PodRecord>(), client: clientFor(s.url), stallTimeoutMs: 300, backoffInitialMs: 10, logger });
     r.start();
     await r.synced();
     await waitFor('two watches', 5_000, () => s.requests.filter((q) => q.includes('watch=1')).length >= 2);
@@ -162,27 +175,21 @@ describe('reflector on a scripted transport', () => {
     assert.ok(watches.every((q) => q.includes('resourceVersion=7') && q.includes('allowWatchBookmarks=true')));
     assert.match(r.status().lastError ?? '', /no data for 300 ms/);
     assert.equal(r.status().lists, 1, 'a stall re-watches, it does not relist');
-    await r.stop();
-    await s.stop();
   });
 
   it('a watch that closes at once with nothing is treated as a failure (backoff), not a clean close', async () => {
-    const s = new Scripted();
-    await s.start();
+    const s = await scripted();
     s.script.push((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(podList('3', ['a'])));
     s.fallback = (_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end();
-    const r = new Reflector({ kind: 'Pod', store: new Store<PodRecord>(), client: clientFor(s.url), backoffInitialMs: 50, backoffMaxMs: 100, logger });
+    const r = reflector({ kind: 'Pod', store: new Store<PodRecord>(), client: clientFor(s.url), backoffInitialMs: 50, backoffMaxMs: 100, logger });
     r.start();
     await r.synced();
     await waitFor('failures', 5_000, () => r.status().consecutiveFailures >= 3);
     assert.match(r.status().lastError ?? '', /closed after \d+ ms with no events/);
-    await r.stop();
-    await s.stop();
   });
 
   it('a bad object in the stream is skipped and the watch goes on', async () => {
-    const s = new Scripted();
-    await s.start();
+    const s = await scripted();
     s.script.push((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(podList('3', ['a'])));
     s.script.push((_q, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -191,13 +198,11 @@ describe('reflector on a scripted transport', () => {
     });
     s.fallback = (_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
     const store = new Store<PodRecord>();
-    const r = new Reflector({ kind: 'Pod', store, client: clientFor(s.url), logger });
+    const r = reflector({ kind: 'Pod', store, client: clientFor(s.url), logger });
     r.start();
     await waitFor('the good object', 5_000, () => store.get('d/b') !== undefined);
     assert.equal(store.size, 2);
     assert.equal(r.status().consecutiveFailures, 0);
-    await r.stop();
-    await s.stop();
   });
 
   it('a relist replaces atomically: vanished objects are deleted, a changed UID is a delete plus an add', () => {
