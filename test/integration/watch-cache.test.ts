@@ -81,6 +81,7 @@ describe('watch cache on the real control plane', () => {
       assert.equal(h.synced, true, `${h.kind} synced`);
       assert.ok(h.objects > 0, `${h.kind} has objects`);
     }
+    await waitForEndpoints(`${nsA}/web`, 3);
     await waitForCacheToMatch(cache, kube, feed);
     assert.equal(feed.get(`${nsA}/web`)?.counts.ready, 3);
   });
