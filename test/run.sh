@@ -47,5 +47,9 @@ if [[ $# -gt 0 ]]; then files=("$@"); else files=('test/unit/**/*.test.ts' 'test
 status=0
 node test/harness/with-control-plane.ts --run-dir "$run_dir/control-plane" -- \
   node --test --test-concurrency=1 --test-timeout=300000 --test-reporter=spec "${files[@]}" || status=$?
-rm -rf "$run_dir"
+if [[ $status -eq 0 ]]; then
+  rm -rf "$run_dir"
+else
+  echo "test: failed; control-plane logs kept in $run_dir/control-plane/logs" >&2
+fi
 exit $status

@@ -52,7 +52,7 @@ describe('endpoint churn subscriptions on the real control plane', () => {
   const settle = async (service = 'web', since = 0, expect: (api: Omit<EndpointView, 'nodeName'>[]) => boolean = () => true): Promise<ChangeSetMsg[]> => {
     let last = '';
     try {
-      await waitFor('the subscriber to hold what the API holds', 60_000, async () => {
+      await waitFor('the subscriber to hold what the API holds', 180_000, async () => {
         sub.throwIfErrors();
         const api = await apiEndpoints(kube, service);
         if (!expect(api)) {

@@ -68,12 +68,22 @@ describe('watch cache on the real control plane', () => {
     await proxy?.stop();
   });
 
-  /** Wait until the gateway's merged view (fed by the real controller's slices) shows `total` endpoints. */
-  const waitForEndpoints = (serviceKey: string, total: number, ready = total) =>
-    waitFor(`${serviceKey} to have ${total} endpoints, ${ready} ready`, 60_000, () => {
+  /**
+   * Wait until the real controller's slices hold `total` endpoints (`ready` of them ready), then
+   * until the gateway's merged view shows the same. The controller can take long after an API
+   * server restart (client-go backoff), so it gets its own, longer deadline.
+   */
+  const waitForEndpoints = async (serviceKey: string, total: number, ready = total) => {
+    const [ns, name] = serviceKey.split('/') as [string, string];
+    await waitFor(`the real EndpointSlice controller to write ${total} endpoints (${ready} ready) for ${serviceKey}`, 180_000, async () => {
+      const eps = (await kube.slicesOf(ns, name)).flatMap((s: any) => s.endpoints ?? []);
+      return eps.length === total && eps.filter((e: any) => e.conditions?.ready !== false).length === ready;
+    }, 250);
+    await waitFor(`the gateway to show ${total} endpoints, ${ready} ready, for ${serviceKey}`, 60_000, () => {
       const c = feed.get(serviceKey)?.counts;
       return c?.total === total && c.ready === ready;
     });
+  };
 
   it('lists every kind and matches the API server once synced', async () => {
     assert.equal(cache.isReady(), true);
