@@ -5,7 +5,7 @@ import { Churn } from '../../src/sim/churn.ts';
 import type { ChurnActionKind, ChurnOptions, ChurnStep } from '../../src/sim/churn.ts';
 import type { Cluster, ClusterEvent } from '../../src/sim/cluster.ts';
 import type { DeploymentJson, EndpointSliceJson, NodeJson, PodJson, ServiceJson } from '../../src/sim/types.ts';
-import { sliceDrift, waitFor } from '../../src/sim/testing.ts';
+import { sliceDrift, waitFor } from '../harness/sim-testing.ts';
 
 const generated = generateCluster('demo', { seed: 11 });
 

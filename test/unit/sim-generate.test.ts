@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { clusterObjects, generateCluster, loadCluster, Presets } from '../../src/sim/generate.ts';
 import type { EndpointSliceJson, NodeJson, PodJson, ServiceJson } from '../../src/sim/types.ts';
-import { sliceDrift } from '../../src/sim/testing.ts';
+import { sliceDrift } from '../harness/sim-testing.ts';
 
 const demo = generateCluster('demo', { seed: 42 });
 

@@ -5,8 +5,8 @@ import { startSimServer } from '../../src/sim/server.ts';
 import type { SimServer, SimServerOptions } from '../../src/sim/server.ts';
 import type { Cluster } from '../../src/sim/cluster.ts';
 import type { KubeObject, PodJson, StatusJson } from '../../src/sim/types.ts';
-import { openWatch, waitFor } from '../../src/sim/testing.ts';
-import type { WatchEventJson } from '../../src/sim/testing.ts';
+import { openWatch, waitFor } from '../harness/sim-testing.ts';
+import type { WatchEventJson } from '../harness/sim-testing.ts';
 
 const generated = generateCluster('demo', { seed: 9 });
 
