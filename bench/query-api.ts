@@ -42,13 +42,6 @@ import { Session } from 'node:inspector';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApolloServer } from '@apollo/server';
-import {
-  ApolloServerPluginCacheControlDisabled,
-  ApolloServerPluginInlineTraceDisabled,
-  ApolloServerPluginLandingPageDisabled,
-  ApolloServerPluginSchemaReportingDisabled,
-  ApolloServerPluginUsageReportingDisabled,
-} from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
 import { printSchema, type DocumentNode, type ExecutionResult } from 'graphql';
@@ -65,7 +58,7 @@ import { createContext, type GatewayContext } from '../src/graphql/context.ts';
 import { validationRules } from '../src/graphql/limits.ts';
 import { byObjectKey } from '../src/graphql/pagination.ts';
 import { buildGatewaySchema } from '../src/graphql/schema.ts';
-import { serveGraphQL } from '../src/server/apollo.ts';
+import { gatewayApolloSettings, serveGraphQL } from '../src/server/apollo.ts';
 import { GatewayServer } from '../src/server/server.ts';
 import { generateCluster, Presets, type PresetName } from '../src/sim/generate.ts';
 import { subscriptionResolvers } from '../src/subscriptions/resolvers.ts';
@@ -348,21 +341,7 @@ async function startOursJit(): Promise<RunningServer> {
   };
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    validationRules: validationRules(limits),
-    parseOptions: { maxTokens: limits.maxTokens },
-    introspection: cfg.introspection,
-    csrfPrevention: true,
-    allowBatchedHttpRequests: false,
-    includeStacktraceInErrorResponses: false,
-    hideSchemaDetailsFromClientErrors: !cfg.introspection,
-    stopOnTerminationSignals: false,
-    plugins: [
-      ApolloServerPluginCacheControlDisabled(),
-      ApolloServerPluginLandingPageDisabled(),
-      ApolloServerPluginUsageReportingDisabled(),
-      ApolloServerPluginSchemaReportingDisabled(),
-      ApolloServerPluginInlineTraceDisabled(),
-    ],
+    ...gatewayApolloSettings({ validationRules: validationRules(limits), maxTokens: limits.maxTokens, introspection: cfg.introspection }),
   });
   await apollo.start();
   const server: Server = createServer((req, res) => {

@@ -35,6 +35,19 @@ export interface ApolloOptions {
 export async function startApollo<C extends BaseContext>(o: ApolloOptions): Promise<ApolloServer<C>> {
   const apollo = new ApolloServer<C>({
     schema: o.schema,
+    ...gatewayApolloSettings(o),
+    logger: apolloLogger(o.logger),
+    // Apollo stamps every validation error GRAPHQL_VALIDATION_FAILED (and the token limit a parse
+    // error): put back QUERY_TOO_DEEP, TOO_MANY_ALIASES, QUERY_TOO_COSTLY and TOO_MANY_TOKENS first.
+    formatError: (formatted: GraphQLFormattedError, error: unknown) => maskError(restoreLimitCode(formatted, error), error, o.callerCodes, o.logger),
+  });
+  await apollo.start();
+  return apollo;
+}
+
+/** Apollo settings the gateway runs with, whatever serves its schema (also used by bench/). */
+export function gatewayApolloSettings(o: Pick<ApolloOptions, 'validationRules' | 'maxTokens' | 'introspection'>) {
+  return {
     validationRules: o.validationRules,
     parseOptions: { maxTokens: o.maxTokens },
     introspection: o.introspection,
@@ -44,7 +57,6 @@ export async function startApollo<C extends BaseContext>(o: ApolloOptions): Prom
     // With introspection off, do not suggest field names in validation errors either.
     hideSchemaDetailsFromClientErrors: !o.introspection,
     stopOnTerminationSignals: false, // main owns the one shutdown path
-    logger: apolloLogger(o.logger),
     plugins: [
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginLandingPageDisabled(),
@@ -52,12 +64,7 @@ export async function startApollo<C extends BaseContext>(o: ApolloOptions): Prom
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
     ],
-    // Apollo stamps every validation error GRAPHQL_VALIDATION_FAILED (and the token limit a parse
-    // error): put back QUERY_TOO_DEEP, TOO_MANY_ALIASES, QUERY_TOO_COSTLY and TOO_MANY_TOKENS first.
-    formatError: (formatted: GraphQLFormattedError, error: unknown) => maskError(restoreLimitCode(formatted, error), error, o.callerCodes, o.logger),
-  });
-  await apollo.start();
-  return apollo;
+  };
 }
 
 /**

@@ -178,6 +178,19 @@ export function decodeContinue(token: string): { revision: number; lastKey: stri
 
 // Private:
 
+/** The request's label and field selectors as one predicate; null after answering 400 for a bad one. */
+function selectorsOrReject(res: ServerResponse, params: URLSearchParams, kind: string): ObjectPredicate | undefined | null {
+  try {
+    return parseSelectors(params.get('labelSelector') ?? '', params.get('fieldSelector') ?? '', kind);
+  } catch (error) {
+    if (error instanceof SelectorError) {
+      sendStatus(res, badRequest(error.message));
+      return null;
+    }
+    throw error;
+  }
+}
+
 const ContinueExpiredMessage =
   'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.';
 
@@ -395,16 +408,8 @@ class SimHttpServer implements SimServer {
       sendStatus(res, badRequest(`limit: expected a non-negative integer, but got: ${JSON.stringify(limitText)}`));
       return;
     }
-    let filter: ObjectPredicate | undefined;
-    try {
-      filter = parseSelectors(params.get('labelSelector') ?? '', params.get('fieldSelector') ?? '', info.kind);
-    } catch (error) {
-      if (error instanceof SelectorError) {
-        sendStatus(res, badRequest(error.message));
-        return;
-      }
-      throw error;
-    }
+    const filter = selectorsOrReject(res, params, info.kind);
+    if (filter === null) return;
     const rv = params.get('resourceVersion') ?? '';
     const rvMatch = params.get('resourceVersionMatch') ?? '';
     const token = params.get('continue') ?? '';
@@ -487,16 +492,8 @@ class SimHttpServer implements SimServer {
 
   #watch(req: IncomingMessage, res: ServerResponse, route: Route, params: URLSearchParams): void {
     const { info } = route;
-    let filter: ObjectPredicate | undefined;
-    try {
-      filter = parseSelectors(params.get('labelSelector') ?? '', params.get('fieldSelector') ?? '', info.kind);
-    } catch (error) {
-      if (error instanceof SelectorError) {
-        sendStatus(res, badRequest(error.message));
-        return;
-      }
-      throw error;
-    }
+    const filter = selectorsOrReject(res, params, info.kind);
+    if (filter === null) return;
     const rv = params.get('resourceVersion') ?? '';
     const rvMatch = params.get('resourceVersionMatch') ?? '';
     const sendInitialEvents = params.get('sendInitialEvents') === 'true';
