@@ -21,7 +21,7 @@ import { ingest } from '../src/kube/ingest.ts';
 import { EndpointFeed, type EndpointsChange } from '../src/model/endpoint-feed.ts';
 import { buildGatewaySchema } from '../src/graphql/schema.ts';
 import { createContext } from '../src/graphql/context.ts';
-import { DefaultLimits, validationRules } from '../src/graphql/limits.ts';
+import { OperationPipeline } from '../src/graphql/pipeline.ts';
 import { Fanout } from '../src/subscriptions/fanout.ts';
 import { subscriptionResolvers } from '../src/subscriptions/resolvers.ts';
 import { changeSetOf, type EndpointFilter } from '../src/subscriptions/changesets.ts';
@@ -72,7 +72,7 @@ async function listen(http: Server): Promise<string> {
 
 async function ours(w: ReturnType<typeof world>): Promise<Server_> {
   const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
-  const fanout = new Fanout({ schema, cache: w.cache, feed: w.feed, createContext: () => createContext(w), validationRules: validationRules(DefaultLimits), maxTokens: DefaultLimits.maxTokens, introspection: true, logger, maxQueue: 100_000 });
+  const fanout = new Fanout({ pipeline: new OperationPipeline({ schema, logger }), cache: w.cache, feed: w.feed, createContext: () => createContext(w), logger, maxQueue: 100_000 });
   fanout.start();
   const http = createServer();
   const gw = new WsGateway({ server: http, path: '/graphql', originAllowed: () => true, logger, maxOperations: 10, hooks: { onSubscribe: (sink, p) => fanout.subscribe(sink, p) } });

@@ -55,7 +55,9 @@ import { createLogger } from '../src/log.ts';
 import { EndpointFeed } from '../src/model/endpoint-feed.ts';
 import type { ServiceEndpoints } from '../src/model/endpoints.ts';
 import { createContext, type GatewayContext } from '../src/graphql/context.ts';
-import { validationRules } from '../src/graphql/limits.ts';
+import { OperationPipeline } from '../src/graphql/pipeline.ts';
+
+const quietLogger = createLogger({ level: 'error', format: 'text' });
 import { byObjectKey } from '../src/graphql/pagination.ts';
 import { buildGatewaySchema } from '../src/graphql/schema.ts';
 import { gatewayApolloSettings, serveGraphQL } from '../src/server/apollo.ts';
@@ -341,7 +343,7 @@ async function startOursJit(): Promise<RunningServer> {
   };
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    ...gatewayApolloSettings({ validationRules: validationRules(limits), maxTokens: limits.maxTokens, introspection: cfg.introspection }),
+    ...gatewayApolloSettings(new OperationPipeline({ schema, limits, introspection: cfg.introspection, logger: quietLogger })),
   });
   await apollo.start();
   const server: Server = createServer((req, res) => {

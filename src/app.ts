@@ -10,8 +10,8 @@ import { preflight, requirements } from './kube/preflight.ts';
 import { EndpointFeed } from './model/endpoint-feed.ts';
 import { buildGatewaySchema } from './graphql/schema.ts';
 import { createContext, type GatewayContext } from './graphql/context.ts';
-import { DefaultLimits, resolveLimits, validationRules, type Limits } from './graphql/limits.ts';
-import { ErrorCode } from './graphql/errors.ts';
+import { DefaultLimits, resolveLimits, type Limits } from './graphql/limits.ts';
+import { OperationPipeline } from './graphql/pipeline.ts';
 import { Fanout } from './subscriptions/fanout.ts';
 import { subscriptionResolvers } from './subscriptions/resolvers.ts';
 import { GatewayServer, GraphQLPath } from './server/server.ts';
@@ -156,16 +156,14 @@ export function composeServing(cfg: Config, sources: { cache: ClusterCache; feed
   let metrics: GatewayMetrics | null = null;
   const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
   const context = () => createContext(sources, { limits });
-  const rules = validationRules(limits);
+  const pipeline = new OperationPipeline({ schema, limits, introspection: cfg.introspection, logger: log });
   const fanout = new Fanout({
-    schema,
+    pipeline,
     cache,
     feed,
     createContext: context,
-    validationRules: rules,
-    maxTokens: limits.maxTokens,
-    introspection: cfg.introspection,
     maxQueue: cfg.limits.wsMaxQueue,
+    slowTimeoutMs: cfg.limits.wsSlowTimeoutMs,
     historySize: cfg.limits.wsHistory,
     onDelivered: (ms) => metrics?.onDelivered(ms),
     onSlowSubscriber: () => metrics?.onSlowSubscriber(),
@@ -177,12 +175,17 @@ export function composeServing(cfg: Config, sources: { cache: ClusterCache; feed
   server = new GatewayServer<GatewayContext>({
     host: cfg.host,
     port: cfg.port,
-    graphql: { schema, validationRules: rules, callerCodes: new Set(Object.values(ErrorCode)), maxTokens: limits.maxTokens, createContext: context },
+    graphql: { pipeline, createContext: context },
     cache,
     fanout,
-    introspection: cfg.introspection,
     maxBodyBytes: cfg.limits.maxBodyBytes,
-    ws: { maxMessageBytes: cfg.limits.wsMaxMessageBytes, maxOperations: cfg.limits.wsMaxOperations, initTimeoutMs: cfg.limits.wsInitTimeoutMs },
+    ws: {
+      maxMessageBytes: cfg.limits.wsMaxMessageBytes,
+      maxOperations: cfg.limits.wsMaxOperations,
+      initTimeoutMs: cfg.limits.wsInitTimeoutMs,
+      keepAliveMs: cfg.limits.wsKeepAliveMs,
+      onKeepAliveTimeout: () => metrics?.onKeepAliveTimeout(),
+    },
     allowedOrigins: cfg.allowedOrigins,
     routes: [metrics.route, ...(cfg.explorer ? [explorerRoute()] : [])],
     onRequest: metrics.onRequest,

@@ -47,6 +47,8 @@ export interface LimitsConfig {
   wsMaxOperations: number;
   wsInitTimeoutMs: number;
   wsMaxQueue: number;
+  wsSlowTimeoutMs: number;
+  wsKeepAliveMs: number;
   wsHistory: number;
 }
 
@@ -80,7 +82,9 @@ export const Options: Readonly<Record<string, Option>> = {
   'ws-max-message-bytes': { type: 'string', help: 'maximum WebSocket message, in bytes', default: '65536' },
   'ws-max-operations': { type: 'string', help: 'maximum concurrent subscriptions per socket', default: '100' },
   'ws-init-timeout-ms': { type: 'string', help: 'time a socket has to send connection_init, in ms', default: '3000' },
-  'ws-max-queue': { type: 'string', help: 'change sets queued per slow subscriber before it is closed', default: '1000' },
+  'ws-max-queue': { type: 'string', help: 'change sets queued per slow subscriber before they are coalesced per Service; more distinct Services than this closes it (4008)', default: '1000' },
+  'ws-slow-timeout-ms': { type: 'string', help: 'a subscriber whose socket does not drain for this long while change sets wait is closed (4008), in ms', default: '20000' },
+  'ws-keepalive-ms': { type: 'string', help: 'WebSocket ping interval; a socket that neither answers nor reads for one interval is terminated, in ms', default: '30000' },
   'ws-history': { type: 'string', help: 'endpoint changes kept so a reconnecting subscriber can resume from its cursor', default: '10000' },
   'shutdown-delay-seconds': { type: 'string', help: 'on SIGTERM, seconds to stay up unready before closing', default: '0' },
   'demo-churn-per-second': { type: 'string', help: 'demo cluster churn, changes per second (0: none)', default: '2' },
@@ -176,6 +180,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       wsMaxOperations: int('ws-max-operations', 1, 100_000),
       wsInitTimeoutMs: int('ws-init-timeout-ms', 100, 600_000),
       wsMaxQueue: int('ws-max-queue', 1, 1_000_000),
+      wsSlowTimeoutMs: int('ws-slow-timeout-ms', 100, 3_600_000),
+      wsKeepAliveMs: int('ws-keepalive-ms', 100, 3_600_000),
       wsHistory: int('ws-history', 0, 10_000_000),
     },
   };

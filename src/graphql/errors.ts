@@ -18,6 +18,7 @@ import { GraphQLError, type ASTNode, type GraphQLFormattedError } from 'graphql'
  * | GRAPHQL_VALIDATION_FAILED     | the document does not validate against the schema (Apollo) |
  * | BAD_USER_INPUT                | variables do not coerce to their declared types (Apollo)    |
  * | OPERATION_RESOLUTION_FAILURE  | operationName names no operation, or none given for several |
+ * | OPERATION_NOT_SUPPORTED       | a mutation (there are none), or a subscription over HTTP    |
  * | INVALID_SELECTOR              | `labelSelector` is not kubectl syntax                       |
  * | INVALID_CURSOR                | `after` is not a cursor of this connection                  |
  * | INVALID_ARGUMENT              | any other argument out of its domain (IP, name, first < 0)  |
@@ -33,6 +34,7 @@ export const ErrorCode = {
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
+  OPERATION_NOT_SUPPORTED: 'OPERATION_NOT_SUPPORTED',
   INVALID_SELECTOR: 'INVALID_SELECTOR',
   INVALID_CURSOR: 'INVALID_CURSOR',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',

@@ -4,7 +4,7 @@
  * usage reporting and inline tracing are off (they cost and serve no one here); CSRF
  * prevention is on; errors that are not a caller's mistake are masked and logged.
  */
-import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
@@ -12,58 +12,84 @@ import {
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
-import type { GraphQLFormattedError, GraphQLSchema, ValidationRule } from 'graphql';
+import { parse, type GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { restoreLimitCode } from '../graphql/errors.ts';
-import { errorText, type Logger } from '../log.ts';
-
-/** Codes a caller may see as they are; anything else is masked as INTERNAL_SERVER_ERROR. */
-export function isCallerError(code: unknown, callerCodes: ReadonlySet<string>): boolean {
-  return typeof code === 'string' && (callerCodes.has(code) || ApolloCallerCodes.has(code));
-}
+import type { OperationPipeline } from '../graphql/pipeline.ts';
+import type { Logger } from '../log.ts';
 
 export interface ApolloOptions {
-  schema: GraphQLSchema;
-  validationRules: ValidationRule[];
-  maxTokens: number;
-  introspection: boolean;
-  /** Codes of our own caller errors (src/graphql/errors.ts). */
-  callerCodes: ReadonlySet<string>;
+  /** The one operation pipeline (src/graphql/pipeline.ts): Apollo parses and validates nothing itself. */
+  pipeline: OperationPipeline;
   logger: Logger;
 }
 
 export async function startApollo<C extends BaseContext>(o: ApolloOptions): Promise<ApolloServer<C>> {
   const apollo = new ApolloServer<C>({
-    schema: o.schema,
-    ...gatewayApolloSettings(o),
+    schema: o.pipeline.schema,
+    ...gatewayApolloSettings(o.pipeline),
     logger: apolloLogger(o.logger),
-    // Apollo stamps every validation error GRAPHQL_VALIDATION_FAILED (and the token limit a parse
-    // error): put back QUERY_TOO_DEEP, TOO_MANY_ALIASES, QUERY_TOO_COSTLY and TOO_MANY_TOKENS first.
-    formatError: (formatted: GraphQLFormattedError, error: unknown) => maskError(restoreLimitCode(formatted, error), error, o.callerCodes, o.logger),
   });
   await apollo.start();
   return apollo;
 }
 
-/** Apollo settings the gateway runs with, whatever serves its schema (also used by bench/). */
-export function gatewayApolloSettings(o: Pick<ApolloOptions, 'validationRules' | 'maxTokens' | 'introspection'>) {
+/**
+ * Apollo settings the gateway runs with, whatever serves its schema (also used by bench/):
+ * every operation goes through `pipeline` (the `usePipeline` plugin), errors through its one
+ * formatter, and what costs and serves no one is off.
+ */
+export function gatewayApolloSettings(pipeline: OperationPipeline) {
   return {
-    validationRules: o.validationRules,
-    parseOptions: { maxTokens: o.maxTokens },
-    introspection: o.introspection,
+    // The pipeline decides; Apollo's own introspection switch would be a second rule.
+    introspection: true,
+    // The pipeline caches checked documents; Apollo's store would skip the pipeline.
+    documentStore: null,
+    formatError: (formatted: GraphQLFormattedError, error: unknown) => pipeline.formatError(error, formatted),
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
-    // With introspection off, do not suggest field names in validation errors either.
-    hideSchemaDetailsFromClientErrors: !o.introspection,
     stopOnTerminationSignals: false, // main owns the one shutdown path
     plugins: [
+      usePipeline(pipeline),
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
     ],
+  };
+}
+
+/**
+ * Routes Apollo's requests through the pipeline: once the source is known, the pipeline
+ * prepares the operation and hands Apollo the checked document, so Apollo neither parses nor
+ * validates. A rejected operation is answered 400 with the pipeline's formatted errors before
+ * anything executes (a placeholder document keeps Apollo from parsing the source itself).
+ */
+export function usePipeline(pipeline: OperationPipeline): ApolloServerPlugin<BaseContext> {
+  return {
+    async requestDidStart() {
+      let rejected: readonly GraphQLError[] | null = null;
+      return {
+        async didResolveSource(rc) {
+          const prepared = pipeline.prepare({ query: rc.source, variables: rc.request.variables ?? null, operationName: rc.request.operationName ?? null }, 'http');
+          const writable = rc as { document?: unknown };
+          if (prepared.kind === 'rejected') {
+            rejected = prepared.errors;
+            writable.document = Placeholder;
+          } else {
+            writable.document = prepared.document;
+          }
+        },
+        async responseForOperation() {
+          if (rejected === null) return null;
+          return {
+            http: { status: 400, headers: new HeaderMap() },
+            body: { kind: 'single', singleResult: { errors: rejected.map((e) => pipeline.formatError(e)) } },
+          };
+        },
+      };
+    },
   };
 }
 
@@ -128,26 +154,6 @@ export function sendJSON(res: ServerResponse, status: number, value: unknown): v
 
 // Private:
 
-const ApolloCallerCodes = new Set([
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_USER_INPUT',
-  'BAD_REQUEST',
-  'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-]);
-
-function maskError(formatted: GraphQLFormattedError, error: unknown, callerCodes: ReadonlySet<string>, logger: Logger): GraphQLFormattedError {
-  const code = formatted.extensions?.code;
-  if (isCallerError(code, callerCodes)) {
-    const { stacktrace: _drop, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
-    return { ...formatted, extensions };
-  }
-  logger.error('query failed', { error: errorText(error), path: formatted.path?.join('.') });
-  return { message: 'Internal server error', ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
-}
-
 /** The body as text, or null when it exceeds `max` bytes. */
 function readBody(req: IncomingMessage, max: number): Promise<string | null> {
   const declared = Number(req.headers['content-length']);
@@ -168,6 +174,9 @@ function readBody(req: IncomingMessage, max: number): Promise<string | null> {
     req.on('error', reject);
   });
 }
+
+/** Never asked to execute: stands in for a rejected operation's document. */
+const Placeholder = parse('{ __typename }');
 
 function apolloLogger(l: Logger) {
   return {

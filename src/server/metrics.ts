@@ -16,6 +16,7 @@ export class GatewayMetrics {
   private readonly deliveries: Counter;
   private readonly deliveryDelay: Histogram;
   private readonly slowSubscribers: Counter;
+  private readonly keepAliveTimeouts: Counter;
   private readonly seen = new Map<string, { lists: number; watches: number }>();
 
   constructor(sources: { cache: ClusterCache; sockets: () => number; subscribers: () => number; topics: () => number }) {
@@ -88,6 +89,7 @@ export class GatewayMetrics {
       registers: [r],
     });
     this.slowSubscribers = new Counter({ name: 'netgraph_slow_subscribers_dropped_total', help: 'Subscribers closed with 4008 for falling too far behind.', registers: [r] });
+    this.keepAliveTimeouts = new Counter({ name: 'netgraph_ws_keepalive_timeouts_total', help: 'WebSockets terminated for answering no ping and reading nothing for one keepalive interval.', registers: [r] });
   }
 
   /** Reflector status listener: counts watch restarts and relists. */
@@ -107,6 +109,10 @@ export class GatewayMetrics {
   onDelivered = (delayMs: number): void => {
     this.deliveries.inc();
     this.deliveryDelay.observe(delayMs / 1000);
+  };
+
+  onKeepAliveTimeout = (): void => {
+    this.keepAliveTimeouts.inc();
   };
 
   onSlowSubscriber = (): void => {

@@ -6,19 +6,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer, BaseContext } from '@apollo/server';
-import type { GraphQLSchema, ValidationRule } from 'graphql';
 import { serveGraphQL, sendJSON, startApollo } from './apollo.ts';
 import { WsGateway } from './ws.ts';
 import type { ClusterCache } from '../kube/cache.ts';
 import type { Fanout } from '../subscriptions/fanout.ts';
+import type { OperationPipeline } from '../graphql/pipeline.ts';
 import { errorText, type Logger } from '../log.ts';
 
 export interface GraphQLLayer<C extends BaseContext> {
-  schema: GraphQLSchema;
-  validationRules: ValidationRule[];
-  /** Our coded caller errors, shown to callers as they are. */
-  callerCodes: ReadonlySet<string>;
-  maxTokens: number;
+  /** The one operation pipeline (HTTP through Apollo, WebSocket through the fan-out). */
+  pipeline: OperationPipeline;
   createContext: () => C;
 }
 
@@ -33,9 +30,8 @@ export interface ServerOptions<C extends BaseContext> {
   graphql: GraphQLLayer<C>;
   cache: ClusterCache;
   fanout: Fanout;
-  introspection: boolean;
   maxBodyBytes: number;
-  ws: { maxMessageBytes: number; maxOperations: number; initTimeoutMs: number };
+  ws: { maxMessageBytes: number; maxOperations: number; initTimeoutMs: number; keepAliveMs: number; onKeepAliveTimeout?: () => void };
   allowedOrigins: readonly string[];
   /** Routes tried before GraphQL (explorer, metrics). */
   routes?: readonly ExtraRoute[];
@@ -64,20 +60,15 @@ export class GatewayServer<C extends BaseContext> {
   /** Start Apollo and listen; resolves with the bound address. */
   async start(): Promise<AddressInfo> {
     const g = this.o.graphql;
-    this.apollo = await startApollo<C>({
-      schema: g.schema,
-      validationRules: g.validationRules,
-      maxTokens: g.maxTokens,
-      introspection: this.o.introspection,
-      callerCodes: g.callerCodes,
-      logger: this.o.logger,
-    });
+    this.apollo = await startApollo<C>({ pipeline: g.pipeline, logger: this.o.logger });
     this.ws = new WsGateway({
       server: this.http,
       path: GraphQLPath,
       maxMessageBytes: this.o.ws.maxMessageBytes,
       maxOperations: this.o.ws.maxOperations,
       initTimeoutMs: this.o.ws.initTimeoutMs,
+      keepAliveMs: this.o.ws.keepAliveMs,
+      onKeepAliveTimeout: this.o.ws.onKeepAliveTimeout,
       originAllowed: (origin, req) => this.originAllowed(origin, req),
       hooks: { onSubscribe: (sink, payload) => this.o.fanout.subscribe(sink, payload) },
       logger: this.o.logger,

@@ -8,6 +8,7 @@
  * message per subscriber), and so that every subscriber's queue is bounded. It is tested
  * against graphql-ws's own client.
  */
+import type { OperationSink, StopOperation, SubscribePayload } from '../subscriptions/sink.ts';
 
 /** Close codes the server uses. graphql-ws's, plus the standard ones and our own slow-subscriber code. */
 export const CloseCode = {
@@ -51,39 +52,14 @@ export const MessageType = {
 
 export const SubProtocol = 'graphql-transport-ws';
 
+export type { OperationSink, StopOperation, SubscribePayload };
+
 /** What the protocol needs of a socket. */
 export interface ProtocolSocket {
   /** Send one text frame; `onSent` runs once it has been written (or failed). */
   send(data: string, onSent: (err?: Error) => void): void;
   close(code: number, reason: string): void;
 }
-
-export interface SubscribePayload {
-  readonly query: string;
-  readonly operationName?: string | null;
-  readonly variables?: Record<string, unknown> | null;
-  readonly extensions?: Record<string, unknown> | null;
-}
-
-/** What an operation sends through; calls after complete() or after the socket closed are ignored. */
-export interface OperationSink {
-  readonly id: string;
-  /** Send a `next` whose payload is already serialized JSON (shared bytes). */
-  nextSerialized(payloadJson: string): void;
-  /** Send `error` (the operation ends). */
-  error(errors: readonly unknown[]): void;
-  /** Send `complete` (the operation ends). */
-  complete(): void;
-  /** True while fewer than the high-water mark of bytes are waiting in the socket. */
-  writable(): boolean;
-  /** Run `cb` once the socket drains below the high-water mark (at most once per call). */
-  onDrain(cb: () => void): void;
-  /** Close the whole socket (for example SubscriberTooSlow). */
-  closeSocket(code: CloseCode, reason: string): void;
-}
-
-/** Stops a running operation: the client sent `complete`, or the socket closed. */
-export type StopOperation = () => void;
 
 export interface ProtocolHooks {
   /** Accept or refuse a connection_init payload. Return false to close with 4403. */
@@ -115,6 +91,7 @@ export class Connection {
   private connectionParams: Record<string, unknown> | null = null;
   private readonly initTimer: NodeJS.Timeout;
   private inflightBytes = 0;
+  private written = 0;
   private drainWaiters: (() => void)[] = [];
 
   constructor(socket: ProtocolSocket, hooks: ProtocolHooks, opts: ProtocolOptions = {}) {
@@ -129,6 +106,11 @@ export class Connection {
 
   get operationCount(): number {
     return this.ops.size;
+  }
+
+  /** Frames the socket has taken so far: it grows while the peer reads (the keepalive's sign of life). */
+  get framesWritten(): number {
+    return this.written;
   }
 
   /** Handle one text message from the client. Never throws. */
@@ -279,7 +261,7 @@ export class Connection {
         if (this.inflightBytes < this.highWaterBytes) queueMicrotask(cb);
         else this.drainWaiters.push(cb);
       },
-      closeSocket: (code, reason) => this.close(code, reason),
+      tooSlow: (reason) => this.close(CloseCode.SubscriberTooSlow, reason),
     };
   }
 
@@ -289,6 +271,7 @@ export class Connection {
     this.inflightBytes += n;
     this.socket.send(data, () => {
       this.inflightBytes -= n;
+      this.written++;
       if (this.inflightBytes < this.highWaterBytes && this.drainWaiters.length > 0) {
         const waiters = this.drainWaiters;
         this.drainWaiters = [];

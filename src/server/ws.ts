@@ -17,8 +17,16 @@ export interface WsOptions extends ProtocolOptions {
   maxMessageBytes?: number;
   /** Whether a browser Origin may connect (non-browser clients send none and are allowed). */
   originAllowed: (origin: string, req: IncomingMessage) => boolean;
-  /** WebSocket ping interval; a socket that misses one pong is terminated. @default 30_000 // 30 seconds */
+  /**
+   * WebSocket ping interval. A socket that answered no ping within one interval and took no
+   * frame either (its peer reads nothing: dead or stuck) is terminated without a close frame
+   * (clients see 1006), logged and counted. A socket that is slow but reading stays: the
+   * fan-out's own bound decides when it is too slow (4008).
+   * @default 30_000 // 30 seconds
+   */
   keepAliveMs?: number;
+  /** Called when the keepalive terminates a socket. */
+  onKeepAliveTimeout?: () => void;
   logger: Logger;
 }
 
@@ -26,6 +34,8 @@ export class WsGateway {
   private readonly wss: WebSocketServer;
   private readonly sockets = new Map<WebSocket, Connection>();
   private readonly alive = new WeakSet<WebSocket>();
+  /** Frames written by each socket at the last ping. */
+  private readonly writtenAtPing = new WeakMap<WebSocket, number>();
   private readonly o: WsOptions;
   private readonly keepAlive: NodeJS.Timeout;
   private readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -114,8 +124,13 @@ export class WsGateway {
   }
 
   private ping(): void {
-    for (const ws of this.sockets.keys()) {
-      if (!this.alive.has(ws)) {
+    for (const [ws, conn] of this.sockets) {
+      const written = conn.framesWritten;
+      const progressed = written !== (this.writtenAtPing.get(ws) ?? 0);
+      this.writtenAtPing.set(ws, written);
+      if (!this.alive.has(ws) && !progressed) {
+        this.o.logger.warn('websocket keepalive: no pong and nothing read for one ping interval, terminated', { intervalMs: this.o.keepAliveMs ?? 30_000, operations: conn.operationCount });
+        this.o.onKeepAliveTimeout?.();
         ws.terminate();
         continue;
       }

@@ -55,9 +55,12 @@ export function serviceInScope(f: EndpointFilter, serviceKey: string, labels: Re
   return true;
 }
 
-/** A feed change as a change set for this filter, or null when nothing in its narrowed view changed. */
+/**
+ * A feed change as a change set for this filter, or null when nothing in its narrowed view
+ * changed. Reuses the diff the feed computed once for everyone.
+ */
 export function changeSetOf(f: EndpointFilter, c: EndpointsChange, type: ChangeSetType = c.resync ? 'RESYNC' : 'CHANGE'): EndpointChangeSet | null {
-  return build(f, type, c.serviceKey, c.before, c.after, diffEndpoints(c.before, c.after), c.seq, c.at, type === 'RESYNC');
+  return build(f, type, c.serviceKey, c.before, c.after, c.diff, c.seq, c.at, type === 'RESYNC');
 }
 
 /** The current state of one Service as a SNAPSHOT (or RESYNC) change set: everything added. */

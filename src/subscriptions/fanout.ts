@@ -1,44 +1,58 @@
 /**
- * Subscription fan-out: one watch feeds everyone.
+ * Subscription fan-out: one watch feeds everyone, and no subscriber can stall the others.
  *
- * Subscribers whose operation is identical (same document, operation name and variables) share
- * a topic. For every change the topic's change set is computed once, executed once against the
- * schema (with loaders made for that event), serialized once, and the same bytes go to every
- * subscriber of the topic. Only snapshots, replays and coalesced catch-ups are executed per
- * subscriber.
+ * Every operation arrives through the one operation pipeline (graphql/pipeline.ts): the same
+ * parse, limits, validation, variable coercion and argument checks as HTTP, before anything
+ * is sent. Subscribers whose operation is identical (same document, operation name, variables
+ * and caller) share a topic. For every change the topic's change set is computed once,
+ * executed once against the schema (with loaders made for that event), serialized once, and
+ * the same bytes go to every subscriber of the topic.
  *
- * Every subscriber has a bounded queue. While its socket is writable, frames go straight out;
- * behind that, change sets queue; past `maxQueue` they are coalesced to the latest state per
- * Service (and so per endpoint); if the queue still holds more than `maxQueue` distinct
- * Services, the socket is closed with SubscriberTooSlow (4008).
+ * Fairness:
+ * - All rendering (executing an event through a topic's document) goes through one render
+ *   queue that yields to the event loop after `sliceMs` of work, so HTTP requests and other
+ *   sockets are served between slices however many subscribers are waiting.
+ * - Snapshots, replays and catch-ups are not rendered when a subscriber starts: its queue holds
+ *   the change sets, and each is rendered only when its socket can take it (so a socket that
+ *   does not read costs no rendering and no memory beyond its queue). Snapshot frames are shared
+ *   by every subscriber of a topic that starts at the same feed position.
+ *
+ * Slow subscribers: while its socket is writable, frames go straight out; behind that, change
+ * sets queue. Past `maxQueue` live change sets they are coalesced to the latest state per
+ * Service; if more than `maxQueue` distinct Services are still waiting, or the socket has not
+ * drained for `slowTimeoutMs`, the socket is closed as too slow (4008) and counted.
  */
-import { execute, getOperationAST, GraphQLError, parse, validate, specifiedRules, type DocumentNode, type GraphQLSchema, type ValidationRule, type ExecutionResult } from 'graphql';
-import { getArgumentValues } from 'graphql/execution/values.js';
-import { CursorError, decodeCursor } from '../model/cursor.ts';
+import { execute, type DocumentNode } from 'graphql';
 import type { EndpointFeed, FeedBatch, EndpointsChange } from '../model/endpoint-feed.ts';
-import { matches as matchesSel, parseSelector, SelectorError } from '../model/selector.ts';
+import { matches as matchesSel } from '../model/selector.ts';
 import type { ClusterCache } from '../kube/cache.ts';
 import type { AnyRecord, Kind } from '../kube/records.ts';
 import { objectKey } from '../kube/records.ts';
 import type { StoreBatch } from '../kube/store.ts';
-import { CloseCode, type OperationSink, type StopOperation, type SubscribePayload } from '../server/ws-protocol.ts';
-import { changeSetOf, coalesce, CursorKind, serviceInScope, snapshotOf, type EndpointChangeSet, type EndpointFilter } from './changesets.ts';
+import type { OperationPipeline, SubscriptionArgs } from '../graphql/pipeline.ts';
+import type { OperationSink, StopOperation, SubscribePayload } from './sink.ts';
+import { changeSetOf, coalesce, serviceInScope, snapshotOf, type EndpointChangeSet, type EndpointFilter } from './changesets.ts';
 import { errorText, type Logger } from '../log.ts';
 
 export interface FanoutOptions {
-  schema: GraphQLSchema;
+  /** The one operation pipeline, shared with HTTP. */
+  pipeline: OperationPipeline;
   cache: ClusterCache;
   feed: EndpointFeed;
-  /** A fresh GraphQL context (with its own loaders) for one event. */
+  /** A fresh GraphQL context (with its own loaders) for one event or one query. */
   createContext: () => unknown;
-  /** Extra validation rules (the same limits as HTTP). */
-  validationRules: readonly ValidationRule[];
-  maxTokens: number;
-  introspection: boolean;
-  /** Change sets queued per subscriber before coalescing, and distinct Services before closing. @default 1000 */
+  /** Live change sets queued per subscriber before coalescing, and distinct Services before closing. @default 1000 */
   maxQueue?: number;
+  /**
+   * How long a subscriber may have change sets waiting while its socket stays above the
+   * high-water mark (the client is not reading) before it is closed as too slow.
+   * @default 20_000 // 20 seconds
+   */
+  slowTimeoutMs?: number;
   /** Feed changes kept for resuming from a cursor. @default 10_000 // changes */
   historySize?: number;
+  /** Rendering done in one turn of the event loop before yielding to other work. @default 5 // milliseconds */
+  sliceMs?: number;
   /** Called for each frame handed to a socket, with the change's age in ms (for metrics and benchmarks). */
   onDelivered?: (delayMs: number) => void;
   /** Called when a slow subscriber is closed. */
@@ -69,18 +83,20 @@ export class Fanout {
   private readonly topics = new Map<string, Topic>();
   private readonly history: EndpointsChange[] = [];
   private readonly unsubscribe: (() => void)[] = [];
-  private readonly rules: readonly ValidationRule[];
+  private readonly renders: RenderQueue;
   private chain: Promise<void> = Promise.resolve();
+  /** Subscribers with a flush in progress (for `idle`). */
+  private readonly flushing = new Set<Promise<void>>();
   /** Frames handed to sockets, shared or not. */
   delivered = 0;
-  /** Executions (one per topic per change, plus per-subscriber snapshots). */
+  /** Executions of an event through a document (one per topic per change, plus unshared catch-ups). */
   executions = 0;
 
   constructor(o: FanoutOptions) {
     this.o = o;
     this.maxQueue = o.maxQueue ?? 1000;
     this.historySize = o.historySize ?? 10_000;
-    this.rules = [...specifiedRules, ...o.validationRules];
+    this.renders = new RenderQueue(o.sliceMs ?? 5);
   }
 
   start(): void {
@@ -105,108 +121,101 @@ export class Fanout {
   }
 
   /**
-   * Start one operation from a graphql-ws `subscribe`. Errors in the document or arguments
-   * are answered with an `error` message (coded), never a thrown exception.
+   * Start one operation from a `subscribe` message. Everything a caller can get wrong is
+   * answered with an `error` message (coded, the same as over HTTP) before anything is sent;
+   * never a thrown exception. Queries are executed once and completed.
    */
   subscribe(sink: OperationSink, payload: SubscribePayload): StopOperation | void {
-    let document: DocumentNode;
-    try {
-      document = parse(payload.query, { maxTokens: this.o.maxTokens });
-    } catch (err) {
-      return sink.error([coded(err, 'GRAPHQL_PARSE_FAILED')]);
+    const pipeline = this.o.pipeline;
+    const prepared = pipeline.prepare(payload, 'ws');
+    switch (prepared.kind) {
+      case 'rejected':
+        return sink.error(prepared.errors.map((e) => pipeline.formatError(e)));
+      case 'query': {
+        let stopped = false;
+        void this.renders
+          .run(() => pipeline.executeQuery(prepared, this.o.createContext()))
+          .then((r) => {
+            if (stopped) return;
+            sink.nextSerialized(JSON.stringify(r));
+            sink.complete();
+          });
+        return () => {
+          stopped = true;
+        };
+      }
+      case 'subscription':
+        break;
+      default:
+        return prepared satisfies never;
     }
-    const errors = validate(this.o.schema, document, this.rules as ValidationRule[]);
-    if (errors.length > 0) return sink.error(errors.map((e) => coded(e, (e.extensions?.code as string) ?? 'GRAPHQL_VALIDATION_FAILED')));
-    if (!this.o.introspection && /__schema|__type\b/.test(payload.query)) {
-      return sink.error([{ message: 'introspection: expected it to be enabled, got it disabled by configuration', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }]);
-    }
-    const op = getOperationAST(document, payload.operationName ?? undefined);
-    if (!op) {
-      return sink.error([{ message: `operationName: expected one of the document's operations, got ${JSON.stringify(payload.operationName ?? null)}`, extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } }]);
-    }
-    const variables = payload.variables ?? {};
-    if (op.operation !== 'subscription') {
-      // Queries over the socket: execute once, then complete.
-      void this.executeOnce(document, payload, variables).then((r) => {
-        sink.nextSerialized(JSON.stringify(r));
-        sink.complete();
-      });
-      return () => {};
-    }
-    const sel = op.selectionSet.selections[0];
-    if (!sel || sel.kind !== 'Field' || op.selectionSet.selections.length !== 1) {
-      return sink.error([{ message: 'subscription: expected exactly one root field, got ' + op.selectionSet.selections.length, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }]);
-    }
-    const rootField = sel.name.value;
-    const fieldDef = this.o.schema.getSubscriptionType()!.getFields()[rootField]!;
-    let args: Record<string, any>;
-    try {
-      args = getArgumentValues(fieldDef, sel, variables as Record<string, unknown>);
-    } catch (err) {
-      return sink.error([coded(err, 'BAD_USER_INPUT')]);
-    }
-    const key = JSON.stringify([payload.query, payload.operationName ?? null, variables]);
+    const { root } = prepared;
+    const key = JSON.stringify([payload.query, payload.operationName ?? null, prepared.variables]);
     let topic = this.topics.get(key);
     if (!topic) {
-      try {
-        topic = new Topic(key, rootField, sel.alias?.value ?? rootField, document, payload.operationName ?? null, variables, args);
-      } catch (err) {
-        const code = err instanceof SelectorError ? 'INVALID_SELECTOR' : 'BAD_USER_INPUT';
-        return sink.error([{ message: errorText(err), extensions: { code } }]);
-      }
+      topic = new Topic(key, root.field, root.responseKey, prepared.document, prepared.operation.name?.value ?? null, prepared.variables, root.args);
+      this.topics.set(key, topic);
     }
-    // A cursor is checked before anything is sent.
-    let resumeAfter: number | null = null;
-    if (rootField === 'endpointChanges' && typeof args.after === 'string') {
-      try {
-        resumeAfter = Number(decodeCursor(CursorKind, args.after));
-      } catch (err) {
-        const message = err instanceof CursorError ? err.message : errorText(err);
-        return sink.error([{ message, extensions: { code: 'INVALID_CURSOR' } }]);
-      }
-    }
-    if (!this.topics.has(key)) this.topics.set(key, topic);
-    const sub = new Subscriber(sink, this.maxQueue, topic, this);
+    const sub = new Subscriber(sink, this.maxQueue, this.o.slowTimeoutMs ?? 20_000, topic, this);
     topic.pending.add(sub);
+    const t = topic;
+    const resumeAfter = root.field === 'endpointChanges' && root.args.after !== null ? Number(root.args.after) : null;
     // Through the serial chain: the snapshot reflects the feed up to here, and every change
-    // processed after it reaches this subscriber after the snapshot.
+    // processed after it is queued behind it.
     this.serially(async () => {
-      if (!topic!.pending.delete(sub)) return; // stopped before it started
-      if (rootField === 'endpointChanges') await this.startEndpoints(topic!, sub, args.snapshot !== false, resumeAfter);
-      topic!.subscribers.add(sub);
+      if (!t.pending.delete(sub)) return; // stopped before it started
+      if (t.rootField === 'endpointChanges') this.startEndpoints(t, sub, root.args.snapshot, resumeAfter);
+      t.subscribers.add(sub);
     });
-    return () => this.drop(topic!, sub);
+    return () => this.drop(t, sub);
   }
 
-  /** Resolves when everything queued so far has been processed (tests, shutdown). */
-  idle(): Promise<void> {
-    return this.chain;
-  }
-
-  // Private:
-
-  /** Execute a change set (or object event) through the topic's document; returns the serialized payload. */
-  async render(topic: Topic, value: unknown): Promise<string> {
-    this.executions++;
-    const result = await execute({
-      schema: this.o.schema,
-      document: topic.document,
-      rootValue: { [topic.responseKey]: value },
-      contextValue: this.o.createContext(),
-      variableValues: topic.variables,
-      operationName: topic.operationName ?? undefined,
-    });
-    return JSON.stringify(maskResult(result, this.o.logger));
-  }
-
-  /** render(), or null (logged) when execution itself failed: one bad event never stops the feed. */
-  private async renderOrLog(topic: Topic, value: unknown): Promise<string | null> {
-    try {
-      return await this.render(topic, value);
-    } catch (err) {
-      this.o.logger.error('subscription render failed', { error: errorText(err) });
-      return null;
+  /** Resolves when everything queued so far has been processed and sent as far as sockets allow (tests, shutdown). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const chain = this.chain;
+      await chain;
+      await this.renders.idle();
+      if (this.flushing.size > 0) await Promise.all([...this.flushing]);
+      if (chain === this.chain && this.flushing.size === 0 && this.renders.size === 0) return;
     }
+  }
+
+  // Private (used by Subscriber):
+
+  /** Render one event through a topic's document, in the render queue; null (logged) when execution itself failed. */
+  render(topic: Topic, value: unknown): Promise<string | null> {
+    return this.renders.run(async () => {
+      this.executions++;
+      try {
+        const result = await execute({
+          schema: this.o.pipeline.schema,
+          document: topic.document,
+          rootValue: { [topic.responseKey]: value },
+          contextValue: this.o.createContext(),
+          variableValues: topic.variables,
+          operationName: topic.operationName ?? undefined,
+        });
+        return JSON.stringify(this.o.pipeline.formatResult(result));
+      } catch (err) {
+        this.o.logger.error('subscription render failed', { error: errorText(err), stack: err instanceof Error ? err.stack : undefined });
+        return null;
+      }
+    });
+  }
+
+  /** A snapshot (or unresumable-cursor RESYNC) frame, shared by the topic's subscribers that start at the same position. */
+  async renderSnapshot(topic: Topic, set: EndpointChangeSet): Promise<string | null> {
+    const key = `${set.type}\0${set.serviceKey}`;
+    if (topic.snapshotsAt !== set.seq) {
+      topic.snapshots.clear();
+      topic.snapshotsAt = set.seq;
+    }
+    const hit = topic.snapshots.get(key);
+    if (hit !== undefined) return hit;
+    const frame = this.render(topic, set);
+    topic.snapshots.set(key, frame);
+    return frame;
   }
 
   noteDelivered(at: number): void {
@@ -214,27 +223,26 @@ export class Fanout {
     this.o.onDelivered?.(Date.now() - at);
   }
 
-  noteSlow(): void {
+  noteSlow(reason: string): void {
+    this.o.logger.warn('subscriber too slow: closing its socket', { reason });
     this.o.onSlowSubscriber?.();
   }
+
+  /** Track a subscriber's flush so that `idle()` can wait for it. */
+  track(flush: Promise<void>): void {
+    this.flushing.add(flush);
+    void flush.finally(() => this.flushing.delete(flush));
+  }
+
+  // Private:
 
   /** Run `fn` after everything queued before it; a failure is logged and does not stop the chain. */
   private serially(fn: () => Promise<void>): void {
     this.chain = this.chain.then(fn).catch((err) => this.o.logger.error('subscription processing failed', { error: errorText(err) }));
   }
 
-  private async executeOnce(document: DocumentNode, payload: SubscribePayload, variables: Record<string, unknown>): Promise<unknown> {
-    const r = await execute({
-      schema: this.o.schema,
-      document,
-      contextValue: this.o.createContext(),
-      variableValues: variables,
-      operationName: payload.operationName ?? undefined,
-    });
-    return maskResult(r, this.o.logger);
-  }
-
-  private async startEndpoints(topic: Topic, sub: Subscriber, snapshot: boolean, resumeAfter: number | null): Promise<void> {
+  /** Queue the subscriber's start: a snapshot per Service in scope, or a replay from the history, or RESYNC when it does not reach back. Nothing is rendered here. */
+  private startEndpoints(topic: Topic, sub: Subscriber, snapshot: boolean, resumeAfter: number | null): void {
     const f = topic.filter!;
     const position = this.o.feed.position - 1;
     if (resumeAfter !== null) {
@@ -244,32 +252,34 @@ export class Fanout {
           if (c.seq <= resumeAfter) continue;
           if (!this.inScope(topic, c.serviceKey)) continue;
           const cs = changeSetOf(f, c);
-          if (cs) sub.push(cs, await this.render(topic, cs));
+          if (cs) sub.pushStart(cs, false);
         }
         return;
       }
       // History does not reach back that far: the client must replace what it holds.
-      for (const key of this.scopeKeys(topic)) {
-        const cs = snapshotOf(f, key, this.o.feed.get(key), position, 'RESYNC');
-        sub.push(cs, await this.render(topic, cs));
-      }
+      for (const key of this.scopeKeys(topic)) sub.pushStart(snapshotOf(f, key, this.o.feed.get(key), position, 'RESYNC'), true);
       return;
     }
     if (!snapshot) return;
-    for (const key of this.scopeKeys(topic)) {
-      const cs = snapshotOf(f, key, this.o.feed.get(key), position);
-      sub.push(cs, await this.render(topic, cs));
-    }
+    for (const key of this.scopeKeys(topic)) sub.pushStart(snapshotOf(f, key, this.o.feed.get(key), position), true);
   }
 
-  /** Service keys a topic covers now: Services in the store and Services that have slices. */
+  /**
+   * Service keys a topic covers now: Services in the store and Services that have slices, and
+   * the one named Service even when it does not exist (its snapshot says so: `service: null`,
+   * no endpoints), so that a typo is never a silent subscription.
+   */
   private scopeKeys(topic: Topic): string[] {
     const keys = new Set<string>();
-    for (const s of this.o.cache.services.list()) {
-      const k = objectKey(s.meta);
-      if (serviceInScope(topic.filter!, k, s.meta.labels)) keys.add(k);
+    const f = topic.filter!;
+    if (f.namespace !== null && f.name !== null) keys.add(`${f.namespace}/${f.name}`);
+    else {
+      for (const s of this.o.cache.services.list()) {
+        const k = objectKey(s.meta);
+        if (serviceInScope(f, k, s.meta.labels)) keys.add(k);
+      }
+      for (const k of this.o.feed.serviceKeys()) if (this.inScope(topic, k)) keys.add(k);
     }
-    for (const k of this.o.feed.serviceKeys()) if (this.inScope(topic, k)) keys.add(k);
     for (const k of keys) topic.seen.add(k);
     return [...keys].sort();
   }
@@ -294,7 +304,7 @@ export class Fanout {
         topic.seen.add(c.serviceKey);
         const cs = changeSetOf(topic.filter!, c);
         if (!cs) continue;
-        const frame = await this.renderOrLog(topic, cs);
+        const frame = await this.render(topic, cs);
         if (frame !== null) for (const sub of topic.subscribers) sub.push(cs, frame);
       }
     }
@@ -314,7 +324,7 @@ export class Fanout {
         const object = (ev.new ?? ev.old)!;
         if (!topic.objectMatches(object) && !(ev.old && topic.objectMatches(ev.old))) continue;
         const value: ObjectEvent = { type: ev.type, kind, object, old: ev.old, resync: batch.relist, at };
-        const frame = await this.renderOrLog(topic, value);
+        const frame = await this.render(topic, value);
         if (frame !== null) for (const sub of topic.subscribers) sub.pushObject(at, frame);
       }
     }
@@ -330,12 +340,60 @@ export class Fanout {
 
 // Private:
 
+/**
+ * One queue for all rendering: jobs run one after another, and after `sliceMs` of work the
+ * queue yields to the event loop (setImmediate) so that I/O (HTTP requests, other sockets)
+ * is served between slices.
+ */
+class RenderQueue {
+  private readonly sliceMs: number;
+  private readonly jobs: (() => Promise<void>)[] = [];
+  private running: Promise<void> | null = null;
+
+  constructor(sliceMs: number) {
+    this.sliceMs = sliceMs;
+  }
+
+  get size(): number {
+    return this.jobs.length + (this.running ? 1 : 0);
+  }
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.jobs.push(() => fn().then(resolve, reject));
+      this.running ??= this.work();
+    });
+  }
+
+  idle(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  private async work(): Promise<void> {
+    let sliceStart = performance.now();
+    try {
+      while (this.jobs.length > 0) {
+        await this.jobs.shift()!();
+        if (performance.now() - sliceStart >= this.sliceMs) {
+          await new Promise<void>((r) => setImmediate(r));
+          sliceStart = performance.now();
+        }
+      }
+    } finally {
+      this.running = null;
+    }
+  }
+}
+
 class Topic {
   readonly subscribers = new Set<Subscriber>();
-  /** Subscribers whose snapshot has not been sent yet. */
+  /** Subscribers whose start has not been queued yet. */
   readonly pending = new Set<Subscriber>();
   /** Services this topic has sent something about: their removal is sent even when labels no longer match. */
   readonly seen = new Set<string>();
+  /** Snapshot frames at feed position `snapshotsAt`, by type and Service (shared by subscribers starting there). */
+  readonly snapshots = new Map<string, Promise<string | null>>();
+  snapshotsAt = -1;
   readonly filter: EndpointFilter | null;
   private readonly objectFilter: ((r: AnyRecord) => boolean) | null;
   readonly key: string;
@@ -343,30 +401,31 @@ class Topic {
   readonly responseKey: string;
   readonly document: DocumentNode;
   readonly operationName: string | null;
-  readonly variables: Record<string, unknown>;
+  readonly variables: Readonly<Record<string, unknown>>;
 
-  constructor(key: string, rootField: string, responseKey: string, document: DocumentNode, operationName: string | null, variables: Record<string, unknown>, args: Record<string, any>) {
+  constructor(
+    key: string,
+    rootField: string,
+    responseKey: string,
+    document: DocumentNode,
+    operationName: string | null,
+    variables: Readonly<Record<string, unknown>>,
+    args: SubscriptionArgs,
+  ) {
     this.key = key;
     this.rootField = rootField;
     this.responseKey = responseKey;
     this.document = document;
     this.operationName = operationName;
     this.variables = variables;
-    const selector = typeof args.labelSelector === 'string' ? parseSelector(args.labelSelector) : null;
-    const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+    const { namespace, name, labelSelector: selector, node, zone } = args;
     if (rootField === 'endpointChanges') {
-      this.filter = { namespace: str(args.namespace), name: str(args.name), selector, node: str(args.node), zone: str(args.zone) };
-      if (this.filter.name !== null && this.filter.namespace === null) {
-        throw new Error('endpointChanges: expected namespace with name, got name alone');
-      }
+      this.filter = { namespace, name, selector, node, zone };
       this.objectFilter = null;
     } else {
       this.filter = null;
-      const ns = str(args.namespace);
-      const node = str(args.node);
-      const zone = str(args.zone);
       this.objectFilter = (r) => {
-        if (ns !== null && r.meta.namespace !== ns) return false;
+        if (namespace !== null && r.meta.namespace !== namespace) return false;
         if (selector !== null && !matchesSel(selector, r.meta.labels)) return false;
         if (node !== null && (r.kind === 'Pod' ? r.nodeName !== node : r.kind === 'Node' ? r.meta.name !== node : false)) return false;
         if (zone !== null && !(r.kind === 'Node' && r.zone === zone)) return false;
@@ -382,34 +441,48 @@ class Topic {
 
 interface Queued {
   readonly set: EndpointChangeSet | null;
-  /** null: a coalesced change set, rendered for this subscriber when it is sent. */
+  /** null: rendered for this subscriber when it is sent. */
   readonly frame: string | null;
   readonly at: number;
+  /** A snapshot whose frame is shared across the topic (see Fanout.renderSnapshot). */
+  readonly snapshot: boolean;
+  /** Counts against the bound (live changes; a start's snapshot or replay does not). */
+  readonly live: boolean;
 }
 
 class Subscriber {
   private readonly sink: OperationSink;
   private readonly maxQueue: number;
+  private readonly slowTimeoutMs: number;
   private readonly topic: Topic;
   private readonly fanout: Fanout;
   private queue: Queued[] = [];
+  private live = 0;
+  /** When the socket last went above the high-water mark with something queued; null while it drains. */
+  private blockedSince: number | null = null;
   private waiting = false;
   private flushing = false;
   private disposed = false;
 
-  constructor(sink: OperationSink, maxQueue: number, topic: Topic, fanout: Fanout) {
+  constructor(sink: OperationSink, maxQueue: number, slowTimeoutMs: number, topic: Topic, fanout: Fanout) {
     this.sink = sink;
     this.maxQueue = maxQueue;
+    this.slowTimeoutMs = slowTimeoutMs;
     this.topic = topic;
     this.fanout = fanout;
   }
 
+  /** A change set of the subscriber's start (snapshot, replay, RESYNC): rendered when it is sent. */
+  pushStart(set: EndpointChangeSet, snapshot: boolean): void {
+    this.enqueue({ set, frame: null, at: set.at, snapshot, live: false });
+  }
+
   push(set: EndpointChangeSet, frame: string): void {
-    this.enqueue({ set, frame, at: set.at });
+    this.enqueue({ set, frame, at: set.at, snapshot: false, live: true });
   }
 
   pushObject(at: number, frame: string): void {
-    this.enqueue({ set: null, frame, at });
+    this.enqueue({ set: null, frame, at, snapshot: false, live: true });
   }
 
   dispose(): void {
@@ -425,13 +498,17 @@ class Subscriber {
       return;
     }
     this.queue.push(q);
-    if (this.queue.length > this.maxQueue) this.compact();
-    this.waitForDrain();
+    if (q.live) this.live++;
+    if (this.blockedSince !== null && q.live && Date.now() - this.blockedSince > this.slowTimeoutMs) {
+      return this.close(`its socket has not drained for ${Math.round((Date.now() - this.blockedSince) / 1000)} s with ${this.queue.length} change sets waiting`);
+    }
+    if (this.live > this.maxQueue) this.compact();
+    if (!this.disposed) this.kick();
   }
 
   /** Fold queued change sets per Service; close the socket if that is not enough. */
   private compact(): void {
-    const byService = new Map<string, EndpointChangeSet[]>();
+    const byService = new Map<string, Queued[]>();
     const objects: Queued[] = [];
     for (const q of this.queue) {
       if (!q.set) {
@@ -439,76 +516,68 @@ class Subscriber {
         continue;
       }
       const list = byService.get(q.set.serviceKey);
-      if (list) list.push(q.set);
-      else byService.set(q.set.serviceKey, [q.set]);
+      if (list) list.push(q);
+      else byService.set(q.set.serviceKey, [q]);
     }
     const next: Queued[] = [];
-    for (const sets of byService.values()) {
-      if (sets.length === 1) {
-        next.push(this.queue.find((q) => q.set === sets[0])!);
+    for (const items of byService.values()) {
+      if (items.length === 1) {
+        next.push(items[0]!);
         continue;
       }
-      const one = coalesce(this.topic.filter!, sets);
-      // Rendered when it is sent (the only per-subscriber execution on this path).
-      if (one) next.push({ set: one, frame: null, at: one.at });
+      const one = coalesce(this.topic.filter!, items.map((q) => q.set!));
+      // Rendered when it is sent (a coalesced snapshot is the shared snapshot of its position).
+      if (one) next.push({ set: one, frame: null, at: one.at, snapshot: one.type === 'SNAPSHOT', live: items.some((q) => q.live) });
     }
     // Object events are not folded: they count against the bound as they are.
     next.sort((a, b) => (a.set?.seq ?? 0) - (b.set?.seq ?? 0));
     next.push(...objects);
     this.queue = next;
-    if (this.queue.length > this.maxQueue) {
-      this.fanout.noteSlow();
-      this.sink.closeSocket(CloseCode.SubscriberTooSlow, 'Subscriber too slow');
-      this.dispose();
-    }
+    this.live = next.reduce((n, q) => n + (q.live ? 1 : 0), 0);
+    if (this.live > this.maxQueue) this.close(`${this.live} change sets of distinct Services waiting, more than the bound of ${this.maxQueue}`);
   }
 
-  private waitForDrain(): void {
-    if (this.waiting || this.disposed) return;
+  private close(reason: string): void {
+    this.fanout.noteSlow(reason);
+    this.sink.tooSlow(`Subscriber too slow: ${reason}`.slice(0, 120));
+    this.dispose();
+  }
+
+  /** Flush now if the socket takes frames, else when it drains. */
+  private kick(): void {
+    if (this.flushing || this.disposed) return;
+    if (this.sink.writable()) {
+      this.blockedSince = null;
+      this.fanout.track(this.flush());
+      return;
+    }
+    this.blockedSince ??= Date.now();
+    if (this.waiting) return;
     this.waiting = true;
     this.sink.onDrain(() => {
       this.waiting = false;
-      void this.flush();
+      this.blockedSince = null;
+      this.kick();
     });
   }
 
   private async flush(): Promise<void> {
-    if (this.flushing) return;
     this.flushing = true;
     try {
       while (!this.disposed && this.queue.length > 0 && this.sink.writable()) {
         const q = this.queue[0]!;
-        const frame = q.frame ?? (await this.fanout.render(this.topic, q.set));
+        const frame = q.frame ?? (q.snapshot ? await this.fanout.renderSnapshot(this.topic, q.set!) : await this.fanout.render(this.topic, q.set));
         if (this.disposed) return;
+        if (this.queue[0] !== q) continue; // compacted meanwhile: start again from the new head
         this.queue.shift();
+        if (q.live) this.live--;
+        if (frame === null) continue;
         this.sink.nextSerialized(frame);
         this.fanout.noteDelivered(q.at);
       }
     } finally {
       this.flushing = false;
     }
-    if (this.queue.length > 0) this.waitForDrain();
+    if (this.queue.length > 0) this.kick();
   }
-}
-
-function coded(err: unknown, code: string): { message: string; locations?: unknown; extensions: { code: string } } {
-  if (err instanceof GraphQLError) {
-    const j = err.toJSON();
-    return { message: j.message, ...(j.locations ? { locations: j.locations } : {}), extensions: { ...(j.extensions ?? {}), code } };
-  }
-  return { message: errorText(err), extensions: { code } };
-}
-
-/** The same masking policy as HTTP: coded caller errors pass, anything else is logged and masked. */
-function maskResult(r: ExecutionResult, logger: Logger): unknown {
-  if (!r.errors || r.errors.length === 0) return { data: r.data };
-  return {
-    data: r.data,
-    errors: r.errors.map((e) => {
-      const code = e.extensions?.code;
-      if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') return e.toJSON();
-      logger.error('subscription field failed', { error: errorText(e.originalError ?? e), path: e.path?.join('.') });
-      return { message: 'Internal server error', ...(e.path ? { path: e.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
-    }),
-  };
 }

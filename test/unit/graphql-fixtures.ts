@@ -10,11 +10,13 @@ import { EndpointFeed } from '../../src/model/endpoint-feed.ts';
 import { createContext } from '../../src/graphql/context.ts';
 import type { LoaderName } from '../../src/graphql/loaders.ts';
 import { DefaultLimits, type Limits } from '../../src/graphql/limits.ts';
-import { executeOperation } from '../../src/graphql/operation.ts';
+import { OperationPipeline } from '../../src/graphql/pipeline.ts';
+import { createLogger } from '../../src/log.ts';
 import { buildGatewaySchema } from '../../src/graphql/schema.ts';
-import type { ExecutionResult } from 'graphql';
+import type { FormattedExecutionResult } from 'graphql';
 
 export const schema = buildGatewaySchema();
+const quiet = createLogger({ level: 'error', format: 'text', write: () => {} });
 
 let uids = 0;
 const created = '2025-03-01T10:00:00Z';
@@ -206,13 +208,24 @@ export class World {
     this.feed.start();
   }
 
-  async run(query: string, variables?: Record<string, unknown>, operationName?: string): Promise<ExecutionResult> {
+  /** The gateway's one operation pipeline over the real schema, as HTTP and WebSocket use it. */
+  get pipeline(): OperationPipeline {
+    if (this.pipelineFor !== this.limits) {
+      this.cachedPipeline = new OperationPipeline({ schema, limits: this.limits, logger: quiet });
+      this.pipelineFor = this.limits;
+    }
+    return this.cachedPipeline!;
+  }
+  private cachedPipeline: OperationPipeline | null = null;
+  private pipelineFor: Limits | null = null;
+
+  async run(query: string, variables?: Record<string, unknown>, operationName?: string): Promise<FormattedExecutionResult> {
     this.batches = [];
     const context = createContext(
       { cache: this.cache, feed: this.feed },
       { limits: this.limits, clock: () => this.now, onBatch: (name, keys) => this.batches.push({ name, keys: [...keys] }) },
     );
-    return executeOperation(schema, { query, variables, operationName }, context, this.limits);
+    return this.pipeline.run({ query, variables, operationName }, 'http', context);
   }
 
   /** `run`, asserting there are no errors; returns `data` as plain JSON. */
