@@ -17,11 +17,11 @@ export interface GraphQLResponse<T = any> {
 }
 
 /** One operation; never rejects on a GraphQL error (only when the connection fails). */
-export async function postGraphQL<T = any>(url: string, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> {
+export async function postGraphQL<T = any>(url: string, query: string, variables?: Record<string, unknown>, operationName?: string): Promise<GraphQLResponse<T>> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify(variables ? { query, variables } : { query }),
+    body: JSON.stringify({ query, ...(variables ? { variables } : {}), ...(operationName ? { operationName } : {}) }),
   });
   const text = await res.text();
   let body: { data?: T | null; errors?: GraphQLErrorBody[] };
