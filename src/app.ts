@@ -15,10 +15,11 @@ import { OperationPipeline } from './graphql/pipeline.ts';
 import { Fanout } from './subscriptions/fanout.ts';
 import { subscriptionResolvers } from './subscriptions/resolvers.ts';
 import { GatewayServer, GraphQLPath } from './server/server.ts';
+import { ServingCertificate, loadKeyPair } from './server/tls.ts';
 import { GatewayMetrics } from './server/metrics.ts';
 import { explorerRoute } from './explorer/route.ts';
 import { startSimCluster, type SimCluster } from './sim/index.ts';
-import type { Config } from './config.ts';
+import { isLoopbackHost, type Config } from './config.ts';
 import type { Logger } from './log.ts';
 
 export interface Gateway {
@@ -57,6 +58,8 @@ export interface AppOptions {
 
 export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gateway> {
   const log = opts.logger;
+  // Before anything starts: a certificate that cannot be served is a configuration error.
+  const tls = servingCertificate(cfg, log);
   const { kc, source, demo } = await chooseCluster(cfg, opts.env ?? process.env, log);
   const client = new ApiClient(kc);
   // The demo cluster grants everything and has no authorization API to ask.
@@ -87,7 +90,7 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
   });
   const feed = new EndpointFeed(cache.slices, (k) => cache.slicesByService(k));
   feed.start();
-  serving = composeServing(cfg, { cache, feed }, log);
+  serving = composeServing(cfg, { cache, feed }, log, { tls });
   const { server, fanout, metrics } = serving;
   cache.start();
   let address;
@@ -100,11 +103,14 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
     throw new ConfigError(`--port: cannot listen on ${cfg.host}:${cfg.port}: ${(err as Error).message}`);
   }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  const url = `${server.scheme}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   log.info(`serving ${source.kind === 'demo' ? 'the embedded demo cluster' : source.detail}; GraphQL at ${url}${GraphQLPath}${cfg.explorer ? `, explorer at ${url}/` : ''}`, {
     cluster: source.kind,
     url,
   });
+  if (!tls && !isLoopbackHost(cfg.host)) {
+    log.warn('serving plain HTTP on a non-loopback address: bearer tokens and answers would travel in plain text; serve TLS with --tls-cert-file and --tls-private-key-file', { host: cfg.host });
+  }
   void cache.synced().then(() => log.info('cache synced', { kinds: cache.health().map((h) => `${h.kind}=${h.objects}`).join(' ') }));
 
   let stopping: Promise<void> | null = null;
@@ -147,11 +153,18 @@ export interface Serving {
 
 /**
  * Everything that serves a cache, as a configuration sets it up: one schema, the same limits on
- * HTTP and WebSocket, the fan-out, metrics and (unless turned off) the explorer. Not listening
- * yet: call `server.start()`.
+ * HTTP and WebSocket, the fan-out, metrics, (unless turned off) the explorer and (with
+ * `cfg.tls`) HTTPS: pass `opts.tls` when already loaded, else it is loaded here. Not listening
+ * yet: call `server.start()`. Throws ConfigError when the certificate cannot be served.
  */
-export function composeServing(cfg: Config, sources: { cache: ClusterCache; feed: EndpointFeed }, log: Logger): Serving {
+export function composeServing(
+  cfg: Config,
+  sources: { cache: ClusterCache; feed: EndpointFeed },
+  log: Logger,
+  opts: { tls?: ServingCertificate | null } = {},
+): Serving {
   const { cache, feed } = sources;
+  const tls = opts.tls !== undefined ? opts.tls : servingCertificate(cfg, log);
   const limits = limitsOf(cfg);
   let metrics: GatewayMetrics | null = null;
   const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
@@ -189,6 +202,7 @@ export function composeServing(cfg: Config, sources: { cache: ClusterCache; feed
     allowedOrigins: cfg.allowedOrigins,
     routes: [metrics.route, ...(cfg.explorer ? [explorerRoute()] : [])],
     onRequest: metrics.onRequest,
+    tls,
     logger: log,
   });
   return { server, fanout, metrics };
@@ -204,6 +218,23 @@ export function limitsOf(cfg: Config): Limits {
     maxPageSize: cfg.limits.maxPageSize,
     defaultPageSize: Math.min(DefaultLimits.defaultPageSize, cfg.limits.maxPageSize),
   });
+}
+
+/**
+ * The serving certificate `cfg.tls` names, checked (readable, parses, key matches), not yet
+ * watching; null without `cfg.tls`. Throws ConfigError naming the flag of the file at fault.
+ */
+export function servingCertificate(cfg: Config, log: Logger): ServingCertificate | null {
+  if (!cfg.tls) return null;
+  const loaded = loadKeyPair(cfg.tls);
+  switch (loaded.phase) {
+    case 'ok':
+      return new ServingCertificate({ ...cfg.tls, pair: loaded.pair, logger: log });
+    case 'invalid':
+      throw new ConfigError(`${loaded.file === 'cert' ? '--tls-cert-file' : '--tls-private-key-file'}: ${loaded.message}`);
+    default:
+      return loaded satisfies never;
+  }
 }
 
 // Private:

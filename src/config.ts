@@ -4,6 +4,7 @@
  * wins over its variable. Invalid configuration throws ConfigError naming the option and the
  * value; `main` prints it on one line and exits 2.
  */
+import { BlockList, isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ConfigError } from './kube/client.ts';
 import { LogLevels, type LogFormat, type LogLevel } from './log.ts';
@@ -34,6 +35,15 @@ export interface Config {
   shutdownDelaySeconds: number;
   /** Demo cluster churn, events per second; 0 disables churn. */
   demoChurnPerSecond: number;
+  /** Serve HTTPS and WSS with this certificate and key (PEM files, reloaded when they change); null: plain HTTP. */
+  tls: TlsFilesConfig | null;
+}
+
+export interface TlsFilesConfig {
+  /** PEM certificate, leaf first, then intermediates (`--tls-cert-file`). */
+  certFile: string;
+  /** PEM private key matching the certificate (`--tls-private-key-file`). */
+  keyFile: string;
 }
 
 export interface LimitsConfig {
@@ -72,6 +82,8 @@ export const Options: Readonly<Record<string, Option>> = {
   'log-format': { type: 'string', help: 'json | text (default: text on a terminal, json otherwise)' },
   explorer: { type: 'boolean', help: 'serve the GraphiQL explorer at / (--no-explorer to turn off)', default: true },
   introspection: { type: 'boolean', help: 'allow schema introspection (--no-introspection to turn off)', default: true },
+  'tls-cert-file': { type: 'string', help: 'PEM certificate (leaf first, then intermediates): serve HTTPS and WSS; reloaded when it or the key changes' },
+  'tls-private-key-file': { type: 'string', help: 'PEM private key of --tls-cert-file (both or neither)' },
   'allowed-origins': { type: 'string', help: 'comma-separated browser origins allowed besides the gateway itself' },
   'max-depth': { type: 'string', help: 'maximum query depth, in levels', default: String(DefaultLimits.maxDepth) },
   'max-aliases': { type: 'string', help: 'maximum aliases per operation', default: String(DefaultLimits.maxAliases) },
@@ -153,6 +165,12 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const demo = bool('demo');
   const kubeconfig = str('kubeconfig');
   if (demo && kubeconfig) throw new ConfigError(`--demo: cannot be combined with --kubeconfig ${JSON.stringify(kubeconfig)}`);
+  const certFile = str('tls-cert-file');
+  const keyFile = str('tls-private-key-file');
+  if ((certFile === null) !== (keyFile === null)) {
+    const [set, missing] = certFile !== null ? ['tls-cert-file', 'tls-private-key-file'] : ['tls-private-key-file', 'tls-cert-file'];
+    throw new ConfigError(`${name(set)}: expected ${name(missing)} as well (both or neither), got only ${JSON.stringify(certFile ?? keyFile)}`);
+  }
 
   return {
     host,
@@ -169,6 +187,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     allowedOrigins,
     shutdownDelaySeconds: int('shutdown-delay-seconds', 0, 600),
     demoChurnPerSecond: int('demo-churn-per-second', 0, 10_000),
+    tls: certFile !== null && keyFile !== null ? { certFile, keyFile } : null,
     limits: {
       maxDepth: int('max-depth', 1, 100),
       maxAliases: int('max-aliases', 1, 10_000),
@@ -187,6 +206,18 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   };
 }
 
+/**
+ * Whether `host` (a `--host` value) is a loopback address: 127.0.0.0/8, ::1 (also written in
+ * brackets, in full or IPv4-mapped) or `localhost`. The unspecified addresses 0.0.0.0 and ::
+ * listen on every interface and are not loopback; nor is any other name, whatever it resolves to.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost' || h === 'localhost.') return true;
+  const family = isIP(h);
+  return family !== 0 && Loopback.check(h, family === 6 ? 'ipv6' : 'ipv4');
+}
+
 /** The --help text. */
 export function helpText(): string {
   const lines = ['Usage: npm start -- [options]', '', 'A GraphQL gateway over Kubernetes networking state.', '', 'Options:'];
@@ -199,3 +230,9 @@ export function helpText(): string {
   lines.push('', 'Cluster choice: --kubeconfig/--context/--demo, else in-cluster, else KUBECONFIG or ~/.kube/config, else the demo cluster.');
   return lines.join('\n');
 }
+
+// Private:
+
+const Loopback = new BlockList();
+Loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+Loopback.addAddress('::1', 'ipv6');

@@ -1,13 +1,16 @@
 /**
  * The gateway's one port: GraphQL over HTTP (Apollo Server), GraphQL over WebSocket (our
  * graphql-transport-ws core fed by the fan-out), health, metrics and the explorer, all on one
- * node:http server and one schema. `start()` listens; `stop()` is the one shutdown path.
+ * node:http server (node:https with `tls`: HTTPS and WSS) and one schema. `start()` listens;
+ * `stop()` is the one shutdown path.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer, BaseContext } from '@apollo/server';
 import { serveGraphQL, sendJSON, startApollo } from './apollo.ts';
 import { WsGateway } from './ws.ts';
+import type { ServingCertificate } from './tls.ts';
 import type { ClusterCache } from '../kube/cache.ts';
 import type { Fanout } from '../subscriptions/fanout.ts';
 import type { OperationPipeline } from '../graphql/pipeline.ts';
@@ -37,6 +40,12 @@ export interface ServerOptions<C extends BaseContext> {
   routes?: readonly ExtraRoute[];
   /** Called with each HTTP request's duration (ms) and status, for metrics. */
   onRequest?: (route: string, status: number, ms: number) => void;
+  /**
+   * Serve HTTPS and WSS with this certificate; `start()` starts its reloading (each reloaded
+   * pair goes to `setSecureContext`, for new connections) and `stop()` stops it.
+   * @default null // plain HTTP
+   */
+  tls?: ServingCertificate | null;
   logger: Logger;
 }
 
@@ -44,7 +53,7 @@ export const GraphQLPath = '/graphql';
 
 export class GatewayServer<C extends BaseContext> {
   private readonly o: ServerOptions<C>;
-  private readonly http: Server;
+  private readonly http: Server | HttpsServer;
   private apollo: ApolloServer<C> | null = null;
   private ws: WsGateway | null = null;
   private draining = false;
@@ -52,9 +61,15 @@ export class GatewayServer<C extends BaseContext> {
 
   constructor(o: ServerOptions<C>) {
     this.o = o;
-    this.http = createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, (req, res) => {
-      void this.handle(req, res);
-    });
+    const timeouts = { requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 };
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    const pair = o.tls?.current;
+    this.http = pair ? createHttpsServer({ ...timeouts, cert: pair.cert, key: pair.key }, handler) : createServer(timeouts, handler);
+  }
+
+  /** 'https' when serving with a certificate, else 'http'. */
+  get scheme(): 'http' | 'https' {
+    return this.o.tls ? 'https' : 'http';
   }
 
   /** Start Apollo and listen; resolves with the bound address. */
@@ -80,6 +95,8 @@ export class GatewayServer<C extends BaseContext> {
         resolve();
       });
     });
+    const https = this.http as HttpsServer;
+    this.o.tls?.start((pair) => https.setSecureContext({ cert: pair.cert, key: pair.key }));
     return this.http.address() as AddressInfo;
   }
 
@@ -98,11 +115,13 @@ export class GatewayServer<C extends BaseContext> {
 
   /**
    * Stop: refuse new work, close WebSockets with 1001 (reconnect elsewhere), let in-flight
-   * HTTP requests finish (up to `graceMs`), then stop Apollo. Safe to call twice.
+   * HTTP requests finish (up to `graceMs`), then stop Apollo. Stops reloading the certificate.
+   * Safe to call twice.
    */
   stop(graceMs = 10_000): Promise<void> {
     this.stopping ??= (async () => {
       this.draining = true;
+      this.o.tls?.stop();
       await this.ws?.closeAll();
       const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
       this.http.closeIdleConnections();

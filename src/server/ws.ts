@@ -4,13 +4,15 @@
  * WebSocket pings, and closes every socket on shutdown.
  */
 import type { IncomingMessage, Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, Connection, SubProtocol, type ProtocolHooks, type ProtocolOptions } from './ws-protocol.ts';
 import type { Logger } from '../log.ts';
 
 export interface WsOptions extends ProtocolOptions {
-  server: Server;
+  /** The server whose 'upgrade' events are taken (HTTP or HTTPS: WS or WSS alike). */
+  server: Server | HttpsServer;
   path: string;
   hooks: ProtocolHooks;
   /** Largest message accepted; bigger ones close the socket with 1009. @default 65_536 // 64 KiB */

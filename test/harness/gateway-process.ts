@@ -37,7 +37,7 @@ export class GatewayProcess {
   readonly stderr: string[] = [];
   /** Resolves when the process has exited and its output is read. */
   readonly exited: Promise<ExitStatus>;
-  /** `http://host:port` from the startup line; '' until started. */
+  /** `http://host:port` (or `https://`) from the startup line; '' until started. */
   url = '';
   private status: ExitStatus | null = null;
   private readonly home: string;
@@ -63,7 +63,7 @@ export class GatewayProcess {
       await waitFor('the gateway to log "serving ... GraphQL at URL"', opts.startTimeoutMs ?? 30_000, () => {
         const line = p.stderr.find((l) => /serving .* GraphQL at http/.test(l));
         if (line) {
-          p.url = /GraphQL at (http:\/\/\S+?)\/graphql/.exec(line)![1]!;
+          p.url = /GraphQL at (https?:\/\/\S+?)\/graphql/.exec(line)![1]!;
           return true;
         }
         p.assertRunning();
