@@ -68,11 +68,6 @@ export class DecisionCache<V> {
     return { value: await loading, cached: false };
   }
 
-  /** Forgets every entry (in-flight loads still answer their callers and are cached). */
-  clear(): void {
-    this.#entries.clear();
-  }
-
   // Private:
 
   async #load(key: string, load: () => Promise<V>): Promise<V> {

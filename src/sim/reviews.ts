@@ -45,7 +45,7 @@ export function answerTokenReview(request: unknown): ReviewAnswer {
   if (user === undefined) {
     status = { user: {}, error: '[invalid bearer token, token lookup failed]' };
   } else if (audiences.length > 0 && !audiences.includes(DemoAudience)) {
-    status = { user: {}, error: '[invalid bearer token, token audiences is invalid for the target audiences]' };
+    status = { user: {}, error: `[invalid bearer token, token audiences ${JSON.stringify([DemoAudience])} is invalid for the target audiences ${JSON.stringify(audiences)}]` };
   } else {
     status = { authenticated: true, user, audiences: [DemoAudience] };
   }
