@@ -2,7 +2,8 @@
  * The embedded demo cluster in one call: a generated cluster (generate.ts) in a store
  * (cluster.ts), churned on a timer (churn.ts), served over loopback in the Kubernetes list/watch
  * wire format (server.ts). Point a reflector at `url` as at any kube-apiserver (plain HTTP, no
- * auth).
+ * auth on lists and watches; it answers TokenReviews and SubjectAccessReviews for the demo
+ * users of reviews.ts).
  */
 import { generateCluster, loadCluster } from './generate.ts';
 import type { ClusterShape, PresetName } from './generate.ts';
@@ -20,6 +21,7 @@ export { Churn } from './churn.ts';
 export type { ChurnActionKind, ChurnOptions, ChurnStep } from './churn.ts';
 export { startSimServer } from './server.ts';
 export type { SimServer, SimServerOptions, UnavailableMode } from './server.ts';
+export { DemoAudience, DemoShopNamespace, DemoTokens } from './reviews.ts';
 
 export interface SimClusterOptions {
   /** @default 'demo' */

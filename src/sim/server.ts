@@ -8,7 +8,9 @@
  *   `/apis/apps/v1/deployments` (and namespaced): LIST, or WATCH with `watch=1|true`;
  * - `…/{name}` below those: GET one object;
  * - `/api`, `/apis`, `/api/v1`, `/apis/{group}/{version}`: discovery documents;
- * - `/version`, `/healthz`, `/readyz`, `/livez`.
+ * - `/version`, `/healthz`, `/readyz`, `/livez`;
+ * - POST `/apis/authentication.k8s.io/v1/tokenreviews` and
+ *   `/apis/authorization.k8s.io/v1/subjectaccessreviews`: the demo users' reviews (reviews.ts).
  * An unknown path is 404 with a Status body. Errors are always `Status` objects.
  *
  * LIST honours `limit` and `continue` (an opaque base64url token holding the snapshot revision
@@ -46,6 +48,8 @@ import type { Cluster, ClusterEvent } from './cluster.ts';
 import { ExpiredError, TooLargeError } from './cluster.ts';
 import type { KubeObject, StatusJson } from './types.ts';
 import { parseSelectors, SelectorError } from './selectors.ts';
+import { answerSubjectAccessReview, answerTokenReview } from './reviews.ts';
+import type { ReviewAnswer } from './reviews.ts';
 import type { ObjectPredicate } from './selectors.ts';
 
 export interface SimServerOptions {
@@ -78,6 +82,10 @@ export interface SimServerStats {
   readonly lists: number;
   readonly watchesOpened: number;
   readonly openWatches: number;
+  /** TokenReviews answered (valid or not). */
+  readonly tokenReviews: number;
+  /** SubjectAccessReviews answered (valid or not). */
+  readonly subjectAccessReviews: number;
 }
 
 /** How {@link SimServer.setUnavailable} fails requests. */
@@ -178,6 +186,17 @@ export function decodeContinue(token: string): { revision: number; lastKey: stri
 
 // Private:
 
+/** The review resources the sim answers on POST, with the counter each one bumps. */
+interface ReviewRoute {
+  readonly stat: 'tokenReviews' | 'subjectAccessReviews';
+  readonly answer: (body: unknown) => ReviewAnswer;
+}
+
+const ReviewAnswers: ReadonlyMap<string, ReviewRoute> = new Map<string, ReviewRoute>([
+  ['/apis/authentication.k8s.io/v1/tokenreviews', { stat: 'tokenReviews', answer: answerTokenReview }],
+  ['/apis/authorization.k8s.io/v1/subjectaccessreviews', { stat: 'subjectAccessReviews', answer: answerSubjectAccessReview }],
+]);
+
 /** The request's label and field selectors as one predicate; null after answering 400 for a bad one. */
 function selectorsOrReject(res: ServerResponse, params: URLSearchParams, kind: string): ObjectPredicate | undefined | null {
   try {
@@ -204,6 +223,8 @@ interface Stats {
   requests: number;
   lists: number;
   watchesOpened: number;
+  tokenReviews: number;
+  subjectAccessReviews: number;
 }
 
 class SimHttpServer implements SimServer {
@@ -213,7 +234,7 @@ class SimHttpServer implements SimServer {
   readonly #server: Server;
   readonly #options: Required<Omit<SimServerOptions, 'cluster' | 'host' | 'port'>>;
   readonly #watches = new Set<WatchStream>();
-  readonly #stats: Stats = { requests: 0, lists: 0, watchesOpened: 0 };
+  readonly #stats: Stats = { requests: 0, lists: 0, watchesOpened: 0, tokenReviews: 0, subjectAccessReviews: 0 };
   #unavailable: UnavailableMode | undefined;
   #listening = false;
   #stopped = false;
@@ -325,6 +346,11 @@ class SimHttpServer implements SimServer {
     }
     const url = new URL(req.url ?? '/', 'http://sim.invalid');
     const path = url.pathname.replace(/\/+$/, '') || '/';
+    const review = req.method === 'POST' ? ReviewAnswers.get(path) : undefined;
+    if (review !== undefined) {
+      this.#review(req, res, review);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendStatus(res, statusOf(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {}));
       return;
@@ -384,6 +410,35 @@ class SimHttpServer implements SimServer {
     const watch = params.get('watch');
     if (watch === '1' || watch === 'true') this.#watch(req, res, route, params);
     else this.#list(res, route, params);
+  }
+
+  /** Reads a review's JSON body (at most 1 MiB) and answers it. */
+  #review(req: IncomingMessage, res: ServerResponse, review: ReviewRoute): void {
+    this.#stats[review.stat]++;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > 1024 * 1024) {
+        sendStatus(res, statusOf(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 1048576'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (res.headersSent) return;
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        sendStatus(res, badRequest('the request body is not JSON'));
+        return;
+      }
+      const answer = review.answer(body);
+      sendJson(res, answer.code, answer.body);
+    });
+    req.on('error', () => res.destroy());
   }
 
   #get(res: ServerResponse, route: Route): void {

@@ -49,6 +49,22 @@ export interface EndpointSubsetInput {
   ports: { name?: string; port: number; protocol?: string }[];
 }
 
+/** What a TokenRequest asks for. */
+export interface TokenRequestInput {
+  /** @default 3600 // 1 hour; the API server refuses less than 600 */
+  expirationSeconds?: number;
+  audiences?: string[];
+  /** The object whose deletion invalidates the token (apiVersion v1). */
+  boundObjectRef?: { kind: 'Secret' | 'Pod'; name: string; uid?: string };
+}
+
+/** One RBAC rule. */
+export interface PolicyRuleInput {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
 export class KubeClient {
   private readonly server: string;
   private readonly ca: string;
@@ -255,6 +271,66 @@ export class KubeClient {
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 404)) throw err;
       return this.req('POST', `/api/v1/namespaces/${namespace}/endpoints`, body);
+    }
+  }
+
+  /** A ServiceAccount; its tokens come from `requestToken` (the TokenRequest API). */
+  async createServiceAccount(namespace: string, name: string): Promise<any> {
+    return this.req('POST', `/api/v1/namespaces/${namespace}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } });
+  }
+
+  /**
+   * A fresh token of a ServiceAccount (TokenRequest API, `kubectl create token`). The API server
+   * refuses `expirationSeconds` below 600. With `boundObjectRef` the token stops validating when
+   * that object is deleted; without `audiences` it is valid for the API server's own.
+   */
+  async requestToken(namespace: string, serviceAccount: string, opts: TokenRequestInput = {}): Promise<string> {
+    const tr = await this.req('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: {
+        expirationSeconds: opts.expirationSeconds ?? 3600,
+        ...(opts.audiences ? { audiences: opts.audiences } : {}),
+        ...(opts.boundObjectRef ? { boundObjectRef: { apiVersion: 'v1', ...opts.boundObjectRef } } : {}),
+      },
+    });
+    return tr.status.token as string;
+  }
+
+  /** A Role in `namespace` (or, with namespace null, a ClusterRole) granting `rules`. */
+  async createRole(namespace: string | null, name: string, rules: PolicyRuleInput[]): Promise<any> {
+    const kind = namespace === null ? 'ClusterRole' : 'Role';
+    const path = namespace === null ? '/apis/rbac.authorization.k8s.io/v1/clusterroles' : `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`;
+    return this.req('POST', path, { apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata: { name, ...(namespace ? { namespace } : {}) }, rules });
+  }
+
+  /**
+   * Binds a Role or ClusterRole to ServiceAccounts: a RoleBinding in `namespace`, or with
+   * namespace null a ClusterRoleBinding (cluster-wide).
+   */
+  async bindRole(namespace: string | null, name: string, roleRef: { kind: 'Role' | 'ClusterRole'; name: string }, serviceAccounts: { namespace: string; name: string }[]): Promise<any> {
+    const kind = namespace === null ? 'ClusterRoleBinding' : 'RoleBinding';
+    const path = namespace === null ? '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings' : `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`;
+    return this.req('POST', path, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind,
+      metadata: { name, ...(namespace ? { namespace } : {}) },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...roleRef },
+      subjects: serviceAccounts.map((sa) => ({ kind: 'ServiceAccount', ...sa })),
+    });
+  }
+
+  /** An Opaque Secret (for example to bind a token to). */
+  async createSecret(namespace: string, name: string, data: Record<string, string> = {}): Promise<any> {
+    return this.req('POST', `/api/v1/namespaces/${namespace}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, type: 'Opaque', stringData: data });
+  }
+
+  /** DELETE `path`; a 404 (already gone) is fine. */
+  async deleteIfPresent(path: string): Promise<void> {
+    try {
+      await this.req('DELETE', path);
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.status === 404)) throw err;
     }
   }
 
