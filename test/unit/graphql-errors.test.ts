@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 
 import { encodeCursor } from '../../src/model/cursor.ts';
 import { ErrorCode } from '../../src/graphql/errors.ts';
-import { smallCluster } from './graphql-fixtures.ts';
+import { OpenAccess, type Access } from '../../src/auth/access.ts';
+import { smallCluster, TableAccess } from './graphql-fixtures.ts';
 
 interface BadInput {
   /** What is wrong, as a spec. */
@@ -11,6 +12,8 @@ interface BadInput {
   readonly query: string;
   readonly variables?: Record<string, unknown>;
   readonly operationName?: string;
+  /** The caller. @default OpenAccess */
+  readonly access?: Access;
   readonly code: ErrorCode;
   /** The message names what was expected... */
   readonly expected: string;
@@ -78,6 +81,9 @@ const badInputs: BadInput[] = [
   { name: 'a million endpoints', query: `{ services(first: 1000) { edges { node { endpoints(first: 1000) { items { address } } } } } }`, code: 'QUERY_TOO_COSTLY', expected: 'expected at most 200000 estimated fields', got: 'got 2003001' },
   { name: 'a million pods through variables', query: `query ($n: Int) { services(first: $n) { items { pods(first: $n) { items { metadata { name } } } } } }`, variables: { n: 1000 }, code: 'QUERY_TOO_COSTLY', expected: 'expected at most 200000', got: 'got 3002001' },
   { name: 'cost hidden in fragments', query: `{ services(first: 1000) { ...S } } fragment S on ServiceConnection { items { ...E } } fragment E on Service { endpoints(first: 500) { items { address ready } } }`, code: 'QUERY_TOO_COSTLY', expected: 'expected at most 200000', got: 'got 1502001' },
+  // Authorization (graphql-access.test.ts has the rest).
+  { name: 'a namespace the caller may not list', query: `{ services(namespace: "kube-system") { totalCount } }`, access: new TableAccess('alice', [['list', 'services', 'shop']]), code: 'FORBIDDEN', expected: 'expected permission to list services in namespace kube-system', got: 'got denied for user "alice"' },
+  { name: 'an authorizer that cannot answer', query: `{ services { totalCount } }`, access: new TableAccess('alice', [], { unavailable: ['services'] }), code: 'AUTHORIZATION_UNAVAILABLE', expected: 'expected an authorization decision to list services cluster-wide', got: 'got none' },
   { name: 'more than 5000 tokens', query: `{ ${'__typename '.repeat(5001)}}`, code: 'TOO_MANY_TOKENS', expected: 'tokens: expected at most 5000 per document', got: 'got more (parsing stopped at token 5001)' },
 ];
 
@@ -93,6 +99,7 @@ describe('GraphQL bad input: a coded error that says what was expected and what 
 
   for (const c of badInputs) {
     it(`${c.name} → ${c.code}`, async () => {
+      world.access = c.access ?? OpenAccess;
       const result = await world.run(c.query, c.variables, c.operationName);
       const error = result.errors?.[0];
       assert.ok(error, `expected an error, got ${JSON.stringify(result.data)}`);
@@ -104,12 +111,17 @@ describe('GraphQL bad input: a coded error that says what was expected and what 
   }
 
   it('still answers a good query after all of them', async () => {
-    for (const c of badInputs) await world.run(c.query, c.variables, c.operationName);
+    for (const c of badInputs) {
+      world.access = c.access ?? OpenAccess;
+      await world.run(c.query, c.variables, c.operationName);
+    }
+    world.access = OpenAccess;
     const d = await world.data(`{ service(namespace: "shop", name: "web") { endpointCounts { ready } } cluster { ready } }`);
     assert.deepEqual(d, { service: { endpointCounts: { ready: 2 } }, cluster: { ready: true } });
   });
 
   it('fails only the field with a bad argument, answering the rest', async () => {
+    world.access = OpenAccess;
     const result = await world.run(`{ bad: service(namespace: "Shop", name: "web") { type } good: service(namespace: "shop", name: "web") { type } }`);
     assert.deepEqual(JSON.parse(JSON.stringify(result.data)), { bad: null, good: { type: 'ClusterIP' } });
     assert.deepEqual(result.errors?.map((e) => [e.extensions['code'], e.path]), [['INVALID_ARGUMENT', ['bad']]]);

@@ -1,4 +1,8 @@
-/** Query: lookups by key or IP, and the lists. Arguments are checked in args.ts. */
+/**
+ * Query: lookups by key or IP, and the lists. Arguments are checked in args.ts. A lookup that
+ * names a namespace asks first whether the caller may list the kind there (FORBIDDEN
+ * otherwise); the lists' filters do the same for `namespace` (filters.ts).
+ */
 import { ipArg, namespaceArg, nameArg, optionalNamespaceArg } from '../args.ts';
 import { nodeConnection, podConnection, serviceConnection, sliceConnection } from '../filters.ts';
 import type { QueryResolvers } from '../generated/resolvers-types.ts';
@@ -7,10 +11,23 @@ import { AnyZone, NamespaceAll } from '../loaders.ts';
 export const Query: QueryResolvers = {
   cluster: () => ({ kind: 'Cluster' }),
 
-  service: (_, a, ctx) => ctx.loaders.serviceByKey.load(`${namespaceArg(a.namespace)}/${nameArg('name', a.name)}`),
-  pod: (_, a, ctx) => ctx.loaders.podByKey.load(`${namespaceArg(a.namespace)}/${nameArg('name', a.name)}`),
+  service: async (_, a, ctx) => {
+    const [namespace, name] = [namespaceArg(a.namespace), nameArg('name', a.name)];
+    await ctx.loaders.permissions.require('services', namespace);
+    return ctx.loaders.serviceByKey.load(`${namespace}/${name}`);
+  },
+  pod: async (_, a, ctx) => {
+    const [namespace, name] = [namespaceArg(a.namespace), nameArg('name', a.name)];
+    await ctx.loaders.permissions.require('pods', namespace);
+    return ctx.loaders.podByKey.load(`${namespace}/${name}`);
+  },
+  // nodeByName fails with FORBIDDEN itself when the caller may not list Nodes.
   node: (_, a, ctx) => ctx.loaders.nodeByName.load(nameArg('name', a.name)),
-  endpointSlice: (_, a, ctx) => ctx.loaders.sliceByKey.load(`${namespaceArg(a.namespace)}/${nameArg('name', a.name)}`),
+  endpointSlice: async (_, a, ctx) => {
+    const [namespace, name] = [namespaceArg(a.namespace), nameArg('name', a.name)];
+    await ctx.loaders.permissions.require('endpointslices', namespace);
+    return ctx.loaders.sliceByKey.load(`${namespace}/${name}`);
+  },
   ip: (_, a) => ipArg(a.address),
 
   services: (_, a, ctx) => serviceConnection(ctx, ctx.loaders.servicesByNamespace.load(optionalNamespaceArg(a.namespace) ?? NamespaceAll), a),
