@@ -61,7 +61,7 @@ export interface EndpointFilters extends PageArgs {
 
 /** `services` sorted by (namespace, name), filtered; `hasReadyEndpoints` reads endpointsByService. */
 export async function serviceConnection(ctx: GatewayContext, services: Promise<readonly ServiceRecord[]> | readonly ServiceRecord[], f: ServiceFilters): Promise<ServicePage> {
-  observe(services);
+  observe(ctx, services);
   const request = pageArgs('Service', f, ctx.limits);
   const namespace = optionalNamespaceArg(f.namespace);
   const selector = selectorArg(f.labelSelector);
@@ -87,7 +87,7 @@ export async function serviceConnection(ctx: GatewayContext, services: Promise<r
 
 /** `pods` sorted by (namespace, name), filtered; `zone` reads nodeByName for the pods' Nodes. */
 export async function podConnection(ctx: GatewayContext, pods: Promise<readonly PodRecord[]> | readonly PodRecord[], f: PodFilters): Promise<PodPage> {
-  observe(pods);
+  observe(ctx, pods);
   const request = pageArgs('Pod', f, ctx.limits);
   const namespace = optionalNamespaceArg(f.namespace);
   const selector = selectorArg(f.labelSelector);
@@ -115,7 +115,7 @@ export async function podConnection(ctx: GatewayContext, pods: Promise<readonly 
 
 /** `nodes` sorted by name, filtered. */
 export async function nodeConnection(ctx: GatewayContext, nodes: Promise<readonly NodeRecord[]> | readonly NodeRecord[], f: NodeFilters): Promise<NodePage> {
-  observe(nodes);
+  observe(ctx, nodes);
   const request = pageArgs('Node', f, ctx.limits);
   const selector = selectorArg(f.labelSelector);
   // FORBIDDEN without Nodes even when there is nothing to load (a Service without endpoints).
@@ -132,7 +132,7 @@ export async function nodeConnection(ctx: GatewayContext, nodes: Promise<readonl
 
 /** `slices` sorted by (namespace, name), filtered. */
 export async function sliceConnection(ctx: GatewayContext, slices: Promise<readonly EndpointSliceRecord[]> | readonly EndpointSliceRecord[], f: SliceFilters): Promise<EndpointSlicePage> {
-  observe(slices);
+  observe(ctx, slices);
   const request = pageArgs('EndpointSlice', f, ctx.limits);
   const namespace = optionalNamespaceArg(f.namespace);
   const selector = selectorArg(f.labelSelector);
@@ -150,7 +150,7 @@ export async function sliceConnection(ctx: GatewayContext, slices: Promise<reado
 
 /** Endpoints of several Services, sorted by Service then address, filtered. */
 export async function endpointConnection(ctx: GatewayContext, endpoints: Promise<readonly EndpointParent[]> | readonly EndpointParent[], f: EndpointFilters): Promise<EndpointPage> {
-  observe(endpoints);
+  observe(ctx, endpoints);
   const request = pageArgs('Endpoint', f, ctx.limits);
   const node = f.node == null ? null : nameArg('node', f.node);
   const out = (await endpoints).filter((e) => keepEndpoint(e.endpoint, f, node));
@@ -184,9 +184,10 @@ export function endpointParent(namespace: string, serviceName: string, endpoint:
 /**
  * A list may be a loader's promise, started before the arguments were checked: when a check
  * throws first, its rejection (AUTHORIZATION_UNAVAILABLE, FORBIDDEN) must not go unhandled.
+ * With authorization off loaders do not reject, and nothing is allocated.
  */
-function observe(list: Promise<unknown> | unknown): void {
-  if (list instanceof Promise) list.catch(noop);
+function observe(ctx: GatewayContext, list: Promise<unknown> | unknown): void {
+  if (!ctx.loaders.permissions.open && list instanceof Promise) list.catch(noop);
 }
 
 function noop(): void {}

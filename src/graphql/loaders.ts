@@ -72,7 +72,7 @@ export interface Loaders {
   readonly serviceByKey: DataLoader<string, ServiceRecord | null>;
   /** `namespace/name` → Pod. */
   readonly podByKey: DataLoader<string, PodRecord | null>;
-  /** Node name → Node. */
+  /** Node name → Node. Every key fails with FORBIDDEN when the caller may not list Nodes (so do nodesByAddress and nodesByZone). */
   readonly nodeByName: DataLoader<string, NodeRecord | null>;
   /** `namespace/name` → EndpointSlice. */
   readonly sliceByKey: DataLoader<string, EndpointSliceRecord | null>;
