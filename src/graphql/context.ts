@@ -1,13 +1,18 @@
 /**
- * The per-operation context every resolver receives: fresh loaders (so that one operation sees
- * one consistent set of answers and nothing is cached across operations), the limits the
- * resolvers enforce, and the clock.
+ * The per-operation context every resolver receives: the caller's access, fresh loaders that
+ * answer only what it may see (so that one operation sees one consistent set of answers and
+ * nothing is cached across operations), the limits the resolvers enforce, and the clock.
  */
+import { OpenAccess, type Access, type Verb } from '../auth/access.ts';
 import { createLoaders, type BatchHook, type LoaderSources, type Loaders } from './loaders.ts';
 import { DefaultLimits, type Limits } from './limits.ts';
 
 export interface GatewayContext {
-  /** The only way to data. */
+  /** Who is calling and what they may see (OpenAccess when authorization is off). */
+  readonly access: Access;
+  /** The verb the loaders ask `access` about: `list` for queries, `watch` for subscription events. */
+  readonly verb: Verb;
+  /** The only way to data, filtered through `access`. */
   readonly loaders: Loaders;
   /** Page sizes (and the limits the validation rules enforced before execution). */
   readonly limits: Limits;
@@ -24,6 +29,10 @@ export interface ContextOptions {
   readonly onBatch?: BatchHook;
   /** The clock. @default Date.now */
   readonly clock?: () => number;
+  /** The caller: the loaders answer only what it may `verb`. @default OpenAccess (everything, no questions) */
+  readonly access?: Access;
+  /** `list` for queries; subscriptions pass `watch` for the contexts of their events. @default 'list' */
+  readonly verb?: Verb;
 }
 
 /**
@@ -31,8 +40,12 @@ export interface ContextOptions {
  * graphql-ws context lives as long as the subscription; loaders must not).
  */
 export function createContext(sources: GatewaySources, options: ContextOptions = {}): GatewayContext {
+  const access = options.access ?? OpenAccess;
+  const verb = options.verb ?? 'list';
   return {
-    loaders: createLoaders(sources, { onBatch: options.onBatch }),
+    access,
+    verb,
+    loaders: createLoaders(sources, { onBatch: options.onBatch, access, verb }),
     limits: options.limits ?? DefaultLimits,
     now: (options.clock ?? Date.now)(),
   };

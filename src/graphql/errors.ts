@@ -8,6 +8,7 @@
  * cut at 40 characters, so a huge input is never echoed whole.
  */
 import { GraphQLError, type ASTNode, type GraphQLFormattedError } from 'graphql';
+import { describePermission, type Resource, type UserInfo, type Verb } from '../auth/access.ts';
 
 /**
  * Every `extensions.code` the gateway sends. Clients may switch on them: they are stable.
@@ -27,6 +28,10 @@ import { GraphQLError, type ASTNode, type GraphQLFormattedError } from 'graphql'
  * | TOO_MANY_ALIASES              | aliases above Limits.maxAliases                             |
  * | QUERY_TOO_COSTLY              | estimated cost above Limits.maxCost                         |
  * | TOO_MANY_TOKENS               | the document has more than Limits.maxTokens tokens          |
+ * | FORBIDDEN                     | the caller may not list what the field needs: Nodes at all, |
+ * |                               | or the one namespace it named (the field is null)           |
+ * | AUTHORIZATION_UNAVAILABLE     | the API server could not decide what the caller may see;    |
+ * |                               | the field fails closed (null), retry later                  |
  * | INTERNAL_SERVER_ERROR         | anything else (masked)                                      |
  */
 export const ErrorCode = {
@@ -43,6 +48,8 @@ export const ErrorCode = {
   TOO_MANY_ALIASES: 'TOO_MANY_ALIASES',
   QUERY_TOO_COSTLY: 'QUERY_TOO_COSTLY',
   TOO_MANY_TOKENS: 'TOO_MANY_TOKENS',
+  FORBIDDEN: 'FORBIDDEN',
+  AUTHORIZATION_UNAVAILABLE: 'AUTHORIZATION_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -61,6 +68,29 @@ export function badUserInput(code: ArgumentErrorCode, message: string): GraphQLE
 /** A document over a limit, located at `nodes` when given. */
 export function limitExceeded(code: LimitErrorCode, message: string, nodes?: ASTNode | readonly ASTNode[]): GraphQLError {
   return new GraphQLError(message, { nodes, extensions: { code } });
+}
+
+/**
+ * The caller may not `verb` `resource` in `namespace` (AllNamespaces: cluster-wide), e.g.
+ * `nodes: expected permission to list nodes cluster-wide, got denied for user "alice"`.
+ */
+export function forbidden(verb: Verb, resource: Resource, namespace: string, user: UserInfo | null): GraphQLError {
+  const who = user === null ? 'an anonymous caller' : `user ${quote(user.username)}`;
+  return new GraphQLError(`${resource}: expected permission to ${describePermission(verb, resource, namespace)}, got denied for ${who}`, {
+    extensions: { code: ErrorCode.FORBIDDEN },
+  });
+}
+
+/**
+ * The API server could not decide whether the caller may `verb` `resource` in `namespace`:
+ * the field fails closed. `cause` (an AuthorizationUnavailableError) is kept as the original
+ * error for logs, never echoed to the caller.
+ */
+export function authorizationUnavailable(verb: Verb, resource: Resource, namespace: string, cause: Error): GraphQLError {
+  return new GraphQLError(`${resource}: expected an authorization decision to ${describePermission(verb, resource, namespace)}, got none (the API server could not answer; retry later)`, {
+    originalError: cause,
+    extensions: { code: ErrorCode.AUTHORIZATION_UNAVAILABLE },
+  });
 }
 
 /** `error` with `code` set, keeping its message, locations, path and original error. */

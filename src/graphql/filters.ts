@@ -3,7 +3,13 @@
  * one page. Shared by every field that returns the same connection type (Query.pods,
  * Service.pods and Node.pods all filter Pods the same way). Filters combine with AND; a filter
  * left out or null does not filter. Arguments are checked before any data is read.
+ *
+ * The lists arrive filtered to what the caller may see (loaders.ts). A `namespace` filter
+ * naming a namespace the caller may not list, or a `zone` filter on Pods without Nodes, is
+ * FORBIDDEN rather than an empty page, so that "none" and "not allowed" stay apart; those
+ * fields are nullable in the schema for that reason (schema/query.graphql).
  */
+import { AllNamespaces, type Resource } from '../auth/access.ts';
 import { objectKey, type EndpointSliceRecord, type NodeRecord, type PodRecord, type ServiceRecord } from '../kube/records.ts';
 import type { MergedEndpoint } from '../model/endpoints.ts';
 import { matches } from '../model/selector.ts';
@@ -55,9 +61,13 @@ export interface EndpointFilters extends PageArgs {
 
 /** `services` sorted by (namespace, name), filtered; `hasReadyEndpoints` reads endpointsByService. */
 export async function serviceConnection(ctx: GatewayContext, services: Promise<readonly ServiceRecord[]> | readonly ServiceRecord[], f: ServiceFilters): Promise<ServicePage> {
+  observe(ctx, services);
   const request = pageArgs('Service', f, ctx.limits);
   const namespace = optionalNamespaceArg(f.namespace);
   const selector = selectorArg(f.labelSelector);
+  // Readiness comes from the EndpointSlices: a namespace named explicitly needs both.
+  const allowed = mayList(ctx, 'services', namespace, f.hasReadyEndpoints != null ? 'endpointslices' : null);
+  if (allowed) await allowed;
   let out = (await services).filter(
     (s) =>
       (namespace === null || s.meta.namespace === namespace) &&
@@ -77,10 +87,15 @@ export async function serviceConnection(ctx: GatewayContext, services: Promise<r
 
 /** `pods` sorted by (namespace, name), filtered; `zone` reads nodeByName for the pods' Nodes. */
 export async function podConnection(ctx: GatewayContext, pods: Promise<readonly PodRecord[]> | readonly PodRecord[], f: PodFilters): Promise<PodPage> {
+  observe(ctx, pods);
   const request = pageArgs('Pod', f, ctx.limits);
   const namespace = optionalNamespaceArg(f.namespace);
   const selector = selectorArg(f.labelSelector);
   const node = f.node == null ? null : nameArg('node', f.node);
+  const allowed = mayList(ctx, 'pods', namespace, null);
+  if (allowed) await allowed;
+  // A zone is a Node's: filtering by it would tell Nodes' zones to a caller who may not list them.
+  if (f.zone != null && !ctx.loaders.permissions.open) await ctx.loaders.permissions.require('nodes', AllNamespaces);
   let out = (await pods).filter(
     (p) =>
       (namespace === null || p.meta.namespace === namespace) &&
@@ -100,8 +115,11 @@ export async function podConnection(ctx: GatewayContext, pods: Promise<readonly 
 
 /** `nodes` sorted by name, filtered. */
 export async function nodeConnection(ctx: GatewayContext, nodes: Promise<readonly NodeRecord[]> | readonly NodeRecord[], f: NodeFilters): Promise<NodePage> {
+  observe(ctx, nodes);
   const request = pageArgs('Node', f, ctx.limits);
   const selector = selectorArg(f.labelSelector);
+  // FORBIDDEN without Nodes even when there is nothing to load (a Service without endpoints).
+  if (!ctx.loaders.permissions.open) await ctx.loaders.permissions.require('nodes', AllNamespaces);
   const out = (await nodes).filter(
     (n) =>
       (selector === null || matches(selector, n.meta.labels)) &&
@@ -114,9 +132,12 @@ export async function nodeConnection(ctx: GatewayContext, nodes: Promise<readonl
 
 /** `slices` sorted by (namespace, name), filtered. */
 export async function sliceConnection(ctx: GatewayContext, slices: Promise<readonly EndpointSliceRecord[]> | readonly EndpointSliceRecord[], f: SliceFilters): Promise<EndpointSlicePage> {
+  observe(ctx, slices);
   const request = pageArgs('EndpointSlice', f, ctx.limits);
   const namespace = optionalNamespaceArg(f.namespace);
   const selector = selectorArg(f.labelSelector);
+  const allowed = mayList(ctx, 'endpointslices', namespace, null);
+  if (allowed) await allowed;
   const out = (await slices).filter(
     (s) =>
       (namespace === null || s.meta.namespace === namespace) &&
@@ -129,6 +150,7 @@ export async function sliceConnection(ctx: GatewayContext, slices: Promise<reado
 
 /** Endpoints of several Services, sorted by Service then address, filtered. */
 export async function endpointConnection(ctx: GatewayContext, endpoints: Promise<readonly EndpointParent[]> | readonly EndpointParent[], f: EndpointFilters): Promise<EndpointPage> {
+  observe(ctx, endpoints);
   const request = pageArgs('Endpoint', f, ctx.limits);
   const node = f.node == null ? null : nameArg('node', f.node);
   const out = (await endpoints).filter((e) => keepEndpoint(e.endpoint, f, node));
@@ -159,6 +181,29 @@ export function endpointParent(namespace: string, serviceName: string, endpoint:
 
 // Private:
 
+/**
+ * A list may be a loader's promise, started before the arguments were checked: when a check
+ * throws first, its rejection (AUTHORIZATION_UNAVAILABLE, FORBIDDEN) must not go unhandled.
+ * With authorization off loaders do not reject, and nothing is allocated.
+ */
+function observe(ctx: GatewayContext, list: Promise<unknown> | unknown): void {
+  if (!ctx.loaders.permissions.open && list instanceof Promise) list.catch(noop);
+}
+
+function noop(): void {}
+
+/**
+ * Undefined when there is nothing to ask (no namespace named, or authorization off); else
+ * resolves when the caller may list `resource` (and `also`) in `namespace`.
+ *
+ * @throws FORBIDDEN, AUTHORIZATION_UNAVAILABLE (as a rejection).
+ */
+function mayList(ctx: GatewayContext, resource: Resource, namespace: string | null, also: Resource | null): Promise<unknown> | undefined {
+  const p = ctx.loaders.permissions;
+  if (namespace === null || p.open) return undefined;
+  return also === null ? p.require(resource, namespace) : Promise.all([p.require(resource, namespace), p.require(also, namespace)]);
+}
+
 function keepEndpoint(e: MergedEndpoint, f: EndpointFilters, node: string | null): boolean {
   return (
     (f.ready == null || e.ready === f.ready) &&
@@ -169,6 +214,8 @@ function keepEndpoint(e: MergedEndpoint, f: EndpointFilters, node: string | null
   );
 }
 
+/** An Error here is AUTHORIZATION_UNAVAILABLE (FORBIDDEN was asked first): fail closed. */
 function zoneOfNode(node: NodeRecord | null | Error | undefined): string | null {
-  return node == null || node instanceof Error ? null : node.zone;
+  if (node instanceof Error) throw node;
+  return node == null ? null : node.zone;
 }

@@ -3,11 +3,20 @@
  * HTTP, per event over WebSocket, so that answers are consistent within an operation and
  * nothing outlives it.
  *
- * Batch functions are synchronous lookups in the cache's indexes and the endpoint feed today;
- * the same seam will batch remote work (authorization per caller and namespace, other
- * clusters) and is where a per-caller filter goes. They keep DataLoader's contract: one result
- * per key, in key order. Single-valued loaders give `null` for absence; list-valued loaders
- * give an empty list when nothing matches. Lists are sorted as documented per loader and frozen.
+ * Batch functions are synchronous lookups in the cache's indexes and the endpoint feed, then a
+ * per-caller filter (permissions.ts): the one shared cache answers, and each loader keeps only
+ * what the caller may `verb` (`list` for queries, `watch` for subscription events). A Service
+ * is visible iff its namespace allows `services`; an EndpointSlice and a merged endpoint iff
+ * the Service's namespace allows `endpointslices`; a Pod iff its namespace allows `pods`.
+ * Hidden objects are absent: `null`, or left out of lists, so relations, counts and IP lookups
+ * are computed over what the caller may see. Nodes are all or nothing (`nodes` cluster-wide):
+ * without it, every key of a Node loader fails with FORBIDDEN. The access questions are asked
+ * per batch, once per (resource, namespace) the answer touches; with authorization off, or
+ * a resource allowed cluster-wide, nothing is filtered and nothing is copied.
+ *
+ * They keep DataLoader's contract: one result per key, in key order. Single-valued loaders
+ * give `null` for absence; list-valued loaders give an empty list when nothing matches. Lists
+ * are sorted as documented per loader and frozen.
  *
  * Records are shared with the cache: never mutate anything a loader returns.
  */
@@ -25,10 +34,12 @@ import {
   type ClusterCache,
   type KindHealth,
 } from '../kube/cache.ts';
+import { AllNamespaces, OpenAccess, type Access, type Resource, type Verb } from '../auth/access.ts';
 import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
 import type { EndpointFeed } from '../model/endpoint-feed.ts';
 import { sliceServiceKey, type MergedEndpoint, type ServiceEndpoints } from '../model/endpoints.ts';
-import { byEndpointKey, byObjectKey } from './pagination.ts';
+import { byEndpointKey, byObjectKey, compareStrings } from './pagination.ts';
+import { Permissions } from './permissions.ts';
 import type { Store } from '../kube/store.ts';
 import type { EndpointParent } from './parents.ts';
 
@@ -44,6 +55,10 @@ export type BatchHook = (loader: LoaderName, keys: readonly unknown[]) => void;
 export interface LoaderOptions {
   /** Observe every batch (tests assert batches; metrics count them). A throwing hook fails the batch. */
   readonly onBatch?: BatchHook;
+  /** The caller's permissions: every loader answers only what it may see. @default OpenAccess */
+  readonly access?: Access;
+  /** The verb asked of `access`: `list` for queries, `watch` for subscription events. @default 'list' */
+  readonly verb?: Verb;
 }
 
 /** metav1.NamespaceAll: as a key of a `...ByNamespace` loader, every namespace. */
@@ -57,7 +72,7 @@ export interface Loaders {
   readonly serviceByKey: DataLoader<string, ServiceRecord | null>;
   /** `namespace/name` → Pod. */
   readonly podByKey: DataLoader<string, PodRecord | null>;
-  /** Node name → Node. */
+  /** Node name → Node. Every key fails with FORBIDDEN when the caller may not list Nodes (so do nodesByAddress and nodesByZone). */
   readonly nodeByName: DataLoader<string, NodeRecord | null>;
   /** `namespace/name` → EndpointSlice. */
   readonly sliceByKey: DataLoader<string, EndpointSliceRecord | null>;
@@ -91,16 +106,24 @@ export interface Loaders {
   readonly slicesByNamespace: DataLoader<string, readonly EndpointSliceRecord[]>;
   /** Zone (AnyZone: every Node) → Nodes labelled topology.kubernetes.io/zone with it, sorted by name. */
   readonly nodesByZone: DataLoader<string, readonly NodeRecord[]>;
-  /** Kind → its watch state (ClusterCache.health()), read once per batch. */
+  /** Kind → its watch state (ClusterCache.health()), read once per batch. `objects` counts the whole cache. */
   readonly kindHealthByKind: DataLoader<Kind, KindHealth | null>;
+  /** Kind → how many of its cached objects the caller may see. */
+  readonly objectCountByKind: DataLoader<Kind, number>;
+  /**
+   * The caller's decisions for this operation: fields that name a namespace, or need Nodes
+   * whatever the data, ask it first (`require`). Not a DataLoader.
+   */
+  readonly permissions: Permissions;
 }
 
-export type LoaderName = keyof Loaders;
+export type LoaderName = Exclude<keyof Loaders, 'permissions'>;
 
 /** A fresh set of loaders: create one per operation (HTTP) or per event (WebSocket). */
 export function createLoaders(sources: LoaderSources, options: LoaderOptions = {}): Loaders {
   const { cache, feed } = sources;
-  const make = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => V[]): DataLoader<K, V> =>
+  const perms = new Permissions(options.access ?? OpenAccess, options.verb ?? 'list');
+  const make = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>): DataLoader<K, V> =>
     new DataLoader<K, V>(
       (keys) => {
         options.onBatch?.(name, keys);
@@ -108,58 +131,76 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
       },
       { name },
     );
+  // The filters, per kind of result.
+  const byKey = <R>(resource: Resource, keys: readonly string[], results: (R | null)[]) => visibleByKey(perms, resource, keys, results);
+  const lists = <R>(resource: Resource, results: (readonly R[])[], namespaceOf: (r: R) => string) => visibleLists(perms, resource, results, namespaceOf);
+  const nodes = <V>(results: V[]) => visibleNodes(perms, results);
 
   return {
-    serviceByKey: make('serviceByKey', (keys: readonly string[]) => keys.map((k) => cache.services.get(k) ?? null)),
-    podByKey: make('podByKey', (keys: readonly string[]) => keys.map((k) => cache.pods.get(k) ?? null)),
-    nodeByName: make('nodeByName', (keys: readonly string[]) => keys.map((k) => cache.nodes.get(k) ?? null)),
-    sliceByKey: make('sliceByKey', (keys: readonly string[]) => keys.map((k) => cache.slices.get(k) ?? null)),
-    slicesByService: make('slicesByService', (keys: readonly string[]) => keys.map((k) => frozen(cache.slicesByService(k)))),
-    endpointsByService: make('endpointsByService', (keys: readonly string[]) => keys.map((k) => feed.get(k))),
-    podsByService: make('podsByService', (keys: readonly string[]) => podsSelectedBy(cache, keys)),
+    serviceByKey: make('serviceByKey', (keys: readonly string[]) => byKey('services', keys, keys.map((k) => cache.services.get(k) ?? null))),
+    podByKey: make('podByKey', (keys: readonly string[]) => byKey('pods', keys, keys.map((k) => cache.pods.get(k) ?? null))),
+    nodeByName: make('nodeByName', (keys: readonly string[]) => nodes(keys.map((k) => cache.nodes.get(k) ?? null))),
+    sliceByKey: make('sliceByKey', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => cache.slices.get(k) ?? null))),
+    slicesByService: make('slicesByService', (keys: readonly string[]) => lists('endpointslices', keys.map((k) => frozen(cache.slicesByService(k))), namespaceOfRecord)),
+    endpointsByService: make('endpointsByService', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => feed.get(k)))),
+    podsByService: make('podsByService', (keys: readonly string[]) => lists('pods', podsSelectedBy(cache, keys), namespaceOfRecord)),
     servicesByPod: make('servicesByPod', (keys: readonly string[]) =>
-      keys.map((k) => {
-        const pod = cache.pods.get(k);
-        return pod ? frozen(cache.servicesSelectingPod(pod)) : Empty;
-      }),
+      lists(
+        'services',
+        keys.map((k) => {
+          const pod = cache.pods.get(k);
+          return pod ? frozen(cache.servicesSelectingPod(pod)) : Empty;
+        }),
+        namespaceOfRecord,
+      ),
     ),
-    podsByNode: make('podsByNode', (keys: readonly string[]) => keys.map((k) => sorted(cache.pods.byIndex(PodsByNode, k)))),
+    podsByNode: make('podsByNode', (keys: readonly string[]) => lists('pods', keys.map((k) => sorted(cache.pods.byIndex(PodsByNode, k))), namespaceOfRecord)),
     endpointsByNode: make('endpointsByNode', (keys: readonly string[]) =>
-      keys.map((node) => endpointsOfSlices(feed, cache.slices.byIndex(SlicesByNode, node), (e) => e.nodeName === node)),
+      lists(
+        'endpointslices',
+        keys.map((node) => endpointsOfSlices(feed, cache.slices.byIndex(SlicesByNode, node), (e) => e.nodeName === node)),
+        namespaceOfEndpoint,
+      ),
     ),
     endpointsByPod: make('endpointsByPod', (keys: readonly string[]) =>
-      keys.map((podKey) => {
-        const slash = podKey.indexOf('/');
-        const namespace = podKey.slice(0, slash);
-        const name = podKey.slice(slash + 1);
-        return endpointsOfSlices(feed, cache.slices.byIndex(SlicesByPod, podKey), (e, serviceNamespace) => {
-          const ref = e.targetRef;
-          return ref !== null && ref.kind === 'Pod' && ref.name === name && (ref.namespace || serviceNamespace) === namespace;
-        });
-      }),
+      lists(
+        'endpointslices',
+        keys.map((podKey) => {
+          const slash = podKey.indexOf('/');
+          const namespace = podKey.slice(0, slash);
+          const name = podKey.slice(slash + 1);
+          return endpointsOfSlices(feed, cache.slices.byIndex(SlicesByPod, podKey), (e, serviceNamespace) => {
+            const ref = e.targetRef;
+            return ref !== null && ref.kind === 'Pod' && ref.name === name && (ref.namespace || serviceNamespace) === namespace;
+          });
+        }),
+        namespaceOfEndpoint,
+      ),
     ),
-    podsByIP: make('podsByIP', (keys: readonly string[]) => keys.map((ip) => sorted(cache.pods.byIndex(PodsByIP, ip)))),
-    servicesByClusterIP: make('servicesByClusterIP', (keys: readonly string[]) => keys.map((ip) => sorted(cache.services.byIndex(ServicesByClusterIP, ip)))),
-    nodesByAddress: make('nodesByAddress', (keys: readonly string[]) => nodesWithAddresses(cache, keys)),
+    podsByIP: make('podsByIP', (keys: readonly string[]) => lists('pods', keys.map((ip) => sorted(cache.pods.byIndex(PodsByIP, ip))), namespaceOfRecord)),
+    servicesByClusterIP: make('servicesByClusterIP', (keys: readonly string[]) =>
+      lists('services', keys.map((ip) => sorted(cache.services.byIndex(ServicesByClusterIP, ip))), namespaceOfRecord),
+    ),
+    nodesByAddress: make('nodesByAddress', (keys: readonly string[]) => nodes(nodesWithAddresses(cache, keys))),
     endpointsByAddress: make('endpointsByAddress', (keys: readonly string[]) =>
-      keys.map((ip) => endpointsOfSlices(feed, cache.slices.byIndex(SlicesByAddress, ip), (e) => e.address === ip)),
+      lists(
+        'endpointslices',
+        keys.map((ip) => endpointsOfSlices(feed, cache.slices.byIndex(SlicesByAddress, ip), (e) => e.address === ip)),
+        namespaceOfEndpoint,
+      ),
     ),
-    servicesByNamespace: make('servicesByNamespace', (keys: readonly string[]) =>
-      keys.map((ns) => sortedOnce(cache.services, ns, () => (ns === NamespaceAll ? [...cache.services.list()] : cache.services.byIndex(ByNamespace, ns)))),
-    ),
-    podsByNamespace: make('podsByNamespace', (keys: readonly string[]) =>
-      keys.map((ns) => sortedOnce(cache.pods, ns, () => (ns === NamespaceAll ? [...cache.pods.list()] : cache.pods.byIndex(ByNamespace, ns)))),
-    ),
-    slicesByNamespace: make('slicesByNamespace', (keys: readonly string[]) =>
-      keys.map((ns) => sortedOnce(cache.slices, ns, () => (ns === NamespaceAll ? [...cache.slices.list()] : cache.slices.byIndex(ByNamespace, ns)))),
-    ),
+    servicesByNamespace: make('servicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'services', cache.services, keys)),
+    podsByNamespace: make('podsByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'pods', cache.pods, keys)),
+    slicesByNamespace: make('slicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'endpointslices', cache.slices, keys)),
     nodesByZone: make('nodesByZone', (keys: readonly string[]) =>
-      keys.map((zone) => sortedOnce(cache.nodes, zone, () => (zone === AnyZone ? [...cache.nodes.list()] : cache.nodes.byIndex(NodesByZone, zone)))),
+      nodes(keys.map((zone) => sortedOnce(cache.nodes, zone, () => (zone === AnyZone ? [...cache.nodes.list()] : cache.nodes.byIndex(NodesByZone, zone))))),
     ),
     kindHealthByKind: make('kindHealthByKind', (keys: readonly Kind[]) => {
       const health = new Map(cache.health().map((h) => [h.kind, h]));
       return keys.map((k) => health.get(k) ?? null);
     }),
+    objectCountByKind: make('objectCountByKind', (keys: readonly Kind[]) => Promise.all(keys.map((k) => visibleCount(perms, cache, k)))),
+    permissions: perms,
   };
 }
 
@@ -169,6 +210,92 @@ const Empty: readonly never[] = Object.freeze([]);
 
 function frozen<T>(xs: T[]): readonly T[] {
   return xs.length === 0 ? Empty : Object.freeze(xs);
+}
+
+/** The RBAC resource of each kind. */
+const ResourceOfKind: Readonly<Record<Kind, Resource>> = { Service: 'services', EndpointSlice: 'endpointslices', Pod: 'pods', Node: 'nodes' };
+
+const namespaceOfRecord = (r: { readonly meta: { readonly namespace: string } }): string => r.meta.namespace;
+const namespaceOfEndpoint = (e: EndpointParent): string => e.namespace;
+const namespaceOfKey = (key: string): string => key.slice(0, key.indexOf('/'));
+
+/**
+ * Results keyed by `namespace/name` (of the object, or of the Service it belongs to): a result
+ * in a namespace the caller may not see becomes null. Asks about the namespaces of the keys
+ * that found something.
+ */
+function visibleByKey<R>(perms: Permissions, resource: Resource, keys: readonly string[], results: (R | null)[]): (R | null)[] | Promise<(R | null)[]> {
+  if (perms.open) return results;
+  const touched = function* () {
+    for (let i = 0; i < keys.length; i++) if (results[i] !== null) yield namespaceOfKey(keys[i]!);
+  };
+  return perms.visibleNamespaces(resource, touched).then((visible) =>
+    visible === null ? results : results.map((r, i) => (r !== null && visible.has(namespaceOfKey(keys[i]!)) ? r : null)),
+  );
+}
+
+/** Lists: items in namespaces the caller may not see are left out (a list wholly visible is returned as is). */
+function visibleLists<R>(perms: Permissions, resource: Resource, results: (readonly R[])[], namespaceOf: (r: R) => string): (readonly R[])[] | Promise<(readonly R[])[]> {
+  if (perms.open) return results;
+  const touched = function* () {
+    for (const list of results) for (const r of list) yield namespaceOf(r);
+  };
+  return perms.visibleNamespaces(resource, touched).then((visible) =>
+    visible === null ? results : results.map((list) => (list.every((r) => visible.has(namespaceOf(r))) ? list : frozen(list.filter((r) => visible.has(namespaceOf(r)))))),
+  );
+}
+
+/** Nodes are cluster-scoped: all of them, or FORBIDDEN for every key (the caller cannot tell absent from hidden). */
+function visibleNodes<V>(perms: Permissions, results: V[]): V[] | Promise<(V | Error)[]> {
+  if (perms.open) return results;
+  return perms.clusterWide('nodes').then((allowed) => {
+    if (allowed) return results;
+    const error = perms.forbidden('nodes', AllNamespaces);
+    return results.map(() => error);
+  });
+}
+
+/**
+ * `...ByNamespace`: a namespace's list, or NamespaceAll's. Allowed cluster-wide, the shared
+ * sorted-once lists; otherwise NamespaceAll is the concatenation of the visible namespaces'
+ * sorted-once lists in namespace order (which is the (namespace, name) order), so a caller
+ * who sees a few namespaces pays for those only.
+ */
+function namespaceLists<R extends ServiceRecord | PodRecord | EndpointSliceRecord>(
+  perms: Permissions,
+  resource: Resource,
+  store: Store<R>,
+  keys: readonly string[],
+): (readonly R[])[] | Promise<(readonly R[])[]> {
+  const listOf = (ns: string) => sortedOnce(store, ns, () => (ns === NamespaceAll ? [...store.list()] : store.byIndex(ByNamespace, ns)));
+  if (perms.open) return keys.map(listOf);
+  const touched = function* () {
+    for (const ns of keys) {
+      if (ns === NamespaceAll) yield* store.indexValues(ByNamespace);
+      else if (store.countByIndex(ByNamespace, ns) > 0) yield ns;
+    }
+  };
+  return perms.visibleNamespaces(resource, touched).then((visible) => {
+    if (visible === null) return keys.map(listOf);
+    return keys.map((ns) => {
+      if (ns !== NamespaceAll) return visible.has(ns) ? listOf(ns) : Empty;
+      const out: R[] = [];
+      for (const n of [...visible].sort(compareStrings)) out.push(...listOf(n));
+      return frozen(out);
+    });
+  });
+}
+
+/** How many objects of `kind` the caller may see: the store's size, or the sum over visible namespaces. */
+async function visibleCount(perms: Permissions, cache: ClusterCache, kind: Kind): Promise<number> {
+  const store = cache.storeOf(kind) as Store<ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord>;
+  const resource = ResourceOfKind[kind];
+  if (resource === 'nodes') return perms.open || (await perms.clusterWide('nodes')) ? store.size : 0;
+  const visible = await perms.visibleNamespaces(resource, () => store.indexValues(ByNamespace));
+  if (visible === null) return store.size;
+  let n = 0;
+  for (const ns of visible) n += store.countByIndex(ByNamespace, ns);
+  return n;
 }
 
 /** A new array sorted by (namespace, name); `xs` is a fresh array from the store, safe to sort. */

@@ -6,6 +6,8 @@
  */
 import { encodeCursor } from '../../src/model/cursor.ts';
 import type { ErrorCode } from '../../src/graphql/errors.ts';
+import type { Access } from '../../src/auth/access.ts';
+import { TableAccess } from './graphql-fixtures.ts';
 
 export interface BadInput {
   /** What is wrong, as a spec. */
@@ -13,6 +15,8 @@ export interface BadInput {
   readonly query: string;
   readonly variables?: Record<string, unknown>;
   readonly operationName?: string;
+  /** The caller. @default OpenAccess */
+  readonly access?: Access;
   readonly code: ErrorCode;
   /** The message names what was expected... */
   readonly expected: string;
@@ -82,5 +86,8 @@ export const badInputs: BadInput[] = [
   { name: 'a million pods through variables', query: `query ($n: Int) { services(first: $n) { items { pods(first: $n) { items { metadata { name } } } } } }`, variables: { n: 1000 }, code: 'QUERY_TOO_COSTLY', expected: 'expected at most 200000', got: 'got 3002001' },
   { name: 'cost hidden in fragments', query: `{ services(first: 1000) { ...S } } fragment S on ServiceConnection { items { ...E } } fragment E on Service { endpoints(first: 500) { items { address ready } } }`, code: 'QUERY_TOO_COSTLY', expected: 'expected at most 200000', got: 'got 1502001' },
   { name: 'more than 5000 tokens', query: `{ ${'__typename '.repeat(5001)}}`, code: 'TOO_MANY_TOKENS', expected: 'tokens: expected at most 5000 per document', got: 'got more (parsing stopped at token 5001)' },
+  // Authorization (graphql-access.test.ts has the rest).
+  { name: 'a namespace the caller may not list', query: `{ services(namespace: "kube-system") { totalCount } }`, access: new TableAccess('alice', [['list', 'services', 'shop']]), code: 'FORBIDDEN', expected: 'expected permission to list services in namespace kube-system', got: 'got denied for user "alice"' },
+  { name: 'an authorizer that cannot answer', query: `{ services { totalCount } }`, access: new TableAccess('alice', [], { unavailable: ['services'] }), code: 'AUTHORIZATION_UNAVAILABLE', expected: 'expected an authorization decision to list services cluster-wide', got: 'got none' },
 ];
 

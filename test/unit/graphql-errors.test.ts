@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 
 import { badInputs } from './bad-inputs.ts';
 import { ErrorCode } from '../../src/graphql/errors.ts';
+import { OpenAccess } from '../../src/auth/access.ts';
 import { smallCluster } from './graphql-fixtures.ts';
 
 describe('GraphQL bad input: a coded error that says what was expected and what arrived', () => {
@@ -17,6 +18,7 @@ describe('GraphQL bad input: a coded error that says what was expected and what 
 
   for (const c of badInputs) {
     it(`${c.name} → ${c.code}`, async () => {
+      world.access = c.access ?? OpenAccess;
       const result = await world.run(c.query, c.variables, c.operationName);
       const error = result.errors?.[0];
       assert.ok(error, `expected an error, got ${JSON.stringify(result.data)}`);
@@ -28,12 +30,17 @@ describe('GraphQL bad input: a coded error that says what was expected and what 
   }
 
   it('still answers a good query after all of them', async () => {
-    for (const c of badInputs) await world.run(c.query, c.variables, c.operationName);
+    for (const c of badInputs) {
+      world.access = c.access ?? OpenAccess;
+      await world.run(c.query, c.variables, c.operationName);
+    }
+    world.access = OpenAccess;
     const d = await world.data(`{ service(namespace: "shop", name: "web") { endpointCounts { ready } } cluster { ready } }`);
     assert.deepEqual(d, { service: { endpointCounts: { ready: 2 } }, cluster: { ready: true } });
   });
 
   it('fails only the field with a bad argument, answering the rest', async () => {
+    world.access = OpenAccess;
     const result = await world.run(`{ bad: service(namespace: "Shop", name: "web") { type } good: service(namespace: "shop", name: "web") { type } }`);
     assert.deepEqual(JSON.parse(JSON.stringify(result.data)), { bad: null, good: { type: 'ClusterIP' } });
     assert.deepEqual(result.errors?.map((e) => [e.extensions?.['code'], e.path]), [['INVALID_ARGUMENT', ['bad']]]);

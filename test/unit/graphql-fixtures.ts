@@ -3,6 +3,7 @@
  * ClusterCache and EndpointFeed, the real schema, and a runner that goes through the gateway's
  * request pipeline (parse, validate with limits, coerce, execute) and records loader batches.
  */
+import { AllNamespaces, AuthorizationUnavailableError, OpenAccess, type Access, type Resource, type UserInfo, type Verb } from '../../src/auth/access.ts';
 import { ClusterCache } from '../../src/kube/cache.ts';
 import { ingest } from '../../src/kube/ingest.ts';
 import type { EndpointSliceRecord, NodeRecord, PodRecord, ServiceRecord } from '../../src/kube/records.ts';
@@ -198,6 +199,8 @@ export class World {
   /** Every loader batch of the last run, in order. */
   batches: Batch[] = [];
   limits: Limits = DefaultLimits;
+  /** The caller of the next runs. */
+  access: Access = OpenAccess;
   now = Date.parse('2025-03-01T12:00:00Z');
 
   constructor(objects: { services?: ServiceRecord[]; pods?: PodRecord[]; nodes?: NodeRecord[]; slices?: EndpointSliceRecord[] }) {
@@ -223,7 +226,7 @@ export class World {
     this.batches = [];
     const context = createContext(
       { cache: this.cache, feed: this.feed },
-      { limits: this.limits, clock: () => this.now, onBatch: (name, keys) => this.batches.push({ name, keys: [...keys] }) },
+      { limits: this.limits, clock: () => this.now, access: this.access, onBatch: (name, keys) => this.batches.push({ name, keys: [...keys] }) },
     );
     return this.pipeline.run({ query, variables, operationName }, 'http', context);
   }
@@ -305,6 +308,34 @@ export function smallCluster(): World {
       slice('kube-system', 'kube-dns-q', 'kube-dns', [endpoint('10.4.2.2', { pod: dns, zone: 'zone-b' })], { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }),
     ],
   });
+}
+
+/** One allowed (verb, resource, namespace); namespace AllNamespaces ('') is cluster-wide. */
+export type Permission = readonly [Verb, Resource, string];
+
+/**
+ * An Access from a fixed table of allowed permissions (a cluster-wide allow implies every
+ * namespace, as the contract says), recording every question as "verb resource namespace"
+ * ("*" for cluster-wide). `unavailable` resources reject with AuthorizationUnavailableError.
+ */
+export class TableAccess implements Access {
+  readonly user: UserInfo | null;
+  /** Every question asked, in order. */
+  readonly asked: string[] = [];
+  private readonly table: ReadonlySet<string>;
+  private readonly unavailable: ReadonlySet<Resource>;
+
+  constructor(username: string | null, allowed: readonly Permission[], o: { unavailable?: readonly Resource[] } = {}) {
+    this.user = username === null ? null : { username, uid: `uid-${username}`, groups: ['system:authenticated'], extra: {} };
+    this.table = new Set(allowed.map(([verb, resource, namespace]) => `${verb} ${resource} ${namespace || '*'}`));
+    this.unavailable = new Set(o.unavailable ?? []);
+  }
+
+  allowed(verb: Verb, resource: Resource, namespace: string): Promise<boolean> {
+    this.asked.push(`${verb} ${resource} ${namespace || '*'}`);
+    if (this.unavailable.has(resource)) return Promise.reject(new AuthorizationUnavailableError(`subjectaccessreviews: 503 for ${resource}`));
+    return Promise.resolve(this.table.has(`${verb} ${resource} *`) || (namespace !== AllNamespaces && this.table.has(`${verb} ${resource} ${namespace}`)));
+  }
 }
 
 /** Names from a connection's edges. */

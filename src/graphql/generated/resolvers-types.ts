@@ -253,10 +253,13 @@ export type IpAddress = {
   /** Endpoints with this address, one per Service, sorted by Service. */
   readonly endpoints: ReadonlyArray<Endpoint>;
   readonly family: IpFamily;
-  /** All of the above in one list: pods, endpoints, Services, then Nodes. Empty when nothing in the cache has the address. */
+  /**
+   * All of the above in one list: pods, endpoints, Services, then Nodes. Empty when nothing the
+   * caller may list has the address; Nodes are left out, without an error, when it may not list them.
+   */
   readonly holders: ReadonlyArray<IpHolder>;
-  /** Nodes with this address among their status.addresses, sorted by name. */
-  readonly nodes: ReadonlyArray<Node>;
+  /** Nodes with this address among their status.addresses, sorted by name. Null with FORBIDDEN when the caller may not list Nodes. */
+  readonly nodes?: Maybe<ReadonlyArray<Node>>;
   /** Pods with this address among their podIPs, sorted by namespace/name. */
   readonly pods: ReadonlyArray<Pod>;
   /** Services with this address among their clusterIPs, sorted by namespace/name. */
@@ -297,7 +300,7 @@ export type KindSyncStatus = {
   /** RFC 3339: the oldest 'last event or bookmark' among the kind's reflectors. */
   readonly lastEventAt?: Maybe<Scalars['String']['output']>;
   readonly lists: Scalars['Int']['output'];
-  /** Objects in the cache. */
+  /** Objects in the cache that the caller may list. */
   readonly objects: Scalars['Int']['output'];
   /** The least settled reflector's phase: backing-off, listing, idle, watching or stopped. */
   readonly phase: Scalars['String']['output'];
@@ -324,8 +327,8 @@ export type Node = {
   readonly endpoints: EndpointConnection;
   readonly metadata: ObjectMeta;
   readonly podCIDRs: ReadonlyArray<Scalars['String']['output']>;
-  /** Pods scheduled to it (spec.nodeName), sorted by namespace/name. */
-  readonly pods: PodConnection;
+  /** Pods scheduled to it (spec.nodeName), sorted by namespace/name. Null with FORBIDDEN when `namespace` names a namespace the caller may not list Pods in. */
+  readonly pods?: Maybe<PodConnection>;
   /** The Ready condition is True (false when False, Unknown or absent). */
   readonly ready: Scalars['Boolean']['output'];
   /** Label topology.kubernetes.io/region. */
@@ -569,28 +572,49 @@ export type Protocol =
  * Lists are Relay connections sorted by namespace/name (Nodes by name) with `first`/`after`:
  * `first` defaults to 100 and may not exceed 1000 (PAGE_SIZE_EXCEEDED). `labelSelector` takes
  * kubectl syntax (`app=web,tier in (a,b),!canary`). `namespace` null means every namespace.
+ *
+ * Every answer holds only what the caller may list (queries ask `list`): Services, Pods and
+ * EndpointSlices (and merged endpoints, by their Service's namespace) in the namespaces it may
+ * list them in, Nodes only when it may list them cluster-wide. Relations, counts, `totalCount`
+ * and IP lookups are computed over that alone. A namespace the caller may not list has nothing
+ * in it, without an error, unless a `namespace` argument names it: then the field is null with a
+ * FORBIDDEN error naming the missing permission, so that "none" and "not allowed" stay apart.
+ * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
+ * API server cannot decide, the fields that needed the decision are null with
+ * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
  */
 export type Query = {
   readonly __typename?: 'Query';
   /** How fresh the cache is. */
   readonly cluster: Cluster;
-  /** One EndpointSlice; null when it is not in the cache. */
+  /** One EndpointSlice; null when it is not in the cache, null with FORBIDDEN when the caller may not list EndpointSlices in `namespace`. */
   readonly endpointSlice?: Maybe<EndpointSlice>;
-  readonly endpointSlices: EndpointSliceConnection;
+  /** Null with FORBIDDEN when `namespace` names a namespace the caller may not list EndpointSlices in. */
+  readonly endpointSlices?: Maybe<EndpointSliceConnection>;
   /** Everything with this IP address. `address` must be an IPv4 or IPv6 address (INVALID_ARGUMENT otherwise). */
   readonly ip: IpAddress;
-  /** One Node; null when it is not in the cache. */
+  /** One Node; null when it is not in the cache, null with FORBIDDEN when the caller may not list Nodes. */
   readonly node?: Maybe<Node>;
-  readonly nodes: NodeConnection;
-  /** One Pod; null when it is not in the cache. */
+  /** Null with FORBIDDEN when the caller may not list Nodes. */
+  readonly nodes?: Maybe<NodeConnection>;
+  /** One Pod; null when it is not in the cache, null with FORBIDDEN when the caller may not list Pods in `namespace`. */
   readonly pod?: Maybe<Pod>;
-  /** `node` matches spec.nodeName; `zone` the zone of the pod's Node. */
-  readonly pods: PodConnection;
-  /** One Service; null when it is not in the cache. */
+  /**
+   * `node` matches spec.nodeName; `zone` the zone of the pod's Node. Null with FORBIDDEN when
+   * `namespace` names a namespace the caller may not list Pods in, or `zone` is given and it may
+   * not list Nodes.
+   */
+  readonly pods?: Maybe<PodConnection>;
+  /** One Service; null when it is not in the cache, null with FORBIDDEN when the caller may not list Services in `namespace`. */
   readonly service?: Maybe<Service>;
-  readonly services: ServiceConnection;
-  /** Services that route nowhere: no ready endpoint. ExternalName Services, which never have endpoints, are left out. */
-  readonly servicesWithoutReadyEndpoints: ServiceConnection;
+  /** Null with FORBIDDEN when `namespace` names a namespace the caller may not list Services in (with `hasReadyEndpoints`, EndpointSlices too). */
+  readonly services?: Maybe<ServiceConnection>;
+  /**
+   * Services that route nowhere: no ready endpoint. ExternalName Services, which never have
+   * endpoints, are left out. Null with FORBIDDEN when `namespace` names a namespace the caller may
+   * not list Services or EndpointSlices in.
+   */
+  readonly servicesWithoutReadyEndpoints?: Maybe<ServiceConnection>;
 };
 
 
@@ -600,6 +624,16 @@ export type Query = {
  * Lists are Relay connections sorted by namespace/name (Nodes by name) with `first`/`after`:
  * `first` defaults to 100 and may not exceed 1000 (PAGE_SIZE_EXCEEDED). `labelSelector` takes
  * kubectl syntax (`app=web,tier in (a,b),!canary`). `namespace` null means every namespace.
+ *
+ * Every answer holds only what the caller may list (queries ask `list`): Services, Pods and
+ * EndpointSlices (and merged endpoints, by their Service's namespace) in the namespaces it may
+ * list them in, Nodes only when it may list them cluster-wide. Relations, counts, `totalCount`
+ * and IP lookups are computed over that alone. A namespace the caller may not list has nothing
+ * in it, without an error, unless a `namespace` argument names it: then the field is null with a
+ * FORBIDDEN error naming the missing permission, so that "none" and "not allowed" stay apart.
+ * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
+ * API server cannot decide, the fields that needed the decision are null with
+ * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
  */
 export type QueryEndpointSliceArgs = {
   name: Scalars['String']['input'];
@@ -613,6 +647,16 @@ export type QueryEndpointSliceArgs = {
  * Lists are Relay connections sorted by namespace/name (Nodes by name) with `first`/`after`:
  * `first` defaults to 100 and may not exceed 1000 (PAGE_SIZE_EXCEEDED). `labelSelector` takes
  * kubectl syntax (`app=web,tier in (a,b),!canary`). `namespace` null means every namespace.
+ *
+ * Every answer holds only what the caller may list (queries ask `list`): Services, Pods and
+ * EndpointSlices (and merged endpoints, by their Service's namespace) in the namespaces it may
+ * list them in, Nodes only when it may list them cluster-wide. Relations, counts, `totalCount`
+ * and IP lookups are computed over that alone. A namespace the caller may not list has nothing
+ * in it, without an error, unless a `namespace` argument names it: then the field is null with a
+ * FORBIDDEN error naming the missing permission, so that "none" and "not allowed" stay apart.
+ * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
+ * API server cannot decide, the fields that needed the decision are null with
+ * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
  */
 export type QueryEndpointSlicesArgs = {
   addressType?: InputMaybe<AddressType>;
@@ -630,6 +674,16 @@ export type QueryEndpointSlicesArgs = {
  * Lists are Relay connections sorted by namespace/name (Nodes by name) with `first`/`after`:
  * `first` defaults to 100 and may not exceed 1000 (PAGE_SIZE_EXCEEDED). `labelSelector` takes
  * kubectl syntax (`app=web,tier in (a,b),!canary`). `namespace` null means every namespace.
+ *
+ * Every answer holds only what the caller may list (queries ask `list`): Services, Pods and
+ * EndpointSlices (and merged endpoints, by their Service's namespace) in the namespaces it may
+ * list them in, Nodes only when it may list them cluster-wide. Relations, counts, `totalCount`
+ * and IP lookups are computed over that alone. A namespace the caller may not list has nothing
+ * in it, without an error, unless a `namespace` argument names it: then the field is null with a
+ * FORBIDDEN error naming the missing permission, so that "none" and "not allowed" stay apart.
+ * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
+ * API server cannot decide, the fields that needed the decision are null with
+ * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
  */
 export type QueryIpArgs = {
   address: Scalars['String']['input'];
@@ -642,6 +696,16 @@ export type QueryIpArgs = {
  * Lists are Relay connections sorted by namespace/name (Nodes by name) with `first`/`after`:
  * `first` defaults to 100 and may not exceed 1000 (PAGE_SIZE_EXCEEDED). `labelSelector` takes
  * kubectl syntax (`app=web,tier in (a,b),!canary`). `namespace` null means every namespace.
+ *
+ * Every answer holds only what the caller may list (queries ask `list`): Services, Pods and
+ * EndpointSlices (and merged endpoints, by their Service's namespace) in the namespaces it may
+ * list them in, Nodes only when it may list them cluster-wide. Relations, counts, `totalCount`
+ * and IP lookups are computed over that alone. A namespace the caller may not list has nothing
+ * in it, without an error, unless a `namespace` argument names it: then the field is null with a
+ * FORBIDDEN error naming the missing permission, so that "none" and "not allowed" stay apart.
+ * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
+ * API server cannot decide, the fields that needed the decision are null with
+ * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
  */
 export type QueryNodeArgs = {
   name: Scalars['String']['input'];
@@ -654,6 +718,16 @@ export type QueryNodeArgs = {
  * Lists are Relay connections sorted by namespace/name (Nodes by name) with `first`/`after`:
  * `first` defaults to 100 and may not exceed 1000 (PAGE_SIZE_EXCEEDED). `labelSelector` takes
  * kubectl syntax (`app=web,tier in (a,b),!canary`). `namespace` null means every namespace.
+ *
+ * Every answer holds only what the caller may list (queries ask `list`): Services, Pods and
+ * EndpointSlices (and merged endpoints, by their Service's namespace) in the namespaces it may
+ * list them in, Nodes only when it may list them cluster-wide. Relations, counts, `totalCount`
+ * and IP lookups are computed over that alone. A namespace the caller may not list has nothing
+ * in it, without an error, unless a `namespace` argument names it: then the field is null with a
+ * FORBIDDEN error naming the missing permission, so that "none" and "not allowed" stay apart.
+ * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
+ * API server cannot decide, the fields that needed the decision are null with
+ * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
  */
 export type QueryNodesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -671,6 +745,16 @@ export type QueryNodesArgs = {
  * Lists are Relay connections sorted by namespace/name (Nodes by name) with `first`/`after`:
  * `first` defaults to 100 and may not exceed 1000 (PAGE_SIZE_EXCEEDED). `labelSelector` takes
  * kubectl syntax (`app=web,tier in (a,b),!canary`). `namespace` null means every namespace.
+ *
+ * Every answer holds only what the caller may list (queries ask `list`): Services, Pods and
+ * EndpointSlices (and merged endpoints, by their Service's namespace) in the namespaces it may
+ * list them in, Nodes only when it may list them cluster-wide. Relations, counts, `totalCount`
+ * and IP lookups are computed over that alone. A namespace the caller may not list has nothing
+ * in it, without an error, unless a `namespace` argument names it: then the field is null with a
+ * FORBIDDEN error naming the missing permission, so that "none" and "not allowed" stay apart.
+ * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
+ * API server cannot decide, the fields that needed the decision are null with
+ * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
  */
 export type QueryPodArgs = {
   name: Scalars['String']['input'];
@@ -684,6 +768,16 @@ export type QueryPodArgs = {
  * Lists are Relay connections sorted by namespace/name (Nodes by name) with `first`/`after`:
  * `first` defaults to 100 and may not exceed 1000 (PAGE_SIZE_EXCEEDED). `labelSelector` takes
  * kubectl syntax (`app=web,tier in (a,b),!canary`). `namespace` null means every namespace.
+ *
+ * Every answer holds only what the caller may list (queries ask `list`): Services, Pods and
+ * EndpointSlices (and merged endpoints, by their Service's namespace) in the namespaces it may
+ * list them in, Nodes only when it may list them cluster-wide. Relations, counts, `totalCount`
+ * and IP lookups are computed over that alone. A namespace the caller may not list has nothing
+ * in it, without an error, unless a `namespace` argument names it: then the field is null with a
+ * FORBIDDEN error naming the missing permission, so that "none" and "not allowed" stay apart.
+ * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
+ * API server cannot decide, the fields that needed the decision are null with
+ * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
  */
 export type QueryPodsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -703,6 +797,16 @@ export type QueryPodsArgs = {
  * Lists are Relay connections sorted by namespace/name (Nodes by name) with `first`/`after`:
  * `first` defaults to 100 and may not exceed 1000 (PAGE_SIZE_EXCEEDED). `labelSelector` takes
  * kubectl syntax (`app=web,tier in (a,b),!canary`). `namespace` null means every namespace.
+ *
+ * Every answer holds only what the caller may list (queries ask `list`): Services, Pods and
+ * EndpointSlices (and merged endpoints, by their Service's namespace) in the namespaces it may
+ * list them in, Nodes only when it may list them cluster-wide. Relations, counts, `totalCount`
+ * and IP lookups are computed over that alone. A namespace the caller may not list has nothing
+ * in it, without an error, unless a `namespace` argument names it: then the field is null with a
+ * FORBIDDEN error naming the missing permission, so that "none" and "not allowed" stay apart.
+ * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
+ * API server cannot decide, the fields that needed the decision are null with
+ * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
  */
 export type QueryServiceArgs = {
   name: Scalars['String']['input'];
@@ -716,6 +820,16 @@ export type QueryServiceArgs = {
  * Lists are Relay connections sorted by namespace/name (Nodes by name) with `first`/`after`:
  * `first` defaults to 100 and may not exceed 1000 (PAGE_SIZE_EXCEEDED). `labelSelector` takes
  * kubectl syntax (`app=web,tier in (a,b),!canary`). `namespace` null means every namespace.
+ *
+ * Every answer holds only what the caller may list (queries ask `list`): Services, Pods and
+ * EndpointSlices (and merged endpoints, by their Service's namespace) in the namespaces it may
+ * list them in, Nodes only when it may list them cluster-wide. Relations, counts, `totalCount`
+ * and IP lookups are computed over that alone. A namespace the caller may not list has nothing
+ * in it, without an error, unless a `namespace` argument names it: then the field is null with a
+ * FORBIDDEN error naming the missing permission, so that "none" and "not allowed" stay apart.
+ * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
+ * API server cannot decide, the fields that needed the decision are null with
+ * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
  */
 export type QueryServicesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -734,6 +848,16 @@ export type QueryServicesArgs = {
  * Lists are Relay connections sorted by namespace/name (Nodes by name) with `first`/`after`:
  * `first` defaults to 100 and may not exceed 1000 (PAGE_SIZE_EXCEEDED). `labelSelector` takes
  * kubectl syntax (`app=web,tier in (a,b),!canary`). `namespace` null means every namespace.
+ *
+ * Every answer holds only what the caller may list (queries ask `list`): Services, Pods and
+ * EndpointSlices (and merged endpoints, by their Service's namespace) in the namespaces it may
+ * list them in, Nodes only when it may list them cluster-wide. Relations, counts, `totalCount`
+ * and IP lookups are computed over that alone. A namespace the caller may not list has nothing
+ * in it, without an error, unless a `namespace` argument names it: then the field is null with a
+ * FORBIDDEN error naming the missing permission, so that "none" and "not allowed" stay apart.
+ * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
+ * API server cannot decide, the fields that needed the decision are null with
+ * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
  */
 export type QueryServicesWithoutReadyEndpointsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -774,8 +898,8 @@ export type Service = {
   /** From status.loadBalancer.ingress. */
   readonly loadBalancerIngress: ReadonlyArray<LoadBalancerIngress>;
   readonly metadata: ObjectMeta;
-  /** The Nodes its endpoints run on (their `nodeName`), sorted by name. */
-  readonly nodes: NodeConnection;
+  /** The Nodes its endpoints run on (their `nodeName`), sorted by name. Null with FORBIDDEN when the caller may not list Nodes. */
+  readonly nodes?: Maybe<NodeConnection>;
   /**
    * The Pods its selector selects in its namespace, whether or not they are endpoints yet,
    * sorted by namespace/name. Empty for a selectorless Service.
@@ -1296,7 +1420,7 @@ export type IpAddressResolvers<ContextType = GatewayContext, ParentType extends 
   endpoints?: Resolver<ReadonlyArray<ResolversTypes['Endpoint']>, ParentType, ContextType>;
   family?: Resolver<ResolversTypes['IPFamily'], ParentType, ContextType>;
   holders?: Resolver<ReadonlyArray<ResolversTypes['IPHolder']>, ParentType, ContextType>;
-  nodes?: Resolver<ReadonlyArray<ResolversTypes['Node']>, ParentType, ContextType>;
+  nodes?: Resolver<Maybe<ReadonlyArray<ResolversTypes['Node']>>, ParentType, ContextType>;
   pods?: Resolver<ReadonlyArray<ResolversTypes['Pod']>, ParentType, ContextType>;
   services?: Resolver<ReadonlyArray<ResolversTypes['Service']>, ParentType, ContextType>;
 };
@@ -1335,7 +1459,7 @@ export type NodeResolvers<ContextType = GatewayContext, ParentType extends Resol
   endpoints?: Resolver<ResolversTypes['EndpointConnection'], ParentType, ContextType, Partial<NodeEndpointsArgs>>;
   metadata?: Resolver<ResolversTypes['ObjectMeta'], ParentType, ContextType>;
   podCIDRs?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType>;
-  pods?: Resolver<ResolversTypes['PodConnection'], ParentType, ContextType, Partial<NodePodsArgs>>;
+  pods?: Resolver<Maybe<ResolversTypes['PodConnection']>, ParentType, ContextType, Partial<NodePodsArgs>>;
   ready?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   region?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   services?: Resolver<ResolversTypes['ServiceConnection'], ParentType, ContextType, Partial<NodeServicesArgs>>;
@@ -1451,15 +1575,15 @@ export type PodServicePortResolvers<ContextType = GatewayContext, ParentType ext
 export type QueryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   cluster?: Resolver<ResolversTypes['Cluster'], ParentType, ContextType>;
   endpointSlice?: Resolver<Maybe<ResolversTypes['EndpointSlice']>, ParentType, ContextType, RequireFields<QueryEndpointSliceArgs, 'name' | 'namespace'>>;
-  endpointSlices?: Resolver<ResolversTypes['EndpointSliceConnection'], ParentType, ContextType, Partial<QueryEndpointSlicesArgs>>;
+  endpointSlices?: Resolver<Maybe<ResolversTypes['EndpointSliceConnection']>, ParentType, ContextType, Partial<QueryEndpointSlicesArgs>>;
   ip?: Resolver<ResolversTypes['IPAddress'], ParentType, ContextType, RequireFields<QueryIpArgs, 'address'>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'name'>>;
-  nodes?: Resolver<ResolversTypes['NodeConnection'], ParentType, ContextType, Partial<QueryNodesArgs>>;
+  nodes?: Resolver<Maybe<ResolversTypes['NodeConnection']>, ParentType, ContextType, Partial<QueryNodesArgs>>;
   pod?: Resolver<Maybe<ResolversTypes['Pod']>, ParentType, ContextType, RequireFields<QueryPodArgs, 'name' | 'namespace'>>;
-  pods?: Resolver<ResolversTypes['PodConnection'], ParentType, ContextType, Partial<QueryPodsArgs>>;
+  pods?: Resolver<Maybe<ResolversTypes['PodConnection']>, ParentType, ContextType, Partial<QueryPodsArgs>>;
   service?: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServiceArgs, 'name' | 'namespace'>>;
-  services?: Resolver<ResolversTypes['ServiceConnection'], ParentType, ContextType, Partial<QueryServicesArgs>>;
-  servicesWithoutReadyEndpoints?: Resolver<ResolversTypes['ServiceConnection'], ParentType, ContextType, Partial<QueryServicesWithoutReadyEndpointsArgs>>;
+  services?: Resolver<Maybe<ResolversTypes['ServiceConnection']>, ParentType, ContextType, Partial<QueryServicesArgs>>;
+  servicesWithoutReadyEndpoints?: Resolver<Maybe<ResolversTypes['ServiceConnection']>, ParentType, ContextType, Partial<QueryServicesWithoutReadyEndpointsArgs>>;
 };
 
 export type ServiceResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Service'] = ResolversParentTypes['Service']> = {
@@ -1477,7 +1601,7 @@ export type ServiceResolvers<ContextType = GatewayContext, ParentType extends Re
   ipFamilyPolicy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   loadBalancerIngress?: Resolver<ReadonlyArray<ResolversTypes['LoadBalancerIngress']>, ParentType, ContextType>;
   metadata?: Resolver<ResolversTypes['ObjectMeta'], ParentType, ContextType>;
-  nodes?: Resolver<ResolversTypes['NodeConnection'], ParentType, ContextType, Partial<ServiceNodesArgs>>;
+  nodes?: Resolver<Maybe<ResolversTypes['NodeConnection']>, ParentType, ContextType, Partial<ServiceNodesArgs>>;
   pods?: Resolver<ResolversTypes['PodConnection'], ParentType, ContextType, Partial<ServicePodsArgs>>;
   ports?: Resolver<ReadonlyArray<ResolversTypes['ServicePort']>, ParentType, ContextType>;
   publishNotReadyAddresses?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;

@@ -18,6 +18,8 @@ export const KindSyncStatus: KindSyncStatusResolvers = {
   lastEventAt: (h) => rfc3339(h.lastEventAt),
   lastEventAgeSeconds: (h, _, ctx) => (isTime(h.lastEventAt) ? Math.max(0, ctx.now - h.lastEventAt) / 1000 : null),
   // A cache without reflectors (hand-fed) aggregates over none: Math.max() is -Infinity.
+  // The cache's count when nothing is hidden from the caller; else what it may list.
+  objects: (h, _, ctx) => (ctx.loaders.permissions.open ? h.objects : ctx.loaders.objectCountByKind.load(h.kind)),
   consecutiveFailures: (h) => (Number.isFinite(h.consecutiveFailures) ? h.consecutiveFailures : 0),
 };
 

@@ -1,16 +1,24 @@
-/** Query: lookups by key or IP, and the lists. Arguments are checked in args.ts. */
+/**
+ * Query: lookups by key or IP, and the lists. Arguments are checked in args.ts. A lookup that
+ * names a namespace asks first whether the caller may list the kind there (FORBIDDEN
+ * otherwise); the lists' filters do the same for `namespace` (filters.ts).
+ */
+import type DataLoader from 'dataloader';
+import type { Resource } from '../../auth/access.ts';
 import { ipArg, namespaceArg, nameArg, optionalNamespaceArg } from '../args.ts';
 import { nodeConnection, podConnection, serviceConnection, sliceConnection } from '../filters.ts';
+import type { GatewayContext } from '../context.ts';
 import type { QueryResolvers } from '../generated/resolvers-types.ts';
 import { AnyZone, NamespaceAll } from '../loaders.ts';
 
 export const Query: QueryResolvers = {
   cluster: () => ({ kind: 'Cluster' }),
 
-  service: (_, a, ctx) => ctx.loaders.serviceByKey.load(`${namespaceArg(a.namespace)}/${nameArg('name', a.name)}`),
-  pod: (_, a, ctx) => ctx.loaders.podByKey.load(`${namespaceArg(a.namespace)}/${nameArg('name', a.name)}`),
+  service: (_, a, ctx) => lookup(ctx, 'services', a, ctx.loaders.serviceByKey),
+  pod: (_, a, ctx) => lookup(ctx, 'pods', a, ctx.loaders.podByKey),
+  // nodeByName fails with FORBIDDEN itself when the caller may not list Nodes.
   node: (_, a, ctx) => ctx.loaders.nodeByName.load(nameArg('name', a.name)),
-  endpointSlice: (_, a, ctx) => ctx.loaders.sliceByKey.load(`${namespaceArg(a.namespace)}/${nameArg('name', a.name)}`),
+  endpointSlice: (_, a, ctx) => lookup(ctx, 'endpointslices', a, ctx.loaders.sliceByKey),
   ip: (_, a) => ipArg(a.address),
 
   services: (_, a, ctx) => serviceConnection(ctx, ctx.loaders.servicesByNamespace.load(optionalNamespaceArg(a.namespace) ?? NamespaceAll), a),
@@ -28,3 +36,13 @@ export const Query: QueryResolvers = {
     return serviceConnection(ctx, services.filter((s) => s.type !== 'ExternalName'), { ...a, hasReadyEndpoints: false });
   },
 };
+
+// Private:
+
+/** One object by namespace and name: FORBIDDEN when the caller may not list `resource` in that namespace. */
+function lookup<V>(ctx: GatewayContext, resource: Resource, a: { readonly namespace: string; readonly name: string }, loader: DataLoader<string, V>): Promise<V> {
+  const namespace = namespaceArg(a.namespace);
+  const key = `${namespace}/${nameArg('name', a.name)}`;
+  const permissions = ctx.loaders.permissions;
+  return permissions.open ? loader.load(key) : permissions.require(resource, namespace).then(() => loader.load(key));
+}
