@@ -12,13 +12,16 @@ import { buildGatewaySchema } from './graphql/schema.ts';
 import { createContext, type GatewayContext } from './graphql/context.ts';
 import { DefaultLimits, resolveLimits, type Limits } from './graphql/limits.ts';
 import { OperationPipeline } from './graphql/pipeline.ts';
+import { SubjectAccessAuthorizer, TokenAuthenticator, type ReviewClient, type ReviewObserver } from './auth/reviews.ts';
+import type { Access, Verb } from './auth/access.ts';
+import { CallerAuth } from './server/auth.ts';
 import { Fanout } from './subscriptions/fanout.ts';
 import { subscriptionResolvers } from './subscriptions/resolvers.ts';
 import { GatewayServer, GraphQLPath } from './server/server.ts';
 import { ServingCertificate, loadKeyPair } from './server/tls.ts';
 import { GatewayMetrics } from './server/metrics.ts';
 import { explorerRoute } from './explorer/route.ts';
-import { startSimCluster, type SimCluster } from './sim/index.ts';
+import { DemoTokens, startSimCluster, type SimCluster } from './sim/index.ts';
 import { isLoopbackHost, type Config } from './config.ts';
 import type { Logger } from './log.ts';
 
@@ -63,7 +66,7 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
   const { kc, source, demo } = await chooseCluster(cfg, opts.env ?? process.env, log);
   const client = new ApiClient(kc);
   // The demo cluster grants everything and has no authorization API to ask.
-  const checked = demo ? ({ phase: 'ok', version: 'demo' } as const) : await preflight(client, requirements(cfg.namespaces, cfg.watchNodes));
+  const checked = demo ? ({ phase: 'ok', version: 'demo' } as const) : await preflight(client, requirements(cfg.namespaces, cfg.watchNodes, cfg.auth === 'kubernetes'));
   switch (checked.phase) {
     case 'ok':
       if (!demo) log.info('API server reachable and permissions granted', { version: checked.version });
@@ -90,7 +93,7 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
   });
   const feed = new EndpointFeed(cache.slices, (k) => cache.slicesByService(k));
   feed.start();
-  serving = composeServing(cfg, { cache, feed }, log, { tls });
+  serving = composeServing(cfg, { cache, feed }, log, { tls, client });
   const { server, fanout, metrics } = serving;
   cache.start();
   let address;
@@ -108,6 +111,13 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
     cluster: source.kind,
     url,
   });
+  if (cfg.auth === 'kubernetes') {
+    log.info(`authentication: kubernetes (every caller needs a bearer token and sees what it may list)${demo ? `; demo tokens: ${DemoTokens.admin} (everything), ${DemoTokens.shop} (namespace shop only, no Nodes)` : ''}`, { auth: 'kubernetes' });
+  } else if (isLoopbackHost(cfg.host)) {
+    log.info('authentication: none (loopback only: every local caller sees everything the gateway can read)', { auth: 'none' });
+  } else {
+    log.warn(AuthOffWarning, { auth: 'none', host: cfg.host });
+  }
   if (!tls && !isLoopbackHost(cfg.host)) {
     log.warn('serving plain HTTP on a non-loopback address: bearer tokens and answers would travel in plain text; serve TLS with --tls-cert-file and --tls-private-key-file', { host: cfg.host });
   }
@@ -161,14 +171,15 @@ export function composeServing(
   cfg: Config,
   sources: { cache: ClusterCache; feed: EndpointFeed },
   log: Logger,
-  opts: { tls?: ServingCertificate | null } = {},
+  opts: { tls?: ServingCertificate | null; client?: ReviewClient | null } = {},
 ): Serving {
   const { cache, feed } = sources;
   const tls = opts.tls !== undefined ? opts.tls : servingCertificate(cfg, log);
-  const limits = limitsOf(cfg);
   let metrics: GatewayMetrics | null = null;
+  const auth = callerAuth(cfg, opts.client ?? null, { onDecision: (kind, outcome, cached, ms) => metrics?.onAuthDecision(kind, outcome, cached, ms) });
+  const limits = limitsOf(cfg);
   const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
-  const context = () => createContext(sources, { limits });
+  const context = (access: Access, verb: Verb = 'list') => createContext(sources, { limits, access, verb });
   const pipeline = new OperationPipeline({ schema, limits, introspection: cfg.introspection, logger: log });
   const fanout = new Fanout({
     pipeline,
@@ -177,6 +188,7 @@ export function composeServing(
     createContext: context,
     maxQueue: cfg.limits.wsMaxQueue,
     slowTimeoutMs: cfg.limits.wsSlowTimeoutMs,
+    reauthorizeMs: auth.mode === 'kubernetes' ? cfg.authAllowedTtlMs : 0,
     historySize: cfg.limits.wsHistory,
     onDelivered: (ms) => metrics?.onDelivered(ms),
     onSlowSubscriber: () => metrics?.onSlowSubscriber(),
@@ -188,9 +200,12 @@ export function composeServing(
   server = new GatewayServer<GatewayContext>({
     host: cfg.host,
     port: cfg.port,
-    graphql: { pipeline, createContext: context },
+    graphql: { pipeline, createContext: (access) => context(access) },
     cache,
     fanout,
+    auth,
+    revalidateTokenMs: cfg.authTokenTtlMs,
+    warning: auth.mode === 'none' && !isLoopbackHost(cfg.host) ? AuthOffWarning : null,
     maxBodyBytes: cfg.limits.maxBodyBytes,
     ws: {
       maxMessageBytes: cfg.limits.wsMaxMessageBytes,
@@ -206,6 +221,23 @@ export function composeServing(
     logger: log,
   });
   return { server, fanout, metrics };
+}
+
+/** Said at start and in /readyz when `--auth none` listens beyond loopback. */
+export const AuthOffWarning = 'authentication is off (--auth none) on a non-loopback address: every caller sees everything the gateway can read';
+
+/**
+ * `--auth kubernetes`: TokenReview and SubjectAccessReview through `client` (the gateway's own
+ * connection to the API server, or the demo cluster's), with the configured audiences and TTLs.
+ */
+export function callerAuth(cfg: Config, client: ReviewClient | null, observer: ReviewObserver): CallerAuth {
+  if (cfg.auth === 'none') return new CallerAuth({ mode: 'none' });
+  if (client === null) throw new ConfigError('--auth: kubernetes needs a connection to the API server to review tokens');
+  return new CallerAuth({
+    mode: 'kubernetes',
+    authenticator: new TokenAuthenticator({ client, audiences: cfg.authAudiences, authenticatedTtlMs: cfg.authTokenTtlMs, observer }),
+    authorizer: new SubjectAccessAuthorizer({ client, allowedTtlMs: cfg.authAllowedTtlMs, deniedTtlMs: cfg.authDeniedTtlMs, observer }),
+  });
 }
 
 /** The GraphQL limits a configuration sets (HTTP and WebSocket use the same). */

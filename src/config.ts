@@ -37,6 +37,16 @@ export interface Config {
   demoChurnPerSecond: number;
   /** Serve HTTPS and WSS with this certificate and key (PEM files, reloaded when they change); null: plain HTTP. */
   tls: TlsFilesConfig | null;
+  /** Who may see what: `kubernetes` (TokenReview + SubjectAccessReview per caller) or `none` (every caller sees everything). */
+  auth: 'kubernetes' | 'none';
+  /** Audiences a caller's token must be valid for (TokenReview spec.audiences); empty: the API server's own. */
+  authAudiences: string[];
+  /** How long a TokenReview outcome is kept (authenticated; an unauthenticated one is kept 10 s). */
+  authTokenTtlMs: number;
+  /** How long an allowed SubjectAccessReview decision is kept; live subscriptions are re-authorized this often. */
+  authAllowedTtlMs: number;
+  /** How long a denied SubjectAccessReview decision is kept. */
+  authDeniedTtlMs: number;
 }
 
 export interface TlsFilesConfig {
@@ -82,6 +92,11 @@ export const Options: Readonly<Record<string, Option>> = {
   'log-format': { type: 'string', help: 'json | text (default: text on a terminal, json otherwise)' },
   explorer: { type: 'boolean', help: 'serve the GraphiQL explorer at / (--no-explorer to turn off)', default: true },
   introspection: { type: 'boolean', help: 'allow schema introspection (--no-introspection to turn off)', default: true },
+  auth: { type: 'string', help: 'kubernetes: every caller needs a bearer token and sees what it may list (TokenReview, SubjectAccessReview); none: every caller sees everything (default: kubernetes unless --host is loopback)' },
+  'auth-audiences': { type: 'string', help: 'comma-separated audiences caller tokens must be valid for (default: the API server\'s own)' },
+  'auth-token-ttl-ms': { type: 'string', help: 'how long a token review is cached, in ms (rejections: 10 s)', default: '120000' },
+  'auth-allowed-ttl-ms': { type: 'string', help: 'how long an allowed access decision is cached, in ms; live subscriptions are re-authorized this often', default: '300000' },
+  'auth-denied-ttl-ms': { type: 'string', help: 'how long a denied access decision is cached, in ms', default: '30000' },
   'tls-cert-file': { type: 'string', help: 'PEM certificate (leaf first, then intermediates): serve HTTPS and WSS; reloaded when it or the key changes' },
   'tls-private-key-file': { type: 'string', help: 'PEM private key of --tls-cert-file (both or neither)' },
   'allowed-origins': { type: 'string', help: 'comma-separated browser origins allowed besides the gateway itself' },
@@ -188,6 +203,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     shutdownDelaySeconds: int('shutdown-delay-seconds', 0, 600),
     demoChurnPerSecond: int('demo-churn-per-second', 0, 10_000),
     tls: certFile !== null && keyFile !== null ? { certFile, keyFile } : null,
+    auth: authMode(str('auth'), name('auth'), host),
+    authAudiences: list('auth-audiences'),
+    authTokenTtlMs: int('auth-token-ttl-ms', 100, 86_400_000),
+    authAllowedTtlMs: int('auth-allowed-ttl-ms', 100, 86_400_000),
+    authDeniedTtlMs: int('auth-denied-ttl-ms', 100, 86_400_000),
     limits: {
       maxDepth: int('max-depth', 1, 100),
       maxAliases: int('max-aliases', 1, 10_000),
@@ -211,6 +231,13 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
  * brackets, in full or IPv4-mapped) or `localhost`. The unspecified addresses 0.0.0.0 and ::
  * listen on every interface and are not loopback; nor is any other name, whatever it resolves to.
  */
+/** `--auth` as given, or its default for the listen address: `kubernetes` beyond loopback, `none` on loopback. */
+function authMode(value: string | null, name: string, host: string): 'kubernetes' | 'none' {
+  if (value === null) return isLoopbackHost(host) ? 'none' : 'kubernetes';
+  if (value !== 'kubernetes' && value !== 'none') throw new ConfigError(`${name}: expected kubernetes or none, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
   if (h === 'localhost' || h === 'localhost.') return true;

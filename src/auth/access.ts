@@ -58,6 +58,17 @@ export const OpenAccess: Access = Object.freeze({
   allowed: () => Promise.resolve(true),
 });
 
+/** A caller who may ask: its access, and a key that is the same for the same identity (subscribers share topics by it). */
+export interface Caller {
+  readonly user: UserInfo | null;
+  readonly access: Access;
+  /** '' when authorization is off; else a digest of the identity (username, uid, groups, extra). */
+  readonly key: string;
+}
+
+/** Everyone is the same anonymous caller who sees everything (`--auth none`). */
+export const OpenCaller: Caller = Object.freeze({ user: null, access: OpenAccess, key: '' });
+
 /** "verb resource in namespace NS" / "verb resource cluster-wide", for FORBIDDEN messages and logs. */
 export function describePermission(verb: Verb, resource: Resource, namespace: string): string {
   const res = ResourceGroup[resource] ? `${resource}.${ResourceGroup[resource]}` : resource;

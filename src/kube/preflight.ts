@@ -12,7 +12,7 @@
 import { ApiError, type ApiClient } from './client.ts';
 
 export interface Requirement {
-  readonly verb: 'get' | 'list' | 'watch';
+  readonly verb: 'get' | 'list' | 'watch' | 'create';
   readonly group: string;
   readonly resource: string;
   /** null: all namespaces (or cluster-scoped). */
@@ -24,8 +24,12 @@ export type PreflightResult =
   | { readonly phase: 'unreachable'; readonly message: string }
   | { readonly phase: 'fatal'; readonly message: string };
 
-/** What the cache needs, for the given namespaces (empty: cluster-wide) and whether Nodes are watched. */
-export function requirements(namespaces: readonly string[], watchNodes: boolean): Requirement[] {
+/**
+ * What the cache needs, for the given namespaces (empty: cluster-wide) and whether Nodes are
+ * watched; with `reviews`, also what caller authorization needs (create tokenreviews and
+ * subjectaccessreviews, cluster-scoped).
+ */
+export function requirements(namespaces: readonly string[], watchNodes: boolean, reviews = false): Requirement[] {
   const scopes = namespaces.length > 0 ? namespaces : [null];
   const out: Requirement[] = [];
   for (const verb of ['get', 'list', 'watch'] as const) {
@@ -36,13 +40,19 @@ export function requirements(namespaces: readonly string[], watchNodes: boolean)
     }
     if (watchNodes) out.push({ verb, group: '', resource: 'nodes', namespace: null });
   }
+  if (reviews) {
+    out.push({ verb: 'create', group: 'authentication.k8s.io', resource: 'tokenreviews', namespace: null });
+    out.push({ verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews', namespace: null });
+  }
   return out;
 }
 
 export function describeRequirement(r: Requirement): string {
   const res = r.group ? `${r.resource}.${r.group}` : r.resource;
-  return `${r.verb} ${res} ${r.resource === 'nodes' ? '(cluster-scoped)' : r.namespace ? `in namespace ${r.namespace}` : 'in all namespaces'}`;
+  return `${r.verb} ${res} ${ClusterScoped.has(r.resource) ? '(cluster-scoped)' : r.namespace ? `in namespace ${r.namespace}` : 'in all namespaces'}`;
 }
+
+const ClusterScoped = new Set(['nodes', 'tokenreviews', 'subjectaccessreviews']);
 
 export async function preflight(client: ApiClient, reqs: readonly Requirement[], timeoutMs = 10_000): Promise<PreflightResult> {
   let version: string;

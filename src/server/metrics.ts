@@ -17,6 +17,8 @@ export class GatewayMetrics {
   private readonly deliveryDelay: Histogram;
   private readonly slowSubscribers: Counter;
   private readonly keepAliveTimeouts: Counter;
+  private readonly authDecisions: Counter;
+  private readonly authReviewSeconds: Histogram;
   private readonly seen = new Map<string, { lists: number; watches: number }>();
 
   constructor(sources: { cache: ClusterCache; sockets: () => number; subscribers: () => number; topics: () => number }) {
@@ -89,6 +91,19 @@ export class GatewayMetrics {
       registers: [r],
     });
     this.slowSubscribers = new Counter({ name: 'netgraph_slow_subscribers_dropped_total', help: 'Subscribers closed with 4008 for falling too far behind.', registers: [r] });
+    this.authDecisions = new Counter({
+      name: 'netgraph_auth_decisions_total',
+      help: 'Caller authentication (authn: TokenReview) and authorization (authz: SubjectAccessReview) decisions, by outcome and whether the decision cache answered.',
+      labelNames: ['kind', 'outcome', 'cached'],
+      registers: [r],
+    });
+    this.authReviewSeconds = new Histogram({
+      name: 'netgraph_auth_review_seconds',
+      help: 'Latency of TokenReviews and SubjectAccessReviews sent to the API server (cache misses only).',
+      labelNames: ['kind'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [r],
+    });
     this.keepAliveTimeouts = new Counter({ name: 'netgraph_ws_keepalive_timeouts_total', help: 'WebSockets terminated for answering no ping and reading nothing for one keepalive interval.', registers: [r] });
   }
 
@@ -109,6 +124,11 @@ export class GatewayMetrics {
   onDelivered = (delayMs: number): void => {
     this.deliveries.inc();
     this.deliveryDelay.observe(delayMs / 1000);
+  };
+
+  onAuthDecision = (kind: string, outcome: string, cached: boolean, ms: number): void => {
+    this.authDecisions.inc({ kind, outcome, cached: String(cached) });
+    if (!cached) this.authReviewSeconds.observe({ kind }, ms / 1000);
   };
 
   onKeepAliveTimeout = (): void => {

@@ -14,12 +14,16 @@ import type { ServingCertificate } from './tls.ts';
 import type { ClusterCache } from '../kube/cache.ts';
 import type { Fanout } from '../subscriptions/fanout.ts';
 import type { OperationPipeline } from '../graphql/pipeline.ts';
+import { OpenCaller, type Access, type Caller } from '../auth/access.ts';
+import { AuthErrorCode, bearerToken, connectionParamsToken, type CallerAuth } from './auth.ts';
+import type { ProtocolHooks } from './ws-protocol.ts';
 import { errorText, type Logger } from '../log.ts';
 
 export interface GraphQLLayer<C extends BaseContext> {
   /** The one operation pipeline (HTTP through Apollo, WebSocket through the fan-out). */
   pipeline: OperationPipeline;
-  createContext: () => C;
+  /** A context for one HTTP operation by a caller with `access`. */
+  createContext: (access: Access) => C;
 }
 
 export interface ExtraRoute {
@@ -33,6 +37,12 @@ export interface ServerOptions<C extends BaseContext> {
   graphql: GraphQLLayer<C>;
   cache: ClusterCache;
   fanout: Fanout;
+  /** Who is calling (`--auth`). */
+  auth: CallerAuth;
+  /** How often a WebSocket's token is reviewed again; a token that stopped validating closes the socket with 4403. @default 120_000 // 2 minutes */
+  revalidateTokenMs?: number;
+  /** Said in /readyz when set (e.g. authentication is off on a non-loopback address). */
+  warning?: string | null;
   maxBodyBytes: number;
   ws: { maxMessageBytes: number; maxOperations: number; initTimeoutMs: number; keepAliveMs: number; onKeepAliveTimeout?: () => void };
   allowedOrigins: readonly string[];
@@ -50,6 +60,9 @@ export interface ServerOptions<C extends BaseContext> {
 }
 
 export const GraphQLPath = '/graphql';
+
+/** RFC 6455 "Try Again Later": the API server could not review the token. */
+const CloseTryAgainLater = 1013;
 
 export class GatewayServer<C extends BaseContext> {
   private readonly o: ServerOptions<C>;
@@ -85,7 +98,7 @@ export class GatewayServer<C extends BaseContext> {
       keepAliveMs: this.o.ws.keepAliveMs,
       onKeepAliveTimeout: this.o.ws.onKeepAliveTimeout,
       originAllowed: (origin, req) => this.originAllowed(origin, req),
-      hooks: { onSubscribe: (sink, payload) => this.o.fanout.subscribe(sink, payload) },
+      hooks: (req) => this.socketHooks(req),
       logger: this.o.logger,
     });
     await new Promise<void>((resolve, reject) => {
@@ -149,7 +162,13 @@ export class GatewayServer<C extends BaseContext> {
         case '/readyz': {
           route = 'readyz';
           const ready = !this.draining && this.o.cache.isReady();
-          sendJSON(res, ready ? 200 : 503, { ready, draining: this.draining, kinds: this.o.cache.health() });
+          sendJSON(res, ready ? 200 : 503, {
+            ready,
+            draining: this.draining,
+            auth: this.o.auth.mode,
+            ...(this.o.warning ? { warning: this.o.warning } : {}),
+            kinds: this.o.cache.health(),
+          });
           return;
         }
       }
@@ -161,8 +180,25 @@ export class GatewayServer<C extends BaseContext> {
       }
       if (url.pathname === GraphQLPath) {
         route = 'graphql';
-        await serveGraphQL(this.apollo!, req, res, async () => this.o.graphql.createContext(), this.o.maxBodyBytes);
-        return;
+        const outcome = await this.o.auth.callerFor(bearerToken(req.headers.authorization));
+        switch (outcome.kind) {
+          case 'ok':
+            await serveGraphQL(this.apollo!, req, res, async () => this.o.graphql.createContext(outcome.caller.access), this.o.maxBodyBytes);
+            return;
+          case 'unauthenticated':
+            req.resume();
+            this.o.logger.info('request refused: unauthenticated', { path: url.pathname, reason: outcome.message });
+            res.setHeader('www-authenticate', 'Bearer realm="kube-netgraph"');
+            sendJSON(res, 401, { errors: [{ message: outcome.message, extensions: { code: AuthErrorCode.UNAUTHENTICATED } }] });
+            return;
+          case 'unavailable':
+            req.resume();
+            this.o.logger.warn('request refused: the token could not be reviewed', { path: url.pathname });
+            sendJSON(res, 503, { errors: [{ message: outcome.message, extensions: { code: AuthErrorCode.AUTHENTICATION_UNAVAILABLE } }] });
+            return;
+          default:
+            return outcome satisfies never;
+        }
       }
       sendJSON(res, 404, { errors: [{ message: `path: expected ${GraphQLPath}, /healthz, /readyz or /metrics, got ${JSON.stringify(url.pathname.slice(0, 80))}`, extensions: { code: 'NOT_FOUND' } }] });
     } catch (err) {
@@ -172,6 +208,48 @@ export class GatewayServer<C extends BaseContext> {
     } finally {
       this.o.onRequest?.(route, res.statusCode, performance.now() - started);
     }
+  }
+
+  /**
+   * One WebSocket's hooks: the caller comes from the upgrade request's Authorization header,
+   * else from the connection_init payload; no valid token closes it with 4403 (1013 when the
+   * token could not be reviewed). The token is reviewed again every `revalidateTokenMs`.
+   */
+  private socketHooks(req: IncomingMessage): ProtocolHooks {
+    const auth = this.o.auth;
+    const headerToken = bearerToken(req.headers.authorization);
+    let caller: Caller = OpenCaller;
+    let timer: NodeJS.Timeout | null = null;
+    return {
+      onConnect: async (params, control) => {
+        if (auth.mode === 'none') return true;
+        const token = headerToken ?? connectionParamsToken(params);
+        const outcome = await auth.callerFor(token);
+        if (outcome.kind === 'unavailable') {
+          this.o.logger.warn('websocket refused: the token could not be reviewed');
+          control.close(CloseTryAgainLater, 'Try again later: the token could not be reviewed');
+          return false;
+        }
+        if (outcome.kind === 'unauthenticated') {
+          this.o.logger.info('websocket refused: unauthenticated', { reason: outcome.message });
+          return false;
+        }
+        caller = outcome.caller;
+        timer = setInterval(() => {
+          void auth.callerFor(token).then((again) => {
+            if (again.kind !== 'unauthenticated') return;
+            this.o.logger.info('websocket closed: its token no longer validates', { user: caller.user?.username });
+            control.close(4403, 'Forbidden: the token no longer validates');
+          });
+        }, this.o.revalidateTokenMs ?? 120_000);
+        timer.unref();
+        return true;
+      },
+      onSubscribe: (sink, payload) => this.o.fanout.subscribe(sink, payload, caller),
+      onClosed: () => {
+        if (timer) clearInterval(timer);
+      },
+    };
   }
 
   private originAllowed(origin: string, req: IncomingMessage): boolean {

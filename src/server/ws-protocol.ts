@@ -61,9 +61,16 @@ export interface ProtocolSocket {
   close(code: number, reason: string): void;
 }
 
+/** What hooks may do to their own connection later (e.g. close it when its token stops validating). */
+export interface ConnectionControl {
+  close(code: number, reason: string): void;
+}
+
 export interface ProtocolHooks {
   /** Accept or refuse a connection_init payload. Return false to close with 4403. */
-  onConnect?(payload: Record<string, unknown> | null): boolean | Promise<boolean>;
+  onConnect?(payload: Record<string, unknown> | null, control: ConnectionControl): boolean | Promise<boolean>;
+  /** The socket closed (either side); the connection's hooks are done. */
+  onClosed?(): void;
   /**
    * Start an operation. Return its stop function, or nothing when it completed already (it
    * called sink.error or sink.complete). Must not throw; a throw is answered with 4500.
@@ -163,6 +170,9 @@ export class Connection {
     }
     this.ops.clear();
     this.drainWaiters = [];
+    try {
+      this.hooks.onClosed?.();
+    } catch {}
   }
 
   /** Close the socket with a code, stopping every operation. */
@@ -183,7 +193,7 @@ export class Connection {
     this.connectionParams = (payload as Record<string, unknown>) ?? null;
     let ok = true;
     try {
-      ok = (await this.hooks.onConnect?.(this.connectionParams)) ?? true;
+      ok = (await this.hooks.onConnect?.(this.connectionParams, { close: (code, reason) => this.close(code, reason) })) ?? true;
     } catch {
       ok = false;
     }

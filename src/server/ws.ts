@@ -14,7 +14,8 @@ export interface WsOptions extends ProtocolOptions {
   /** The server whose 'upgrade' events are taken (HTTP or HTTPS: WS or WSS alike). */
   server: Server | HttpsServer;
   path: string;
-  hooks: ProtocolHooks;
+  /** The hooks of one connection, made for its upgrade request (its headers carry the caller's token). */
+  hooks: (req: IncomingMessage) => ProtocolHooks;
   /** Largest message accepted; bigger ones close the socket with 1009. @default 65_536 // 64 KiB */
   maxMessageBytes?: number;
   /** Whether a browser Origin may connect (non-browser clients send none and are allowed). */
@@ -92,10 +93,10 @@ export class WsGateway {
       this.o.logger.warn('websocket refused: origin not allowed', { origin: origin.slice(0, 200) });
       return reject(socket, 403, 'Forbidden');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, req: IncomingMessage): void {
     if (ws.protocol !== SubProtocol) {
       ws.close(CloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
       return;
@@ -108,7 +109,7 @@ export class WsGateway {
         },
         close: (code, reason) => ws.close(code, reason),
       },
-      this.o.hooks,
+      this.o.hooks(req),
       this.o,
     );
     this.sockets.set(ws, conn);

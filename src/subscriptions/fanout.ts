@@ -30,6 +30,8 @@ import type { AnyRecord, Kind } from '../kube/records.ts';
 import { objectKey } from '../kube/records.ts';
 import type { StoreBatch } from '../kube/store.ts';
 import type { OperationPipeline, SubscriptionArgs } from '../graphql/pipeline.ts';
+import { authorizationUnavailable, forbidden } from '../graphql/errors.ts';
+import { AllNamespaces, AuthorizationUnavailableError, OpenCaller, type Access, type Caller, type Resource, type Verb } from '../auth/access.ts';
 import type { OperationSink, StopOperation, SubscribePayload } from './sink.ts';
 import { changeSetOf, coalesce, serviceInScope, snapshotOf, type EndpointChangeSet, type EndpointFilter } from './changesets.ts';
 import { errorText, type Logger } from '../log.ts';
@@ -39,8 +41,14 @@ export interface FanoutOptions {
   pipeline: OperationPipeline;
   cache: ClusterCache;
   feed: EndpointFeed;
-  /** A fresh GraphQL context (with its own loaders) for one event or one query. */
-  createContext: () => unknown;
+  /** A fresh GraphQL context (with its own loaders, answering what `access` may `verb`) for one event or one query. */
+  createContext: (access: Access, verb: Verb) => unknown;
+  /**
+   * How often a live subscription's permission is asked again (the decision cache behind the
+   * caller's Access answers from cache until its own TTL runs out, so this bounds how late a
+   * revoked permission is noticed). 0: never. @default 0 // with `--auth kubernetes`, main sets it to the allowed-decision TTL
+   */
+  reauthorizeMs?: number;
   /** Live change sets queued per subscriber before coalescing, and distinct Services before closing. @default 1000 */
   maxQueue?: number;
   /**
@@ -75,6 +83,9 @@ export interface ObjectEvent {
 
 /** Root fields served by the fan-out, by the kind of source they read. */
 const ObjectRootFields: Readonly<Record<string, Kind>> = { serviceChanges: 'Service', podChanges: 'Pod', nodeChanges: 'Node' };
+
+/** What a subscriber must be allowed to watch, by root field. */
+const ResourceOfField: Readonly<Record<string, Resource>> = { endpointChanges: 'endpointslices', serviceChanges: 'services', podChanges: 'pods', nodeChanges: 'nodes' };
 
 export class Fanout {
   private readonly o: FanoutOptions;
@@ -125,7 +136,7 @@ export class Fanout {
    * answered with an `error` message (coded, the same as over HTTP) before anything is sent;
    * never a thrown exception. Queries are executed once and completed.
    */
-  subscribe(sink: OperationSink, payload: SubscribePayload): StopOperation | void {
+  async subscribe(sink: OperationSink, payload: SubscribePayload, caller: Caller = OpenCaller): Promise<StopOperation | void> {
     const pipeline = this.o.pipeline;
     const prepared = pipeline.prepare(payload, 'ws');
     switch (prepared.kind) {
@@ -134,7 +145,7 @@ export class Fanout {
       case 'query': {
         let stopped = false;
         void this.renders
-          .run(() => pipeline.executeQuery(prepared, this.o.createContext()))
+          .run(() => pipeline.executeQuery(prepared, this.o.createContext(caller.access, 'list')))
           .then((r) => {
             if (stopped) return;
             sink.nextSerialized(JSON.stringify(r));
@@ -150,11 +161,14 @@ export class Fanout {
         return prepared satisfies never;
     }
     const { root } = prepared;
-    const key = JSON.stringify([payload.query, payload.operationName ?? null, prepared.variables]);
+    const denied = await this.authorize(caller, root.field, root.args.namespace);
+    if (denied) return sink.error([pipeline.formatError(denied)]);
+    const key = JSON.stringify([caller.key, payload.query, payload.operationName ?? null, prepared.variables]);
     let topic = this.topics.get(key);
     if (!topic) {
-      topic = new Topic(key, root.field, root.responseKey, prepared.document, prepared.operation.name?.value ?? null, prepared.variables, root.args);
+      topic = new Topic(key, root.field, root.responseKey, prepared.document, prepared.operation.name?.value ?? null, prepared.variables, root.args, caller);
       this.topics.set(key, topic);
+      this.scheduleReauthorization(topic);
     }
     const sub = new Subscriber(sink, this.maxQueue, this.o.slowTimeoutMs ?? 20_000, topic, this);
     topic.pending.add(sub);
@@ -192,7 +206,7 @@ export class Fanout {
           schema: this.o.pipeline.schema,
           document: topic.document,
           rootValue: { [topic.responseKey]: value },
-          contextValue: this.o.createContext(),
+          contextValue: this.o.createContext(topic.caller.access, 'watch'),
           variableValues: topic.variables,
           operationName: topic.operationName ?? undefined,
         });
@@ -235,6 +249,42 @@ export class Fanout {
   }
 
   // Private:
+
+  /**
+   * Null when `caller` may watch what a subscription to `field` in `namespace` (null: every
+   * namespace) streams, else the error to answer with: FORBIDDEN, or AUTHORIZATION_UNAVAILABLE
+   * (fail closed). A subscription across namespaces needs the cluster-wide permission: the
+   * gateway does not quietly narrow it to the namespaces the caller may watch (name one).
+   */
+  private async authorize(caller: Caller, field: string, namespace: string | null) {
+    if (caller.user === null) return null;
+    const resource = ResourceOfField[field]!;
+    const ns = resource === 'nodes' || namespace === null ? AllNamespaces : namespace;
+    try {
+      return (await caller.access.allowed('watch', resource, ns)) ? null : forbidden('watch', resource, ns, caller.user);
+    } catch (err) {
+      if (err instanceof AuthorizationUnavailableError) return authorizationUnavailable('watch', resource, ns, err);
+      throw err;
+    }
+  }
+
+  /** Ask a live topic's permission again every `reauthorizeMs`; when it is gone, end every subscriber's operation with the error. */
+  private scheduleReauthorization(topic: Topic): void {
+    const every = this.o.reauthorizeMs ?? 0;
+    if (every <= 0 || topic.caller.user === null) return;
+    const timer = setInterval(() => {
+      if (this.topics.get(topic.key) !== topic) return clearInterval(timer);
+      void this.authorize(topic.caller, topic.rootField, topic.filter?.namespace ?? topic.namespace).then((denied) => {
+        if (!denied || this.topics.get(topic.key) !== topic) return;
+        this.o.logger.info('subscription ended: permission gone', { user: topic.caller.user?.username, error: denied.message });
+        clearInterval(timer);
+        const errors = [this.o.pipeline.formatError(denied)];
+        for (const sub of [...topic.subscribers, ...topic.pending]) sub.end(errors);
+        this.topics.delete(topic.key);
+      });
+    }, every);
+    timer.unref();
+  }
 
   /** Run `fn` after everything queued before it; a failure is logged and does not stop the chain. */
   private serially(fn: () => Promise<void>): void {
@@ -402,6 +452,10 @@ class Topic {
   readonly document: DocumentNode;
   readonly operationName: string | null;
   readonly variables: Readonly<Record<string, unknown>>;
+  /** Whose subscription this is: renders answer what it may watch. */
+  readonly caller: Caller;
+  /** The namespace asked for, or null (every namespace). */
+  readonly namespace: string | null;
 
   constructor(
     key: string,
@@ -411,8 +465,11 @@ class Topic {
     operationName: string | null,
     variables: Readonly<Record<string, unknown>>,
     args: SubscriptionArgs,
+    caller: Caller,
   ) {
     this.key = key;
+    this.caller = caller;
+    this.namespace = args.namespace;
     this.rootField = rootField;
     this.responseKey = responseKey;
     this.document = document;
@@ -488,6 +545,12 @@ class Subscriber {
   dispose(): void {
     this.disposed = true;
     this.queue = [];
+  }
+
+  /** End the operation with `errors` (its permission is gone). */
+  end(errors: readonly unknown[]): void {
+    this.dispose();
+    this.sink.error(errors);
   }
 
   private enqueue(q: Queued): void {
