@@ -8,6 +8,7 @@
  * one line naming the flag. deploy/overlays/tls renders the Secret mount, the flags and HTTPS
  * probes.
  */
+import { DemoTokens } from '../../src/sim/index.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -26,7 +27,7 @@ import { waitFor } from '../harness/wait.ts';
 /** POST a GraphQL query over HTTPS on a new connection, trusting only `ca` and checking the name `localhost`. */
 function httpsQuery(url: string, query: string, ca: string): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/graphql`, { method: 'POST', ca, servername: 'localhost', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+    const req = request(`${url}/graphql`, { method: 'POST', ca, servername: 'localhost', agent: false, headers: { 'content-type': 'application/json', authorization: `Bearer ${DemoTokens.admin}` } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
@@ -86,7 +87,8 @@ describe('--tls-cert-file and --tls-private-key-file from a Secret volume: HTTPS
     b = selfSignedLocalhost();
     secret = new SecretVolume();
     secret.write({ 'tls.crt': a.cert, 'tls.key': a.key });
-    // All interfaces, as in a pod: with TLS on there is nothing to warn about.
+    // All interfaces, as in a pod: with TLS on there is nothing to warn about, and callers need
+    // a bearer token (--auth kubernetes is the default beyond loopback; the demo knows two).
     gw = await GatewayProcess.start(['--demo', '--host', '0.0.0.0', '--port', '0', '--tls-cert-file', secret.path('tls.crt'), '--tls-private-key-file', secret.path('tls.key')]);
   });
   after(async () => {
@@ -111,7 +113,7 @@ describe('--tls-cert-file and --tls-private-key-file from a Secret volume: HTTPS
   it('speaks graphql-transport-ws over WSS: connection_init, connection_ack, then a subscription', async () => {
     assert.ok(gw.wsUrl.startsWith('wss://'), gw.wsUrl);
     const answers = await wssExchange(gw.wsUrl, a.cert, [
-      { type: 'connection_init' },
+      { type: 'connection_init', payload: { Authorization: `Bearer ${DemoTokens.shop}` } },
       { id: '1', type: 'subscribe', payload: { query: 'subscription { endpointChanges(namespace: "shop") { type } }' } },
     ]);
     assert.deepEqual(answers[0], { type: 'connection_ack' });
