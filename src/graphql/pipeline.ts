@@ -210,6 +210,17 @@ export class OperationPipeline {
     return { message: 'Internal server error', ...(f.path ? { path: f.path } : {}), extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
   }
 
+  /**
+   * One log line for a request that was denied something (FORBIDDEN errors in its answer),
+   * naming the user and what was denied (never a token). Nothing when nothing was denied.
+   */
+  reportDenied(username: string | null | undefined, errors: readonly GraphQLFormattedError[] | undefined): void {
+    if (!errors) return;
+    const denied = [...new Set(errors.filter((e) => e.extensions?.['code'] === ErrorCode.FORBIDDEN).map((e) => e.message))];
+    if (denied.length === 0) return;
+    this.logger.info('request denied', { user: username ?? null, denied: denied.slice(0, 5).join('; '), count: denied.length });
+  }
+
   // Private:
 
   /** Parse and validate once per document text (bounded cache, oldest dropped first). */

@@ -81,6 +81,12 @@ export function usePipeline(pipeline: OperationPipeline): ApolloServerPlugin<Bas
             writable.document = prepared.document;
           }
         },
+        async willSendResponse(rc) {
+          const body = rc.response.body;
+          if (body.kind !== 'single') return;
+          const user = (rc.contextValue as { access?: { user?: { username?: string } | null } }).access?.user?.username;
+          pipeline.reportDenied(user, body.singleResult.errors);
+        },
         async responseForOperation() {
           if (rejected === null) return null;
           return {

@@ -147,6 +147,7 @@ export class Fanout {
         void this.renders
           .run(() => pipeline.executeQuery(prepared, this.o.createContext(caller.access, 'list')))
           .then((r) => {
+            pipeline.reportDenied(caller.user?.username, r.errors);
             if (stopped) return;
             sink.nextSerialized(JSON.stringify(r));
             sink.complete();
@@ -162,7 +163,11 @@ export class Fanout {
     }
     const { root } = prepared;
     const denied = await this.authorize(caller, root.field, root.args.namespace);
-    if (denied) return sink.error([pipeline.formatError(denied)]);
+    if (denied) {
+      const errors = [pipeline.formatError(denied)];
+      pipeline.reportDenied(caller.user?.username, errors);
+      return sink.error(errors);
+    }
     const key = JSON.stringify([caller.key, payload.query, payload.operationName ?? null, prepared.variables]);
     let topic = this.topics.get(key);
     if (!topic) {

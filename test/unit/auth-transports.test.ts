@@ -151,6 +151,13 @@ describe('per-caller identity on the demo cluster (--auth kubernetes)', () => {
     c.ws.close();
   });
 
+  it('logs one line per denied request, with the user name', () => {
+    const denied = logs.filter((l) => l.includes('request denied')).map((l) => JSON.parse(l));
+    assert.ok(denied.length >= 2, `denied lines: ${denied.length}`);
+    assert.ok(denied.every((d) => d.user === 'demo-shop'));
+    assert.ok(denied.some((d) => /nodes cluster-wide/.test(d.denied)));
+  });
+
   it('no log line carries a token', () => {
     assert.ok(logs.length > 0);
     assert.deepEqual(logs.filter((l) => l.includes(Secret)), []);
