@@ -36,8 +36,8 @@ export interface ContextOptions {
 }
 
 /**
- * A context for one operation over HTTP, or one event of a subscription over WebSocket (a
- * graphql-ws context lives as long as the subscription; loaders must not).
+ * A context for one query (over HTTP or WebSocket), or one event of a subscription: the
+ * fan-out makes one per rendered event, so loaders never outlive what they answer.
  */
 export function createContext(sources: GatewaySources, options: ContextOptions = {}): GatewayContext {
   const access = options.access ?? OpenAccess;

@@ -7,6 +7,8 @@
  * `first: expected at most 1000 items per page, got 5000`. Inputs are echoed JSON-quoted and
  * cut at 40 characters, so a huge input is never echoed whole.
  */
+export { quote } from '../model/text.ts';
+import { quote } from '../model/text.ts';
 import { GraphQLError, type ASTNode, type GraphQLFormattedError } from 'graphql';
 import { describePermission, type Resource, type UserInfo, type Verb } from '../auth/access.ts';
 
@@ -150,12 +152,6 @@ export function tooManyTokensMessage(maxTokens: number): string {
   return `tokens: expected at most ${maxTokens} per document, got more (parsing stopped at token ${maxTokens + 1})`;
 }
 
-/** JSON-quoted, cut at 40 characters so that a huge input is never echoed whole. */
-export function quote(value: unknown): string {
-  const s = typeof value === 'string' ? value : String(value);
-  const q = (x: string) => (typeof value === 'string' ? JSON.stringify(x) : x);
-  return s.length <= 40 ? q(s) : `${q(s.slice(0, 40))}… (${s.length} characters)`;
-}
 
 // Private:
 

@@ -1,6 +1,6 @@
 /**
- * Limits on what one operation may ask, the same on HTTP (Apollo Server) and WebSocket
- * (graphql-ws): a token limit at parse, and depth, alias and cost limits as plain graphql-js
+ * Limits on what one operation may ask, the same on HTTP and WebSocket because both go through
+ * the one operation pipeline (pipeline.ts): a token limit at parse, and depth, alias and cost limits as plain graphql-js
  * `ValidationRule`s, each with its own `extensions.code` (errors.ts) and a message that says
  * what was allowed and what arrived. Page size is enforced by the resolvers (args.ts), which
  * read the same `Limits`.
@@ -114,20 +114,20 @@ export function parseWithLimits(source: string | Source, limits: Limits = Defaul
 
 export interface RuleOptions {
   /**
-   * The operation's variables, when validation runs per request (graphql-ws, a plugin): then
-   * `first: $n` costs what `$n` holds. Leave out where validated documents are cached and reused
-   * with other variables (Apollo's `validationRules`): then `$n` costs its default or maxPageSize.
+   * The operation's variables, when validation runs per request: then `first: $n` costs what
+   * `$n` holds. Left out by the pipeline, which caches checked documents across variables: then
+   * `$n` costs its default or maxPageSize.
    */
   readonly variables?: Readonly<Record<string, unknown>> | null;
   /**
    * Include the cost rule. False where validated documents are cached and cost is checked per
-   * request with `checkCost` instead (an Apollo plugin's `didResolveOperation`), so that
+   * request with `checkCost` instead, so that
    * `first: $n` is judged by what `$n` holds. @default true
    */
   readonly cost?: boolean;
 }
 
-/** The depth, alias and cost rules, for Apollo's `validationRules` and graphql-ws's `validate`. */
+/** The depth, alias and cost rules (the pipeline runs them first and alone). */
 export function validationRules(limits: Limits = DefaultLimits, options: RuleOptions = {}): ValidationRule[] {
   const rules = [maxDepthRule(limits), maxAliasesRule(limits)];
   return options.cost === false ? rules : [...rules, maxCostRule(limits, options)];

@@ -8,6 +8,7 @@
  * the next page starts at the first item whose key sorts after it, so a page stays correct
  * when the item under the cursor was deleted in between.
  */
+import { compareStrings } from '../model/text.ts';
 import type { EndpointSliceRecord, NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
 import type { EndpointParent } from './parents.ts';
 
@@ -94,10 +95,7 @@ export function byEndpointKey(a: EndpointParent, b: EndpointParent): number {
   );
 }
 
-/** Code-unit order (not locale order). */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+export { compareStrings };
 
 // Private:
 

@@ -1,6 +1,8 @@
 /**
- * Parent values of the types whose data is not one record as is: the mappers in codegen.yml
- * point here. Every parent holds shared cache records or merged views: never mutate them.
+ * Parent values of every GraphQL type whose parent is not a plain object: the mappers in
+ * codegen.yml point here and only here (records of the cache and model values are re-exported
+ * under the names the mappers use). Every parent holds shared cache records or merged views:
+ * never mutate them.
  */
 import type { KindHealth } from '../kube/cache.ts';
 import type {
@@ -11,7 +13,24 @@ import type {
   ServiceRecord,
   SliceEndpoint,
 } from '../kube/records.ts';
-import type { MergedEndpoint } from '../model/endpoints.ts';
+import type { EndpointCounts, MergedEndpoint, ServiceEndpoints } from '../model/endpoints.ts';
+import type { EndpointChange } from '../model/diff.ts';
+import type { AnyRecord, Kind } from '../kube/records.ts';
+
+export type {
+  ContainerPort,
+  ContainerRecord,
+  EndpointSliceRecord,
+  NodeRecord,
+  ObjectMeta,
+  ObjectRef,
+  OwnerRef,
+  PodRecord,
+  ServicePort,
+  ServiceRecord,
+  SlicePort,
+} from '../kube/records.ts';
+export type { EndpointCounts, EndpointPort } from '../model/endpoints.ts';
 import type { Edge, Page } from './pagination.ts';
 
 /** A merged endpoint with the Service it belongs to (`Endpoint`). */
@@ -64,3 +83,48 @@ export type EndpointSliceEdge = Edge<EndpointSliceRecord>;
 export type EndpointEdge = Edge<EndpointParent>;
 /** `PageInfo` reads the page it describes. */
 export type AnyPage = Page<unknown>;
+
+// Subscription payloads (the fan-out builds them; resolvers in src/subscriptions shape them).
+
+/** SNAPSHOT: the state when the subscription started; CHANGE: a live change; RESYNC: replace what you hold (after a relist or an unresumable cursor). */
+export type ChangeSetType = 'SNAPSHOT' | 'CHANGE' | 'RESYNC';
+
+export interface EndpointChangeSet {
+  readonly type: ChangeSetType;
+  readonly serviceKey: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly added: readonly MergedEndpoint[];
+  readonly removed: readonly MergedEndpoint[];
+  readonly changed: readonly EndpointChange[];
+  /** Every endpoint after the change, narrowed. */
+  readonly endpoints: readonly MergedEndpoint[];
+  readonly counts: EndpointCounts;
+  /** Resume point: pass it as `after` to continue from here. */
+  readonly cursor: string;
+  /** When the change was computed (ms since epoch). */
+  readonly at: number;
+  /** Unnarrowed views, kept for coalescing a slow subscriber's queue. */
+  readonly before: ServiceEndpoints | null;
+  readonly after: ServiceEndpoints | null;
+  readonly seq: number;
+}
+
+/** `EndpointChange` parent: both sides already placed in their Service. */
+export interface EndpointChangeParent {
+  readonly before: EndpointParent;
+  readonly after: EndpointParent;
+}
+
+export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** What Service, Pod and Node change subscribers receive. */
+export interface ObjectEvent {
+  readonly type: ObjectEventType;
+  readonly kind: Kind;
+  readonly object: AnyRecord;
+  readonly old: AnyRecord | null;
+  /** The event comes from a relist. */
+  readonly resync: boolean;
+  readonly at: number;
+}

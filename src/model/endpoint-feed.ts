@@ -8,6 +8,7 @@
  * - A relist (one store batch) publishes one change per affected Service, all in one call,
  *   flagged `resync`, never per-object noise.
  */
+import { sameStrings } from './text.ts';
 import type { EndpointSliceRecord } from '../kube/records.ts';
 import type { Store, StoreBatch } from '../kube/store.ts';
 import { diffEndpoints, isEmptyDiff, type EndpointDiff } from './diff.ts';
@@ -160,9 +161,3 @@ function shareUnchanged(prev: ServiceEndpoints, next: ServiceEndpoints): Service
   });
 }
 
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -8,7 +8,7 @@
  */
 
 import type { EndpointSliceRecord, ObjectRef, SliceEndpoint, SlicePort } from '../kube/records.ts';
-import { compareStrings } from './text.ts';
+import { compareStrings, sameStrings } from './text.ts';
 
 /** One port an endpoint serves, as its slice lists it. */
 export interface EndpointPort {
@@ -287,9 +287,6 @@ function uniqueSorted(values: readonly string[]): string[] {
   return [...new Set(values)].sort(compareStrings);
 }
 
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
 
 function sameRef(a: ObjectRef | null, b: ObjectRef | null): boolean {
   if (a === null || b === null) return a === b;

@@ -9,11 +9,19 @@ export function compareStrings(a: string, b: string): number {
 export const MaxEchoLength = 40;
 
 /**
- * How an error message shows what arrived: JSON-quoted, cut at MaxEchoLength so that a huge
- * input is never echoed whole, e.g. `"aaaa"… (64 characters)`.
+ * How an error message shows what arrived: a string JSON-quoted, anything else as written; cut
+ * at MaxEchoLength so that a huge input is never echoed whole, e.g. `"aaaa"… (64 characters)`.
  */
-export function quote(s: string): string {
-  return s.length <= MaxEchoLength
-    ? JSON.stringify(s)
-    : `${JSON.stringify(s.slice(0, MaxEchoLength))}… (${s.length} characters)`;
+export function quote(value: unknown): string {
+  const s = typeof value === 'string' ? value : String(value);
+  const q = (x: string) => (typeof value === 'string' ? JSON.stringify(x) : x);
+  return s.length <= MaxEchoLength ? q(s) : `${q(s.slice(0, MaxEchoLength))}… (${s.length} characters)`;
+}
+
+/** Whether two string lists are equal, item by item. */
+export function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -1,8 +1,9 @@
 /**
  * Apollo Server 5 behind Node's HTTP server: a thin translator from node:http into Apollo's
- * neutral HTTPGraphQLRequest and back. Apollo's per-field cache-control plugin, landing page,
- * usage reporting and inline tracing are off (they cost and serve no one here); CSRF
- * prevention is on; errors that are not a caller's mistake are masked and logged.
+ * neutral HTTPGraphQLRequest and back. Operations are prepared by the gateway's one pipeline
+ * (graphql/pipeline.ts) through the `usePipeline` plugin, and errors formatted and masked by it.
+ * Apollo's per-field cache-control plugin, landing page, usage reporting and inline tracing
+ * are off (they cost and serve no one here); CSRF prevention is on.
  */
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import {

@@ -3,37 +3,16 @@
  * feed, filtered to the Services a subscription asked for and narrowed to a node or zone.
  * Pure: no sockets, no GraphQL.
  */
-import { diffEndpoints, isEmptyDiff, type EndpointChange, type EndpointDiff } from '../model/diff.ts';
-import { countEndpoints, type EndpointCounts, type MergedEndpoint, type ServiceEndpoints } from '../model/endpoints.ts';
+import { diffEndpoints, isEmptyDiff, type EndpointDiff } from '../model/diff.ts';
+import { countEndpoints, type MergedEndpoint, type ServiceEndpoints } from '../model/endpoints.ts';
+import type { ChangeSetType, EndpointChangeSet } from '../graphql/parents.ts';
+
+export type { ChangeSetType, EndpointChangeSet };
 import { encodeCursor } from '../model/cursor.ts';
 import type { EndpointsChange } from '../model/endpoint-feed.ts';
 import { matches, type Selector } from '../model/selector.ts';
 
-/** SNAPSHOT: the state when the subscription started; CHANGE: a live change; RESYNC: replace what you hold (after a relist or an unresumable cursor). */
-export type ChangeSetType = 'SNAPSHOT' | 'CHANGE' | 'RESYNC';
-
 export const CursorKind = 'endpointChanges';
-
-export interface EndpointChangeSet {
-  readonly type: ChangeSetType;
-  readonly serviceKey: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly added: readonly MergedEndpoint[];
-  readonly removed: readonly MergedEndpoint[];
-  readonly changed: readonly EndpointChange[];
-  /** Every endpoint after the change, narrowed. */
-  readonly endpoints: readonly MergedEndpoint[];
-  readonly counts: EndpointCounts;
-  /** Resume point: pass it as `after` to continue from here. */
-  readonly cursor: string;
-  /** When the change was computed (ms since epoch). */
-  readonly at: number;
-  /** Unnarrowed views, kept for coalescing a slow subscriber's queue. */
-  readonly before: ServiceEndpoints | null;
-  readonly after: ServiceEndpoints | null;
-  readonly seq: number;
-}
 
 /** What a subscription asked for. */
 export interface EndpointFilter {

@@ -30,6 +30,7 @@ import type { AnyRecord, Kind } from '../kube/records.ts';
 import { objectKey } from '../kube/records.ts';
 import type { StoreBatch } from '../kube/store.ts';
 import type { OperationPipeline, SubscriptionArgs } from '../graphql/pipeline.ts';
+import type { ObjectEvent, ObjectEventType } from '../graphql/parents.ts';
 import { authorizationUnavailable, forbidden } from '../graphql/errors.ts';
 import { AllNamespaces, AuthorizationUnavailableError, OpenCaller, type Access, type Caller, type Resource, type Verb } from '../auth/access.ts';
 import type { OperationSink, StopOperation, SubscribePayload } from './sink.ts';
@@ -68,18 +69,7 @@ export interface FanoutOptions {
   logger: Logger;
 }
 
-export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
-
-/** What Service, Pod and Node change subscribers receive. */
-export interface ObjectEvent {
-  readonly type: ObjectEventType;
-  readonly kind: Kind;
-  readonly object: AnyRecord;
-  readonly old: AnyRecord | null;
-  /** The event comes from a relist. */
-  readonly resync: boolean;
-  readonly at: number;
-}
+export type { ObjectEvent, ObjectEventType };
 
 /** Root fields served by the fan-out, by the kind of source they read. */
 const ObjectRootFields: Readonly<Record<string, Kind>> = { serviceChanges: 'Service', podChanges: 'Pod', nodeChanges: 'Node' };

@@ -3,7 +3,9 @@
  * with the event itself as the root field's value; these resolvers only shape it, and reach
  * data (the Service of a change set) through loaders made for that event.
  */
-import type { EndpointParent } from '../graphql/parents.ts';
+import type { EndpointChangeParent, EndpointParent } from '../graphql/parents.ts';
+
+export type { EndpointChangeParent };
 import type {
   EndpointChangeResolvers,
   EndpointChangeSetResolvers,
@@ -17,11 +19,6 @@ import type { MergedEndpoint } from '../model/endpoints.ts';
 import type { NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
 import type { EndpointChangeSet } from './changesets.ts';
 
-/** `EndpointChange` parent: both sides already placed in their Service. */
-export interface EndpointChangeParent {
-  readonly before: EndpointParent;
-  readonly after: EndpointParent;
-}
 
 /** The root value of an event: the change itself, under the root field's response key. */
 function fromRoot(field: string) {
