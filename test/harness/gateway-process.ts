@@ -146,13 +146,13 @@ export class GatewayProcess {
 }
 
 /**
- * POST a GraphQL operation to `${url}/graphql`; returns the HTTP status and the parsed body.
- * Never throws on GraphQL errors: tests assert them.
+ * POST a GraphQL operation to `${url}/graphql` (with `token` as `Authorization: Bearer`);
+ * returns the HTTP status and the parsed body. Never throws on GraphQL errors: tests assert them.
  */
-export async function postGraphQL(url: string, query: string, variables?: Record<string, unknown>): Promise<{ status: number; body: any }> {
+export async function postGraphQL(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
   const text = await res.text();
@@ -164,8 +164,8 @@ export async function postGraphQL(url: string, query: string, variables?: Record
 }
 
 /** `data` of a query that must succeed (status 200, no errors). */
-export async function queryData(url: string, query: string, variables?: Record<string, unknown>): Promise<any> {
-  const { status, body } = await postGraphQL(url, query, variables);
+export async function queryData(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<any> {
+  const { status, body } = await postGraphQL(url, query, variables, token);
   if (status !== 200 || body?.errors) throw new Error(`query failed: HTTP ${status}: ${JSON.stringify(body).slice(0, 500)}`);
   return body.data;
 }
@@ -183,8 +183,11 @@ export interface Subscription {
   dispose(): Promise<void>;
 }
 
-/** Subscribe with graphql-ws's own client (over `ws`), one socket per subscription, no retries. */
-export function subscribe(wsUrl: string, query: string, variables?: Record<string, unknown>): Subscription {
+/**
+ * Subscribe with graphql-ws's own client (over `ws`), one socket per subscription, no retries;
+ * with `token`, the connection_init payload carries `Authorization: Bearer TOKEN`.
+ */
+export function subscribe(wsUrl: string, query: string, variables?: Record<string, unknown>, token?: string): Subscription {
   const closeCodes: number[] = [];
   const results: any[] = [];
   const errors: unknown[] = [];
@@ -194,6 +197,7 @@ export function subscribe(wsUrl: string, query: string, variables?: Record<strin
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     lazy: false,
+    ...(token !== undefined ? { connectionParams: { Authorization: `Bearer ${token}` } } : {}),
     on: { closed: (e) => closeCodes.push((e as { code: number }).code) },
     onNonLazyError: (e) => errors.push(e),
   });

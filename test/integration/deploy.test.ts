@@ -3,9 +3,12 @@
  * and the namespaced overlay apply server-side with the real kubectl and every object is
  * accepted as written; the Deployment's pod template passes its namespace's restricted Pod
  * Security level; and the gateway, run with nothing but a token of the ServiceAccount they
- * create and the arguments of their Deployment, serves queries and subscriptions within exactly
- * the permissions they grant. A ServiceAccount without RBAC stops the start with one line
- * naming what is missing.
+ * create and the arguments of their Deployment (which ask for --auth=kubernetes), serves
+ * queries and subscriptions within exactly the permissions they grant, to callers with their
+ * own tokens and within what those callers may list; an anonymous caller gets 401. The
+ * manifests grant the reviews that needs (create on TokenReviews and SubjectAccessReviews),
+ * the namespaced overlay through its one small ClusterRole. A ServiceAccount without RBAC stops
+ * the start with one line naming what is missing.
  *
  * Order matters: the overlay is applied first, while the netgraph ServiceAccount holds only its
  * Roles (the base then adds the ClusterRoleBinding to the same ServiceAccount).
@@ -21,13 +24,23 @@ import { loadAllYaml } from '@kubernetes/client-node';
 import { ControlPlane, kubeconfigYaml } from '../harness/control-plane.ts';
 import { KubeClient } from '../harness/kube-client.ts';
 import { Workloads } from '../harness/workload.ts';
-import { GatewayProcess, RepoRoot, queryData, subscribe, type Subscription } from '../harness/gateway-process.ts';
+import { GatewayProcess, RepoRoot, postGraphQL, queryData, subscribe, type Subscription } from '../harness/gateway-process.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const kubectlBin = resolve(import.meta.dirname, '../control-plane/bin/kubectl');
 const node = 'deploy-node-a';
 /** A namespace neither deployment is about; the namespaced gateway must not show it. */
 const otherNs = 'deploy-other';
+/** Callers of the deployed gateway: one with a Role in team-a, one with cluster-wide read (Nodes too). */
+const callerNs = 'team-a';
+const teamCaller = 'deploy-caller';
+const clusterCaller = 'deploy-cluster-caller';
+const ReadRules = [
+  { apiGroups: [''], resources: ['services', 'pods'], verbs: ['list', 'watch'] },
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+];
+const Rbac = '/apis/rbac.authorization.k8s.io/v1';
+const codesOf = (body: any): string[] => (body?.errors ?? []).map((e: any) => e.extensions?.code);
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
 const idOf = (o: Obj) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.name}`;
@@ -65,6 +78,15 @@ describe('deploy/ on the real control plane', () => {
     const deployment = objs.find((o) => o.kind === 'Deployment')!;
     return [...deployment.spec.template.spec.containers[0].args, '--host=127.0.0.1', '--port=0', '--shutdown-delay-seconds=0'];
   };
+  /** Caller tokens (TokenRequest API), filled in `before`. */
+  const token = { team: '', cluster: '' };
+  /** An anonymous query is refused with 401 and a Bearer challenge, before any GraphQL runs. */
+  const assertAnonymousRefused = async (url: string) => {
+    const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ services { totalCount } }' }) });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer\b/);
+    assert.deepEqual(codesOf(await res.json()), ['UNAUTHENTICATED']);
+  };
 
   before(async () => {
     assert.ok(existsSync(kubectlBin), `${kubectlBin} is built by test/control-plane/build.sh`);
@@ -74,24 +96,44 @@ describe('deploy/ on the real control plane', () => {
     await kube.createService({ namespace: otherNs, name: 'hidden', selector: { app: 'hidden' } });
     await work.scale('team-a', 'web', 1, [node]);
     await work.scale(otherNs, 'hidden', 1, [node]);
+    await kube.createServiceAccount(callerNs, teamCaller);
+    await kube.createRole(callerNs, teamCaller, ReadRules);
+    await kube.bindRole(callerNs, teamCaller, { kind: 'Role', name: teamCaller }, [{ namespace: callerNs, name: teamCaller }]);
+    await kube.createServiceAccount(callerNs, clusterCaller);
+    await kube.createRole(null, clusterCaller, [...ReadRules, { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] }]);
+    await kube.bindRole(null, clusterCaller, { kind: 'ClusterRole', name: clusterCaller }, [{ namespace: callerNs, name: clusterCaller }]);
+    token.team = await kube.requestToken(callerNs, teamCaller);
+    token.cluster = await kube.requestToken(callerNs, clusterCaller);
+    issuedTokens.push(token.team, token.cluster);
   });
   after(async () => {
     rmSync(tmp, { recursive: true, force: true });
+    await kube.deleteIfPresent(`${Rbac}/clusterrolebindings/${clusterCaller}`);
+    await kube.deleteIfPresent(`${Rbac}/clusterroles/${clusterCaller}`);
   });
 
   describe('overlays/namespaced (applied first: the ServiceAccount has only its Roles)', () => {
     let rendered: Obj[];
 
-    it('renders Roles and RoleBindings in team-a and team-b, and no ClusterRole or ClusterRoleBinding', async () => {
+    it('renders Roles and RoleBindings in team-a and team-b, and one ClusterRole granting only the two review creates', async () => {
       rendered = await render('deploy/overlays/namespaced');
-      const kinds = rendered.map((o) => o.kind);
-      assert.ok(!kinds.includes('ClusterRole') && !kinds.includes('ClusterRoleBinding'), `rendered kinds: ${kinds.join(', ')}`);
       assert.deepEqual(
         rendered.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding').map(idOf).sort(),
         ['Role team-a/netgraph-reader', 'Role team-b/netgraph-reader', 'RoleBinding team-a/netgraph-reader', 'RoleBinding team-b/netgraph-reader'],
       );
+      assert.deepEqual(rendered.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding').map(idOf).sort(), [
+        'ClusterRole -/netgraph-reviewer', 'ClusterRoleBinding -/netgraph-reviewer',
+      ]);
+      const role = rendered.find((o) => o.kind === 'ClusterRole')!;
+      // loadAllYaml makes typed models; compare plain data.
+      assert.deepEqual(JSON.parse(JSON.stringify(role.rules)), [
+        { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+      ]);
+      const binding = rendered.find((o) => o.kind === 'ClusterRoleBinding')!;
+      assert.deepEqual(JSON.parse(JSON.stringify(binding.subjects)), [{ kind: 'ServiceAccount', name: 'netgraph', namespace: 'netgraph' }]);
       const args = deploymentArgs(rendered);
-      assert.ok(args.includes('--namespaces=team-a,team-b') && args.includes('--no-nodes'), `Deployment args: ${args.join(' ')}`);
+      assert.ok(args.includes('--namespaces=team-a,team-b') && args.includes('--no-nodes') && args.includes('--auth=kubernetes'), `Deployment args: ${args.join(' ')}`);
     });
 
     it('applies server-side: every rendered object is accepted, none deleted', async () => {
@@ -100,7 +142,7 @@ describe('deploy/ on the real control plane', () => {
       assert.equal((await kube.list('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings')).items.filter((b) => b.metadata.name === 'netgraph-reader').length, 0);
     });
 
-    it('with its ServiceAccount token and its Deployment args, the gateway serves team-a and shows nothing of other namespaces', async () => {
+    it('with its ServiceAccount token and its Deployment args (--auth=kubernetes), the gateway serves a team-a caller team-a only, and refuses an anonymous one', async () => {
       const kubeconfig = await kubeconfigFor('netgraph', 'netgraph');
       const gw = await GatewayProcess.start([...deploymentArgs(rendered), '--kubeconfig', kubeconfig]);
       try {
@@ -109,19 +151,28 @@ describe('deploy/ on the real control plane', () => {
           data = await queryData(
             gw.url,
             `{ cluster { ready } services { items { metadata { namespace name } } } pods { items { metadata { namespace } } }
-               web: service(namespace: "team-a", name: "web") { hasReadyEndpoints }
-               hidden: service(namespace: "${otherNs}", name: "hidden") { metadata { name } }
-               nodes { totalCount } }`,
+               web: service(namespace: "team-a", name: "web") { hasReadyEndpoints } }`,
+            undefined,
+            token.team,
           );
           return data.cluster.ready && data.web?.hasReadyEndpoints === true;
         });
         assert.ok(data.services.items.some((s: any) => s.metadata.namespace === 'team-a' && s.metadata.name === 'web'));
         const namespaces = new Set([...data.services.items, ...data.pods.items].map((o: any) => o.metadata.namespace));
-        assert.deepEqual([...namespaces].filter((ns) => ns !== 'team-a' && ns !== 'team-b'), [], 'only team-a and team-b');
-        assert.equal(data.hidden, null);
-        assert.equal(data.nodes.totalCount, 0, '--no-nodes');
+        assert.deepEqual([...namespaces], ['team-a'], 'the caller may list team-a only');
+        // Another namespace, and Nodes, are FORBIDDEN to this caller (the gateway has neither cached).
+        const denied = await postGraphQL(gw.url, `{ hidden: service(namespace: "${otherNs}", name: "hidden") { metadata { name } } nodes { totalCount } }`, undefined, token.team);
+        assert.equal(denied.status, 200);
+        assert.deepEqual(denied.body.data, { hidden: null, nodes: null });
+        assert.deepEqual(codesOf(denied.body), ['FORBIDDEN', 'FORBIDDEN']);
+        await assertAnonymousRefused(gw.url);
+        // The cluster-wide caller sees team-a and team-b, and nothing the gateway does not cache.
+        const all = await queryData(gw.url, '{ services { items { metadata { namespace } } } nodes { totalCount } }', undefined, token.cluster);
+        assert.deepEqual([...new Set(all.services.items.map((s: any) => s.metadata.namespace))].filter((ns) => ns !== 'team-a' && ns !== 'team-b'), []);
+        assert.equal(all.nodes.totalCount, 0, '--no-nodes');
       } finally {
         assert.deepEqual(await gw.stop(), { code: 0, signal: null });
+        assertNoTokenIn([...gw.stdout, ...gw.stderr]);
       }
       // The Roles grant nothing cluster-wide: without --namespaces the same token stops the start.
       const r = await GatewayProcess.run(['--port=0', '--no-nodes', '--kubeconfig', kubeconfig]);
@@ -163,7 +214,7 @@ describe('deploy/ on the real control plane', () => {
       await assert.rejects(kube.req('POST', '/api/v1/namespaces/netgraph/pods?dryRun=All', pod(weakened)), /violates PodSecurity .*restricted.*allowPrivilegeEscalation/);
     });
 
-    it('with only its ServiceAccount token and its Deployment args, the gateway serves services, pods and nodes, and a subscription', async () => {
+    it('with only its ServiceAccount token and its Deployment args (--auth=kubernetes), the gateway serves each caller what it may list, and a subscription', async () => {
       const gw = await GatewayProcess.start([...deploymentArgs(rendered), '--kubeconfig', await kubeconfigFor('netgraph', 'netgraph')]);
       let sub: Subscription | undefined;
       try {
@@ -175,14 +226,24 @@ describe('deploy/ on the real control plane', () => {
                web: service(namespace: "team-a", name: "web") { endpointCounts { ready } pods { items { metadata { name } node { metadata { name } zone } } } }
                hidden: service(namespace: "${otherNs}", name: "hidden") { metadata { name } }
                nodes { items { metadata { name } } } }`,
+            undefined,
+            token.cluster,
           );
           return data.cluster.ready && data.web?.endpointCounts.ready === 1;
         });
         assert.deepEqual(data.web.pods.items, [{ metadata: { name: 'web-0' }, node: { metadata: { name: node }, zone: 'zone-a' } }]);
         assert.ok(data.hidden !== null, 'cluster-wide: other namespaces are served too');
         assert.ok(data.nodes.items.some((n: any) => n.metadata.name === node));
+        // The team-a caller: team-a only; the hidden Service and Nodes are FORBIDDEN.
+        const team = await postGraphQL(gw.url, `{ services { items { metadata { namespace } } } hidden: service(namespace: "${otherNs}", name: "hidden") { metadata { name } } nodes { totalCount } }`, undefined, token.team);
+        assert.equal(team.status, 200);
+        assert.deepEqual([...new Set(team.body.data.services.items.map((s: any) => s.metadata.namespace))], ['team-a']);
+        assert.equal(team.body.data.hidden, null);
+        assert.equal(team.body.data.nodes, null);
+        assert.deepEqual(codesOf(team.body), ['FORBIDDEN', 'FORBIDDEN']);
+        await assertAnonymousRefused(gw.url);
 
-        sub = subscribe(gw.wsUrl, 'subscription { endpointChanges(namespace: "team-a", name: "web") { type added { address } counts { ready } } }');
+        sub = subscribe(gw.wsUrl, 'subscription { endpointChanges(namespace: "team-a", name: "web") { type added { address } counts { ready } } }', undefined, token.team);
         await sub.until('the SNAPSHOT', (rs) => rs.length >= 1);
         assert.equal(sub.results[0].endpointChanges.type, 'SNAPSHOT');
         assert.equal(sub.results[0].endpointChanges.counts.ready, 1);
@@ -200,7 +261,7 @@ describe('deploy/ on the real control plane', () => {
 
   it('a ServiceAccount without RBAC: exit code 1 and one line naming each missing verb and resource', async () => {
     await kube.req('POST', '/api/v1/namespaces/netgraph/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'no-rbac' } });
-    const r = await GatewayProcess.run(['--port=0', '--kubeconfig', await kubeconfigFor('netgraph', 'no-rbac')]);
+    const r = await GatewayProcess.run(['--port=0', '--auth=kubernetes', '--kubeconfig', await kubeconfigFor('netgraph', 'no-rbac')]);
     assert.equal(r.code, 1, r.stderr.join('\n'));
     assert.equal(r.stderr.length, 1, `exactly one line on stderr, got:\n${r.stderr.join('\n')}`);
     const line = r.stderr[0]!;
@@ -209,6 +270,10 @@ describe('deploy/ on the real control plane', () => {
       for (const resource of ['services in all namespaces', 'pods in all namespaces', 'endpointslices.discovery.k8s.io in all namespaces', 'nodes (cluster-scoped)']) {
         assert.ok(line.includes(`cannot ${verb} ${resource}`), `names "${verb} ${resource}": ${line}`);
       }
+    }
+    // --auth=kubernetes needs the reviews too.
+    for (const review of ['tokenreviews.authentication.k8s.io', 'subjectaccessreviews.authorization.k8s.io']) {
+      assert.ok(line.includes(`cannot create ${review} (cluster-scoped)`), `names "create ${review}": ${line}`);
     }
   });
 });
