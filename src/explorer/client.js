@@ -8,12 +8,16 @@
 // WebSocket, whose connection_init payload is the headers object itself, as GraphiQL's own
 // subscriptionUrl fetcher sends it ({"Authorization": "Bearer ..."}). Headers with an empty
 // value are not sent, so the `"Authorization": ""` placeholder sends nothing.
-import React, { useEffect } from 'react';
+//
+// While the gateway answers 401 (it runs with `--auth kubernetes` and got no token, or one it
+// did not accept), a notice under the result says where the token goes.
+import React, { useEffect, useRef, useSyncExternalStore } from 'react';
 import { createRoot } from 'react-dom/client';
 import { GraphiQL } from 'graphiql';
 import { useEditorContext, useSchemaStore } from '@graphiql/react';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { createClient } from 'graphql-ws';
+import { parse } from 'graphql';
 import examples from './examples.json' with { type: 'json' };
 
 const httpUrl = new URL('/graphql', location.href).toString();
@@ -25,12 +29,39 @@ let typedHeaders = null;
 let introspectedWith = null;
 let wsClient = null;
 let wsClientHeaders = '';
+/** Whether the gateway's last HTTP answer was 401; TokenNotice shows it. */
+let tokenRefused = false;
+const tokenRefusedListeners = new Set();
 
 function fetcher(params, opts) {
   const headers = usableHeaders(opts && opts.headers ? opts.headers : parseHeaders(typedHeaders));
-  if (params.operationName === 'IntrospectionQuery') introspectedWith = JSON.stringify(headers);
-  const inner = createGraphiQLFetcher({ url: httpUrl, wsClient: wsClientFor(headers) });
-  return inner(params, { ...opts, headers });
+  const inner = createGraphiQLFetcher({ url: httpUrl, wsClient: wsClientFor(headers), fetch: observedFetch });
+  if (params.operationName === 'IntrospectionQuery') {
+    introspectedWith = JSON.stringify(headers);
+    return inner(params, { ...opts, headers });
+  }
+  const current = currentOperation(params);
+  return inner(current.params, { ...opts, headers, ...(current.documentAST ? { documentAST: current.documentAST } : {}) });
+}
+
+/**
+ * GraphiQL parses the query editor 100 ms after the last edit, so Run sooner (a paste, then
+ * Ctrl+Enter) sends the new text with the previous text's operation name and document: a name
+ * the new text lacks (400), or a subscription sent over HTTP. The text as sent is parsed here:
+ * with one operation in it, that operation's name (none when anonymous) replaces a name the
+ * text lacks; unparsable text and documents of several operations are left as they are.
+ */
+function currentOperation(params) {
+  let documentAST;
+  try {
+    documentAST = parse(params.query);
+  } catch {
+    return { params, documentAST: null };
+  }
+  const names = documentAST.definitions.filter((d) => d.kind === 'OperationDefinition').map((d) => (d.name ? d.name.value : null));
+  const asked = params.operationName || null;
+  if (names.length === 1 && !names.includes(asked)) return { params: { ...params, operationName: names[0] ?? undefined }, documentAST };
+  return { params, documentAST };
 }
 
 /**
@@ -79,6 +110,46 @@ function FirstTabVariables() {
   return null;
 }
 
+/**
+ * GraphiQL shows a failed schema fetch in the result pane and leaves it there after a later
+ * fetch succeeds (once a token is typed, say): clear it then, unless the pane shows something
+ * else by now.
+ */
+function ClearSchemaFetchError() {
+  const { responseEditor } = useEditorContext({ nonNull: true });
+  const fetchError = useSchemaStore((s) => s.fetchError);
+  const schema = useSchemaStore((s) => s.schema);
+  const failure = useRef(null);
+  useEffect(() => {
+    if (fetchError) failure.current = fetchError;
+  }, [fetchError]);
+  useEffect(() => {
+    if (!schema || !responseEditor || failure.current === null) return;
+    if (responseEditor.getValue() === failure.current) responseEditor.setValue('');
+    failure.current = null;
+  }, [schema, responseEditor]);
+  return null;
+}
+
+/** Under the result, while the gateway refuses the page's token (or its lack of one). */
+function TokenNotice() {
+  const refused = useSyncExternalStore(
+    (listener) => {
+      tokenRefusedListeners.add(listener);
+      return () => tokenRefusedListeners.delete(listener);
+    },
+    () => tokenRefused,
+  );
+  if (!refused) return null;
+  return React.createElement(
+    'div',
+    { role: 'status', className: 'netgraph-token-notice', style: { padding: '8px 12px', fontSize: '14px' } },
+    'This gateway needs a bearer token: set ',
+    React.createElement('code', null, '{"Authorization": "Bearer TOKEN"}'),
+    ' in the Headers tab.',
+  );
+}
+
 function App() {
   return React.createElement(
     GraphiQL,
@@ -91,12 +162,25 @@ function App() {
     },
     React.createElement(SharedHeaders),
     React.createElement(FirstTabVariables),
+    React.createElement(ClearSchemaFetchError),
+    React.createElement(GraphiQL.Footer, null, React.createElement(TokenNotice)),
   );
 }
 
 createRoot(document.getElementById('graphiql')).render(React.createElement(App));
 
 // Private:
+
+/** fetch, noting whether the gateway answered 401 (schema fetch and queries alike). */
+async function observedFetch(url, init) {
+  const res = await fetch(url, init);
+  const refused = res.status === 401;
+  if (refused !== tokenRefused) {
+    tokenRefused = refused;
+    for (const listener of tokenRefusedListeners) listener();
+  }
+  return res;
+}
 
 /** One client per set of headers: its connection_init payload is those headers. */
 function wsClientFor(headers) {
