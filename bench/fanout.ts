@@ -75,7 +75,7 @@ async function ours(w: ReturnType<typeof world>): Promise<Server_> {
   const fanout = new Fanout({ pipeline: new OperationPipeline({ schema, logger }), cache: w.cache, feed: w.feed, createContext: () => createContext(w), logger, maxQueue: 100_000 });
   fanout.start();
   const http = createServer();
-  const gw = new WsGateway({ server: http, path: '/graphql', originAllowed: () => true, logger, maxOperations: 10, hooks: { onSubscribe: (sink, p) => fanout.subscribe(sink, p) } });
+  const gw = new WsGateway({ server: http, path: '/graphql', originAllowed: () => true, logger, maxOperations: 10, hooks: () => ({ onSubscribe: (sink, p) => fanout.subscribe(sink, p) }) });
   const url = await listen(http);
   return {
     url,

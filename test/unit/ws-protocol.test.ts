@@ -38,7 +38,7 @@ describe('graphql-transport-ws server', () => {
       initTimeoutMs: 300,
       originAllowed: (origin) => origin === 'http://good.example',
       logger,
-      hooks: {
+      hooks: () => ({
         onConnect: (params) => params?.token !== 'bad',
         onSubscribe: (sink, payload) => {
           sinks.push(sink);
@@ -50,7 +50,7 @@ describe('graphql-transport-ws server', () => {
           sink.nextSerialized(JSON.stringify({ data: { hello: payload.query } }));
           return () => stopped.push(sink.id);
         },
-      },
+      }),
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/graphql`;
@@ -210,7 +210,7 @@ describe('graphql-transport-ws server', () => {
 
   it('closeAll closes every socket with 1001', async () => {
     const http2 = createServer();
-    const gw2 = new WsGateway({ server: http2, path: '/graphql', originAllowed: () => true, logger, hooks: { onSubscribe: () => {} } });
+    const gw2 = new WsGateway({ server: http2, path: '/graphql', originAllowed: () => true, logger, hooks: () => ({ onSubscribe: () => {} }) });
     await new Promise<void>((r) => http2.listen(0, '127.0.0.1', r));
     const ws = new WebSocket(`ws://127.0.0.1:${(http2.address() as AddressInfo).port}/graphql`, [SubProtocol]);
     const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
