@@ -3,18 +3,31 @@
  * from a change to its frame arriving, at 1,000 and 10,000 subscribers of one endpoint topic.
  *
  *   node bench/fanout.ts [--subscribers 1000,10000] [--changes 20] [--interval-ms 50]
+ *                        [--servers ours,graphql-ws-shared,ws-floor,graphql-ws]
  *
- * Peer, measured in the same run over the same feed and schema: graphql-ws's own server
- * (`useServer` from graphql-ws/use/ws) with default settings, where every subscriber has its
- * own async iterator and every event is executed and serialized per subscriber. Ours executes
- * and serializes a topic's change once and sends the same bytes to every subscriber.
+ * Servers, measured in the same run over the same feed, schema and operation:
+ * - ours: the Fanout behind WsGateway: a topic's change is executed and serialized once, and the
+ *   same payload bytes go to every subscriber (each frame is its id prefix + the shared payload);
+ * - graphql-ws-shared: graphql-ws's own server (`useServer` from graphql-ws/use/ws), with its
+ *   `subscribe` hook returning, per subscriber, an async iterator over a per-topic queue: the
+ *   topic executes each change once and every subscriber's iterator yields that same
+ *   ExecutionResult. graphql-ws still builds and stringifies a `next` message per subscriber and
+ *   sends it. Against ours, this isolates what our protocol layer gains, execution being shared
+ *   on both sides;
+ * - ws-floor: a plain `ws` server speaking just enough of graphql-transport-ws (ack, subscribe)
+ *   that executes each change once, serializes one `next` frame once (one id for everyone) and
+ *   sends that same Buffer to every socket: the floor for any WebSocket fan-out in Node;
+ * - graphql-ws: graphql-ws's own server with default settings, where every subscriber has its
+ *   own async iterator over the feed and every event is executed and serialized per subscriber.
  * Subscribers live in a child process (bench/fanout-client.ts) so the server's CPU is alone.
  */
 import { fork } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { WebSocketServer } from 'ws';
+import { loadavg } from 'node:os';
+import { execute, parse, print, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { ClusterCache } from '../src/kube/cache.ts';
 import { ingest } from '../src/kube/ingest.ts';
@@ -33,8 +46,14 @@ const { values } = parseArgs({
     subscribers: { type: 'string', default: '1000,10000' },
     changes: { type: 'string', default: '20' },
     'interval-ms': { type: 'string', default: '50' },
+    servers: { type: 'string', default: 'ours,graphql-ws-shared,ws-floor,graphql-ws' },
   },
 });
+const ServerKinds = ['ours', 'graphql-ws-shared', 'ws-floor', 'graphql-ws'] as const;
+type Kind = (typeof ServerKinds)[number];
+const kinds = values.servers!.split(',') as Kind[];
+for (const k of kinds) if (!ServerKinds.includes(k)) throw new Error(`--servers: expected a subset of ${ServerKinds.join(',')}, got ${JSON.stringify(k)}`);
+const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
 const counts = values.subscribers!.split(',').map(Number);
 const changes = Number(values.changes);
 const intervalMs = Number(values['interval-ms']);
@@ -142,9 +161,122 @@ async function peer(w: ReturnType<typeof world>): Promise<Server_> {
   };
 }
 
-async function run(kind: 'ours' | 'graphql-ws', n: number) {
+
+/** Change sets of the bench topic, in feed order (the feed only carries namespace bench). */
+const BenchFilter: EndpointFilter = { namespace: 'bench', name: null, selector: null, node: null, zone: null };
+
+/** Every change of the feed executed once through `args` (in order), handed to `emit`. */
+function executedOnce(w: ReturnType<typeof world>, args: ExecutionArgs, emit: (result: ExecutionResult) => void): () => void {
+  let chain: Promise<void> = Promise.resolve();
+  return w.feed.subscribe((b) => {
+    for (const c of b.changes) {
+      const set = changeSetOf(BenchFilter, c);
+      chain = chain.then(async () => emit(await execute({ ...args, rootValue: { endpointChanges: set } })));
+    }
+  });
+}
+
+/** graphql-ws's server, executing once per topic: each subscriber's iterator yields the topic's shared result. */
+async function peerShared(w: ReturnType<typeof world>): Promise<Server_> {
+  let active = 0;
+  const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
+  interface Topic {
+    readonly queues: Set<{ items: ExecutionResult[]; wake: (() => void) | null }>;
+    off: () => void;
+  }
+  const topics = new Map<string, Topic>();
+  const http = createServer();
+  const wss = new WebSocketServer({ server: http, path: '/graphql' });
+  const disposable = useServer(
+    {
+      schema,
+      context: () => createContext(w),
+      subscribe: (args) => {
+        const key = JSON.stringify([print(args.document), args.operationName ?? null, args.variableValues ?? null]);
+        let topic = topics.get(key);
+        if (!topic) {
+          const t: Topic = { queues: new Set(), off: () => {} };
+          t.off = executedOnce(w, args, (result) => {
+            for (const q of t.queues) {
+              q.items.push(result);
+              q.wake?.();
+            }
+          });
+          topics.set(key, t);
+          topic = t;
+        }
+        const t = topic;
+        const q = { items: [] as ExecutionResult[], wake: null as (() => void) | null };
+        t.queues.add(q);
+        active++;
+        const iterator: AsyncIterableIterator<ExecutionResult> = {
+          [Symbol.asyncIterator]() {
+            return this;
+          },
+          async next() {
+            while (q.items.length === 0) await new Promise<void>((r) => (q.wake = r));
+            q.wake = null;
+            return { value: q.items.shift()!, done: false };
+          },
+          async return() {
+            if (t.queues.delete(q)) active--;
+            if (t.queues.size === 0) {
+              t.off();
+              topics.delete(key);
+            }
+            return { value: undefined, done: true };
+          },
+        };
+        return iterator;
+      },
+    },
+    wss,
+  );
+  const url = await listen(http);
+  return {
+    url,
+    subscribers: () => active,
+    stop: async () => {
+      await disposable.dispose();
+      await new Promise((r) => http.close(r));
+    },
+  };
+}
+
+/** The floor: plain ws, each change executed once, one frame serialized once, the same Buffer sent to every socket. */
+async function floor(w: ReturnType<typeof world>): Promise<Server_> {
+  const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
+  const subscribed = new Set<WebSocket>();
+  const http = createServer();
+  const wss = new WebSocketServer({ server: http, path: '/graphql', perMessageDeflate: false, handleProtocols: (p) => (p.has('graphql-transport-ws') ? 'graphql-transport-ws' : false) });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString());
+      if (m.type === 'connection_init') ws.send('{"type":"connection_ack"}');
+      else if (m.type === 'subscribe') subscribed.add(ws);
+    });
+    ws.on('close', () => subscribed.delete(ws));
+  });
+  const off = executedOnce(w, { schema, document: parse(Query), contextValue: createContext(w) }, (result) => {
+    const frame = Buffer.from(`{"id":"1","type":"next","payload":${JSON.stringify(result)}}`);
+    for (const ws of subscribed) ws.send(frame);
+  });
+  const url = await listen(http);
+  return {
+    url,
+    subscribers: () => subscribed.size,
+    stop: async () => {
+      off();
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise((r) => wss.close(r));
+      await new Promise((r) => http.close(r));
+    },
+  };
+}
+
+async function run(kind: Kind, n: number) {
   const w = world();
-  const server = kind === 'ours' ? await ours(w) : await peer(w);
+  const server = kind === 'ours' ? await ours(w) : kind === 'graphql-ws-shared' ? await peerShared(w) : kind === 'ws-floor' ? await floor(w) : await peer(w);
   const child = fork(new URL('./fanout-client.ts', import.meta.url).pathname, [server.url, String(n), Query], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ask = <T>(type: string, msg?: object) =>
     new Promise<T>((resolve) => {
@@ -180,23 +312,26 @@ async function run(kind: 'ours' | 'graphql-ws', n: number) {
   await new Promise((r) => child.once('exit', r));
   await server.stop();
   w.feed.stop();
-  return { kind, n, delivered: report.frames, expected: want, cpuSeconds, perCpuSecond: report.frames / cpuSeconds, p50: report.p50, p99: report.p99 };
+  return { kind, n, delivered: report.frames, expected: want, cpuSeconds, perCpuSecond: report.frames / cpuSeconds, p50: report.p50, p99: report.p99, load: load() };
 }
 
+console.error(`fanout: node ${process.version}, load average ${load()}`);
 const rows = [];
 for (const n of counts) {
-  for (const kind of ['ours', 'graphql-ws'] as const) {
+  for (const kind of kinds) {
     const r = await run(kind, n);
     rows.push(r);
-    console.error(`${kind} n=${n}: ${r.delivered}/${r.expected} frames, ${r.cpuSeconds.toFixed(2)} CPU-s, ${Math.round(r.perCpuSecond)}/CPU-s, p50 ${r.p50} ms, p99 ${r.p99} ms`);
+    console.error(`${kind} n=${n}: ${r.delivered}/${r.expected} frames, ${r.cpuSeconds.toFixed(2)} CPU-s, ${Math.round(r.perCpuSecond)}/CPU-s, p50 ${r.p50} ms, p99 ${r.p99} ms; load ${r.load}`);
   }
 }
-console.log('\n| subscribers | server | deliveries | CPU-s | deliveries per CPU-s | p50 ms | p99 ms |');
-console.log('|---|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.n} | ${r.kind} | ${r.delivered}/${r.expected} | ${r.cpuSeconds.toFixed(2)} | ${Math.round(r.perCpuSecond)} | ${r.p50} | ${r.p99} |`);
-for (const n of counts) {
-  const a = rows.find((r) => r.n === n && r.kind === 'ours')!;
-  const b = rows.find((r) => r.n === n && r.kind === 'graphql-ws')!;
-  console.log(`\n${n} subscribers: ours/graphql-ws deliveries per CPU-second = ${(a.perCpuSecond / b.perCpuSecond).toFixed(1)}x; p99 delay ${a.p99} ms vs ${b.p99} ms`);
+console.log('\n| subscribers | server | deliveries | CPU-s | deliveries per CPU-s | p50 ms | p99 ms | load average |');
+console.log('|---|---|---|---:|---:|---:|---:|---|');
+for (const r of rows) console.log(`| ${r.n} | ${r.kind} | ${r.delivered}/${r.expected} | ${r.cpuSeconds.toFixed(2)} | ${Math.round(r.perCpuSecond)} | ${r.p50} | ${r.p99} | ${r.load} |`);
+if (kinds.includes('ours')) {
+  for (const n of counts) {
+    const a = rows.find((r) => r.n === n && r.kind === 'ours')!;
+    const parts = rows.filter((r) => r.n === n && r.kind !== 'ours').map((b) => `${b.kind} ${(a.perCpuSecond / b.perCpuSecond).toFixed(2)}x (p99 ${b.p99} ms)`);
+    console.log(`\n${n} subscribers: ours (p99 ${a.p99} ms) deliveries per CPU-second over ${parts.join(', ')}`);
+  }
 }
 process.exit(0);

@@ -10,12 +10,24 @@
  * - floor: plain node:http + JSON.stringify answering the same three requests by hand from the
  *   cache and the endpoint feed (no GraphQL), with the same JSON as the others (checked);
  * - ours-jit (optional, `--servers ...,ours-jit`): an experiment measuring graphql-jit behind
- *   Apollo's gateway executor seam, configured as ours (see startOursJit).
+ *   Apollo's gateway executor seam, configured as ours (see startOursJit);
+ * - ours-auth (optional, or `--auth`): ours with `--auth kubernetes`, reviewing tokens and access
+ *   through a demo cluster's API (src/sim, its TokenReview and SubjectAccessReview answers) over
+ *   loopback HTTP; every request carries `Authorization: Bearer demo-admin` (allowed everything,
+ *   so the answers are the same as the others'). Decision caches are warm before the measured
+ *   window (the answer check and the warm-up ask every question once); the reviews the gateway
+ *   sent during each window are read from the demo API server's counters.
  *
  *   node bench/query-api.ts [--preset large] [--seed 1] [--rounds 2] [--duration-ms 2500]
  *                           [--warmup-ms 500] [--connections 8] [--max-requests 200000]
  *                           [--scenarios lookup,namespace,summary,mix] [--servers ours,apollo-default,floor]
- *                           [--cpu-profile DIR]
+ *                           [--cpu-profile DIR] [--auth]
+ *
+ * `--connections` takes a comma-separated list (e.g. 2,16): every (scenario, server) runs at each
+ * level. `--auth` is short for `--servers ours,ours-auth --scenarios mix --connections 2,16`
+ * (explicit flags win): what per-caller authorization costs on the read mix, and whether the
+ * reviews it sends grow with the request rate (they should not: they are per user and question,
+ * cached).
  *
  * Requests (POST /graphql, JSON):
  * - lookup: one Service by namespace/name with ports, endpoint counts and its first 100
@@ -46,7 +58,10 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
 import { printSchema, type DocumentNode, type ExecutionResult } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { KubeConfig } from '@kubernetes/client-node';
 import { composeServing, limitsOf } from '../src/app.ts';
+import { ApiClient } from '../src/kube/client.ts';
+import { DemoTokens, startSimCluster } from '../src/sim/index.ts';
 import { parseConfig, type Config } from '../src/config.ts';
 import { ClusterCache, Kinds } from '../src/kube/cache.ts';
 import { ingest } from '../src/kube/ingest.ts';
@@ -79,19 +94,29 @@ const { values } = parseArgs({
     scenarios: { type: 'string', default: 'lookup,namespace,summary,mix' },
     servers: { type: 'string', default: 'ours,apollo-default,floor' },
     'cpu-profile': { type: 'string' },
+    auth: { type: 'boolean', default: false },
   },
 });
+if (values.auth) {
+  const given = new Set(process.argv.slice(2).map((a) => a.replace(/^--([^=]+).*$/, '$1')));
+  if (!given.has('servers')) values.servers = 'ours,ours-auth';
+  if (!given.has('scenarios')) values.scenarios = 'mix';
+  if (!given.has('connections')) values.connections = '2,16';
+}
 const preset = values.preset as PresetName;
 if (!(preset in Presets)) fatal(`--preset: expected one of ${Object.keys(Presets).join(', ')}, got ${JSON.stringify(values.preset)}`);
 const rounds = positive('rounds');
 const durationMs = positive('duration-ms');
 const warmupMs = Number(values['warmup-ms']);
-const connections = positive('connections');
+const connectionLevels = String(values.connections)
+  .split(',')
+  .map((x) => Number(x.trim()));
+if (connectionLevels.some((c) => !Number.isSafeInteger(c) || c < 1)) fatal(`--connections: expected positive integers, comma-separated, got ${JSON.stringify(values.connections)}`);
 const maxRequests = positive('max-requests');
 const ScenarioNames = ['lookup', 'namespace', 'summary', 'mix'] as const;
 type ScenarioName = (typeof ScenarioNames)[number];
 const scenarios = listArg('scenarios', ScenarioNames);
-const ServerNames = ['ours', 'apollo-default', 'floor', 'ours-jit'] as const;
+const ServerNames = ['ours', 'apollo-default', 'floor', 'ours-jit', 'ours-auth'] as const;
 type ServerName = (typeof ServerNames)[number];
 const serverNames = listArg('servers', ServerNames);
 
@@ -166,6 +191,9 @@ const sources = { cache, feed };
 // the schema it serves, in place, which would tax the other servers too.
 const newSchema = () => buildGatewaySchema({ resolvers: subscriptionResolvers });
 const context = (): GatewayContext => createContext(sources, { limits });
+// The API server that reviews ours-auth's callers: a demo cluster (its objects are not used).
+const reviewer = serverNames.includes('ours-auth') ? await startSimCluster({ preset: 'demo', churn: false }) : null;
+const reviewStats = () => reviewer?.server.stats() ?? { tokenReviews: 0, subjectAccessReviews: 0 };
 const servers: Partial<Record<ServerName, RunningServer>> = {};
 for (const name of serverNames) servers[name] = await start(name);
 for (const name of serverNames) console.log(`  ${name.padEnd(15)} ${servers[name]!.url}`);
@@ -176,49 +204,61 @@ await checkSameAnswers([lookups[0]!, lookups[1]!, lookups[2]!, nsLists[0]!, nsLi
 // --- The load.
 
 const client = await startLoadClient();
-const results = new Map<string, { rps: number[]; latenciesUs: number[]; errors: number; firstError: string | null }>();
+const results = new Map<string, { rps: number[]; latenciesUs: number[]; errors: number; firstError: string | null; seconds: number; tokenReviews: number; accessReviews: number }>();
 const started = performance.now();
 for (let round = 0; round < rounds; round++) {
   for (const scenario of scenarios) {
-    const order = rotate(serverNames, round);
-    for (const name of order) {
-      const s = servers[name]!;
-      const job: LoadJob = {
-        host: '127.0.0.1',
-        port: s.port,
-        requests: operations.map((o) => httpRequest(s.port, s.path, o)),
-        sequence: sequences[scenario],
-        connections,
-        warmupMs,
-        durationMs,
-        maxRequests,
-      };
-      const profiling = values['cpu-profile'] !== undefined && round === 0 ? await startProfile() : null;
-      const r = await client.run(job);
-      if (profiling) await profiling.stop(`${values['cpu-profile']}/${scenario}-${name}.cpuprofile`);
-      const key = `${scenario}/${name}`;
-      const acc = results.get(key) ?? { rps: [], latenciesUs: [], errors: 0, firstError: null };
-      acc.rps.push(r.requests / (r.elapsedMs / 1000));
-      for (const l of r.latenciesUs) acc.latenciesUs.push(l);
-      acc.errors += r.errors;
-      acc.firstError ??= r.firstError;
-      results.set(key, acc);
+    for (const connections of connectionLevels) {
+      const order = rotate(serverNames, round);
+      for (const name of order) {
+        const s = servers[name]!;
+        const job: LoadJob = {
+          host: '127.0.0.1',
+          port: s.port,
+          requests: operations.map((o) => httpRequest(s.port, s.path, o, s.token)),
+          sequence: sequences[scenario],
+          connections,
+          warmupMs,
+          durationMs,
+          maxRequests,
+        };
+        const profiling = values['cpu-profile'] !== undefined && round === 0 ? await startProfile() : null;
+        // Reviews sent over the whole job (warm-up included: an upper bound for the window).
+        const before = reviewStats();
+        const r = await client.run(job);
+        const after = reviewStats();
+        if (profiling) await profiling.stop(`${values['cpu-profile']}/${scenario}-${name}-c${connections}.cpuprofile`);
+        const key = `${scenario}/${name}/${connections}`;
+        const acc = results.get(key) ?? { rps: [], latenciesUs: [], errors: 0, firstError: null, seconds: 0, tokenReviews: 0, accessReviews: 0 };
+        acc.rps.push(r.requests / (r.elapsedMs / 1000));
+        for (const l of r.latenciesUs) acc.latenciesUs.push(l);
+        acc.errors += r.errors;
+        acc.firstError ??= r.firstError;
+        if (s.token !== null) {
+          acc.seconds += (warmupMs + r.elapsedMs) / 1000;
+          acc.tokenReviews += after.tokenReviews - before.tokenReviews;
+          acc.accessReviews += after.subjectAccessReviews - before.subjectAccessReviews;
+        }
+        results.set(key, acc);
+      }
     }
   }
   console.log(`  round ${round + 1}/${rounds} done (${Math.round((performance.now() - started) / 1000)} s)`);
 }
 client.stop();
 for (const name of serverNames) await servers[name]!.stop();
+await reviewer?.stop();
 feed.stop();
 
 // --- The report.
 
-console.log(`\n${connections} connections, ${rounds} round(s) × ${durationMs} ms per (scenario, server) after ${warmupMs} ms warm-up; rps = median over rounds`);
-for (const scenario of scenarios) {
+console.log(`\n${connectionLevels.join(' and ')} connections, ${rounds} round(s) × ${durationMs} ms per (scenario, connections, server) after ${warmupMs} ms warm-up; rps = median over rounds`);
+for (const [scenario, connections] of scenarios.flatMap((sc) => connectionLevels.map((c) => [sc, c] as const))) {
   const rows: (string | number)[][] = [];
-  const rpsOf = (name: ServerName) => median(results.get(`${scenario}/${name}`)?.rps ?? []);
+  const rpsOf = (name: ServerName) => median(results.get(`${scenario}/${name}/${connections}`)?.rps ?? []);
+  const withAuth = serverNames.includes('ours-auth');
   for (const name of serverNames) {
-    const r = results.get(`${scenario}/${name}`)!;
+    const r = results.get(`${scenario}/${name}/${connections}`)!;
     const sorted = Float64Array.from(r.latenciesUs).sort();
     rows.push([
       name,
@@ -227,15 +267,17 @@ for (const scenario of scenarios) {
       percentile(sorted, 99) / 1000,
       r.latenciesUs.length,
       r.errors === 0 ? '0' : `${r.errors} (${r.firstError})`,
+      ...(withAuth ? (name === 'ours-auth' ? [`${r.tokenReviews} / ${r.accessReviews}`, r.accessReviews / r.seconds] : ['–', '–']) : []),
     ]);
   }
-  console.log(`\n${scenario}`);
-  console.log(table(['server', 'req/s', 'p50 ms', 'p99 ms', 'measured', 'errors'], rows));
+  console.log(`\n${scenario}, ${connections} connections`);
+  console.log(table(['server', 'req/s', 'p50 ms', 'p99 ms', 'measured', 'errors', ...(withAuth ? ['TokenReviews / SARs sent', 'SARs per s'] : [])], rows));
   const ours = serverNames.includes('ours') ? rpsOf('ours') : NaN;
   const parts = [];
   if (serverNames.includes('apollo-default') && serverNames.includes('ours')) parts.push(`ours/apollo-default ${ratio(ours, rpsOf('apollo-default'))}`);
   if (serverNames.includes('floor') && serverNames.includes('ours')) parts.push(`ours/floor ${ratio(ours, rpsOf('floor'))}`);
   if (serverNames.includes('ours-jit') && serverNames.includes('ours')) parts.push(`ours-jit/ours ${ratio(rpsOf('ours-jit'), ours)}`);
+  if (serverNames.includes('ours-auth') && serverNames.includes('ours')) parts.push(`ours-auth/ours ${ratio(rpsOf('ours-auth'), ours)}`);
   if (parts.length > 0) console.log(`req/s ratios: ${parts.join(', ')}`);
 }
 
@@ -245,6 +287,8 @@ interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly path: string;
+  /** The bearer token its callers send, if any. */
+  readonly token: string | null;
   stop(): Promise<void>;
 }
 
@@ -286,6 +330,8 @@ async function start(name: ServerName): Promise<RunningServer> {
       return startFloor();
     case 'ours-jit':
       return startOursJit();
+    case 'ours-auth':
+      return startOursAuth();
     default:
       return name satisfies never;
   }
@@ -300,9 +346,35 @@ async function startOurs(): Promise<RunningServer> {
     url: `http://127.0.0.1:${address.port}/graphql`,
     port: address.port,
     path: '/graphql',
+    token: null,
     async stop() {
       await s.stop();
       fanout.stop();
+    },
+  };
+}
+
+/** Ours with `--auth kubernetes`, reviewing through the demo cluster's API; callers send demo-admin's token. */
+async function startOursAuth(): Promise<RunningServer> {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'reviewer', server: reviewer!.url, skipTLSVerify: true }],
+    users: [{ name: 'gateway' }],
+    contexts: [{ name: 'reviewer', cluster: 'reviewer', user: 'gateway' }],
+    currentContext: 'reviewer',
+  });
+  const apiClient = new ApiClient(kc);
+  const { server, fanout } = composeServing({ ...cfg, auth: 'kubernetes', explorer: false }, { cache, feed }, log, { client: apiClient });
+  const address = await server.start();
+  return {
+    url: `http://127.0.0.1:${address.port}/graphql`,
+    port: address.port,
+    path: '/graphql',
+    token: DemoTokens.admin,
+    async stop() {
+      await server.stop();
+      fanout.stop();
+      apiClient.close();
     },
   };
 }
@@ -312,7 +384,7 @@ async function startApolloDefault(): Promise<RunningServer> {
   const apollo = new ApolloServer<GatewayContext>({ schema: newSchema() });
   const { url } = await startStandaloneServer(apollo, { listen: { host: '127.0.0.1', port: 0 }, context: async () => context() });
   const port = Number(new URL(url).port);
-  return { url, port, path: '/', stop: () => apollo.stop() };
+  return { url, port, path: '/', token: null, stop: () => apollo.stop() };
 }
 
 /**
@@ -355,6 +427,7 @@ async function startOursJit(): Promise<RunningServer> {
     url: `http://127.0.0.1:${port}/graphql`,
     port,
     path: '/graphql',
+    token: null,
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -376,6 +449,7 @@ async function startFloor(): Promise<RunningServer> {
     url: `http://127.0.0.1:${port}/graphql`,
     port,
     path: '/graphql',
+    token: null,
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -481,9 +555,14 @@ async function checkSameAnswers(ops: readonly Operation[]): Promise<void> {
     const answers = new Map<ServerName, unknown>();
     for (const name of serverNames) {
       const s = servers[name]!;
-      const res = await fetch(s.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(op) });
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...(s.token !== null ? { authorization: `Bearer ${s.token}` } : {}) };
+      const res = await fetch(s.url, { method: 'POST', headers, body: JSON.stringify(op) });
       const json = (await res.json()) as { data?: unknown; errors?: unknown };
       if (res.status !== 200 || json.errors) throw new Error(`${name}: ${op.operationName} answered ${res.status}: ${JSON.stringify(json).slice(0, 300)}`);
+      // With the cache filled by hand there are no reflectors, so ClusterCache.health() counts 0
+      // objects per kind, which open callers are answered with; a caller with per-caller access
+      // is answered with the objects it may see, counted in the stores. Not compared.
+      if (serverNames.includes('ours-auth')) for (const k of (json.data as any)?.cluster?.kinds ?? []) delete k.objects;
       answers.set(name, json);
     }
     const [first, ...rest] = [...answers];
@@ -491,16 +570,17 @@ async function checkSameAnswers(ops: readonly Operation[]): Promise<void> {
       try {
         deepStrictEqual(answer, first![1]);
       } catch {
-        throw new Error(`${name} and ${first![0]} answer ${op.operationName} ${JSON.stringify(op.variables)} differently`);
+        throw new Error(`${name} and ${first![0]} answer ${op.operationName} ${JSON.stringify(op.variables)} differently: ${JSON.stringify(answer).slice(0, 400)} vs ${JSON.stringify(first![1]).slice(0, 400)}`);
       }
     }
   }
   console.log(`  answers checked: ${ops.length} operations, identical JSON from ${serverNames.join(', ')}`);
 }
 
-function httpRequest(port: number, path: string, op: Operation): string {
+function httpRequest(port: number, path: string, op: Operation, token: string | null): string {
   const body = JSON.stringify(op);
-  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const auth = token !== null ? `Authorization: Bearer ${token}\r\n` : '';
+  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nAccept: application/json\r\n${auth}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
 async function startLoadClient(): Promise<{ run(job: LoadJob): Promise<LoadResult>; stop(): void }> {
