@@ -86,8 +86,11 @@ export class Fanout {
   private readonly unsubscribe: (() => void)[] = [];
   private readonly renders: RenderQueue;
   private chain: Promise<void> = Promise.resolve();
-  /** Subscribers with a flush in progress (for `idle`). */
-  private readonly flushing = new Set<Promise<void>>();
+  /** Subscribers with frames to send and a socket that takes them, in turn order. */
+  private readonly ready = new Set<Subscriber>();
+  /** The send loop, while it runs. */
+  private sending: Promise<void> | null = null;
+  private readonly sliceMs: number;
   /** Frames handed to sockets, shared or not. */
   delivered = 0;
   /** Executions of an event through a document (one per topic per change, plus unshared catch-ups). */
@@ -97,7 +100,8 @@ export class Fanout {
     this.o = o;
     this.maxQueue = o.maxQueue ?? 1000;
     this.historySize = o.historySize ?? 10_000;
-    this.renders = new RenderQueue(o.sliceMs ?? 5);
+    this.sliceMs = o.sliceMs ?? 5;
+    this.renders = new RenderQueue(this.sliceMs);
   }
 
   start(): void {
@@ -185,8 +189,8 @@ export class Fanout {
       const chain = this.chain;
       await chain;
       await this.renders.idle();
-      if (this.flushing.size > 0) await Promise.all([...this.flushing]);
-      if (chain === this.chain && this.flushing.size === 0 && this.renders.size === 0) return;
+      if (this.sending) await this.sending;
+      if (chain === this.chain && this.sending === null && this.ready.size === 0 && this.renders.size === 0) return;
     }
   }
 
@@ -237,13 +241,35 @@ export class Fanout {
     this.o.onSlowSubscriber?.();
   }
 
-  /** Track a subscriber's flush so that `idle()` can wait for it. */
-  track(flush: Promise<void>): void {
-    this.flushing.add(flush);
-    void flush.finally(() => this.flushing.delete(flush));
+  /** Give `sub` a turn in the send loop (it has frames waiting and its socket takes them). */
+  schedule(sub: Subscriber): void {
+    this.ready.add(sub);
+    this.sending ??= this.sendLoop();
   }
 
   // Private:
+
+  /**
+   * The one send loop: subscribers take turns (a few frames each, round robin), and after
+   * `sliceMs` of work the loop yields to the event loop, so that however many sockets wait for
+   * snapshots, HTTP requests and other sockets are served between slices.
+   */
+  private async sendLoop(): Promise<void> {
+    let sliceStart = performance.now();
+    try {
+      while (this.ready.size > 0) {
+        const sub = this.ready.values().next().value!;
+        this.ready.delete(sub);
+        await sub.sendTurn();
+        if (performance.now() - sliceStart >= this.sliceMs) {
+          await new Promise<void>((r) => setImmediate(r));
+          sliceStart = performance.now();
+        }
+      }
+    } finally {
+      this.sending = null;
+    }
+  }
 
   /**
    * Null when `caller` may watch what a subscription to `field` in `namespace` (null: every
@@ -350,7 +376,20 @@ export class Fanout {
         const cs = changeSetOf(topic.filter!, c);
         if (!cs) continue;
         const frame = await this.render(topic, cs);
-        if (frame !== null) for (const sub of topic.subscribers) sub.push(cs, frame);
+        if (frame !== null) await this.pushAll(topic, (sub) => sub.push(cs, frame));
+      }
+    }
+  }
+
+  /** Hand a frame to every subscriber of a topic, yielding to the event loop every `sliceMs` (10,000 sockets take ~100 ms). */
+  private async pushAll(topic: Topic, push: (sub: Subscriber) => void): Promise<void> {
+    let sliceStart = performance.now();
+    let n = 0;
+    for (const sub of [...topic.subscribers]) {
+      push(sub);
+      if (++n % 64 === 0 && performance.now() - sliceStart >= this.sliceMs) {
+        await new Promise<void>((r) => setImmediate(r));
+        sliceStart = performance.now();
       }
     }
   }
@@ -370,7 +409,7 @@ export class Fanout {
         if (!topic.objectMatches(object) && !(ev.old && topic.objectMatches(ev.old))) continue;
         const value: ObjectEvent = { type: ev.type, kind, object, old: ev.old, resync: batch.relist, at };
         const frame = await this.render(topic, value);
-        if (frame !== null) for (const sub of topic.subscribers) sub.pushObject(at, frame);
+        if (frame !== null) await this.pushAll(topic, (sub) => sub.pushObject(at, frame));
       }
     }
   }
@@ -491,6 +530,9 @@ class Topic {
   }
 }
 
+/** Frames one subscriber sends per turn of the send loop before the next subscriber's turn. */
+const FramesPerTurn = 8;
+
 interface Queued {
   readonly set: EndpointChangeSet | null;
   /** null: rendered for this subscriber when it is sent. */
@@ -513,7 +555,8 @@ class Subscriber {
   /** When the socket last went above the high-water mark with something queued; null while it drains. */
   private blockedSince: number | null = null;
   private waiting = false;
-  private flushing = false;
+  /** In the fan-out's send loop (scheduled or sending). */
+  private scheduled = false;
   private disposed = false;
 
   constructor(sink: OperationSink, maxQueue: number, slowTimeoutMs: number, topic: Topic, fanout: Fanout) {
@@ -550,7 +593,7 @@ class Subscriber {
 
   private enqueue(q: Queued): void {
     if (this.disposed) return;
-    if (this.queue.length === 0 && !this.flushing && q.frame !== null && this.sink.writable()) {
+    if (this.queue.length === 0 && !this.scheduled && q.frame !== null && this.sink.writable()) {
       this.sink.nextSerialized(q.frame);
       this.fanout.noteDelivered(q.at);
       return;
@@ -601,12 +644,13 @@ class Subscriber {
     this.dispose();
   }
 
-  /** Flush now if the socket takes frames, else when it drains. */
+  /** Take a turn in the send loop if the socket takes frames, else wait for it to drain. */
   private kick(): void {
-    if (this.flushing || this.disposed) return;
+    if (this.scheduled || this.disposed || this.queue.length === 0) return;
     if (this.sink.writable()) {
       this.blockedSince = null;
-      this.fanout.track(this.flush());
+      this.scheduled = true;
+      this.fanout.schedule(this);
       return;
     }
     this.blockedSince ??= Date.now();
@@ -619,14 +663,14 @@ class Subscriber {
     });
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
+  /** One turn of the send loop: up to `FramesPerTurn` frames while the socket takes them (rendered now when not rendered yet). */
+  async sendTurn(): Promise<void> {
     try {
-      while (!this.disposed && this.queue.length > 0 && this.sink.writable()) {
+      for (let n = 0; n < FramesPerTurn && !this.disposed && this.queue.length > 0 && this.sink.writable(); n++) {
         const q = this.queue[0]!;
         const frame = q.frame ?? (q.snapshot ? await this.fanout.renderSnapshot(this.topic, q.set!) : await this.fanout.render(this.topic, q.set));
         if (this.disposed) return;
-        if (this.queue[0] !== q) continue; // compacted meanwhile: start again from the new head
+        if (this.queue[0] !== q) continue; // compacted meanwhile: go on from the new head
         this.queue.shift();
         if (q.live) this.live--;
         if (frame === null) continue;
@@ -634,8 +678,8 @@ class Subscriber {
         this.fanout.noteDelivered(q.at);
       }
     } finally {
-      this.flushing = false;
+      this.scheduled = false;
     }
-    if (this.queue.length > 0) this.kick();
+    this.kick();
   }
 }
