@@ -20,6 +20,7 @@ import {
   type Verb,
 } from './access.ts';
 import { DecisionCache } from './decision-cache.ts';
+import { errorText } from '../log.ts';
 
 /** What the reviews need of the API client (`ApiClient` from src/kube/client.ts has it). */
 export interface ReviewClient {
@@ -140,7 +141,7 @@ export class TokenAuthenticator {
     try {
       answer = await postWithTimeout(this.#client, TokenReviewPath, body, this.#timeoutMs);
     } catch (error) {
-      throw new AuthenticationUnavailableError(`TokenReview failed: ${redact(messageOf(error), token)}`);
+      throw new AuthenticationUnavailableError(`TokenReview failed: ${redact(errorText(error), token)}`);
     }
     const status = answer?.status;
     if (status === null || typeof status !== 'object') {
@@ -265,7 +266,7 @@ export class SubjectAccessAuthorizer {
     try {
       answer = await postWithTimeout(this.#client, SubjectAccessReviewPath, body, this.#timeoutMs);
     } catch (error) {
-      throw new AuthorizationUnavailableError(`SubjectAccessReview failed: ${messageOf(error)}`);
+      throw new AuthorizationUnavailableError(`SubjectAccessReview failed: ${errorText(error)}`);
     }
     const status = answer?.status;
     if (status === null || typeof status !== 'object') {
@@ -273,6 +274,18 @@ export class SubjectAccessAuthorizer {
     }
     return status.allowed === true && status.denied !== true;
   }
+}
+
+/**
+ * Everything a SubjectAccessReview is asked with about the user, canonical (sorted), hashed:
+ * decisions are cached by it, and subscribers share topics by it.
+ */
+export function identityKey(user: UserInfo): string {
+  const extra = Object.keys(user.extra)
+    .sort()
+    .map((k) => [k, [...(user.extra[k] ?? [])].sort()]);
+  const canonical = JSON.stringify([user.username, user.uid, [...user.groups].sort(), extra]);
+  return createHash('sha256').update(canonical).digest('base64url');
 }
 
 /** The TokenReview resource. */
@@ -289,14 +302,6 @@ function tokenKey(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }
 
-/** Everything a SubjectAccessReview is asked with about the user, canonical (sorted), hashed. */
-function identityKey(user: UserInfo): string {
-  const extra = Object.keys(user.extra)
-    .sort()
-    .map((k) => [k, [...(user.extra[k] ?? [])].sort()]);
-  const canonical = JSON.stringify([user.username, user.uid, [...user.groups].sort(), extra]);
-  return createHash('sha256').update(canonical).digest('base64url');
-}
 
 /** UserInfo from a TokenReview's status.user, frozen; null without a username. */
 function userInfoOf(raw: any): UserInfo | null {
@@ -330,10 +335,6 @@ async function postWithTimeout(client: ReviewClient, path: string, body: unknown
     posting.catch(() => {});
     deadline.catch(() => {});
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The API server may echo the review's spec; a token must never reach a message. */

@@ -7,9 +7,8 @@
  * `--auth none`: every caller gets `OpenAccess` (no token is asked for or looked at).
  * Tokens never leave this file except to the authenticator: not in logs, metrics or errors.
  */
-import { createHash } from 'node:crypto';
-import { AuthorizationUnavailableError, OpenCaller, type Caller, type UserInfo } from '../auth/access.ts';
-import type { SubjectAccessAuthorizer, TokenAuthenticator } from '../auth/reviews.ts';
+import { OpenCaller, type Caller } from '../auth/access.ts';
+import { identityKey, type SubjectAccessAuthorizer, type TokenAuthenticator } from '../auth/reviews.ts';
 
 export type AuthMode = 'kubernetes' | 'none';
 
@@ -55,9 +54,9 @@ export class CallerAuth {
       const result = await this.authenticator.authenticate(token);
       if (!result.ok) return { kind: 'unauthenticated', message: 'authorization: expected a bearer token the Kubernetes API server accepts, got one it did not authenticate' };
       return { kind: 'ok', caller: { user: result.user, access: this.authorizer.accessFor(result.user), key: identityKey(result.user) } };
-    } catch (err) {
-      if (err instanceof AuthorizationUnavailableError) return { kind: 'unavailable', message: 'authorization: expected the Kubernetes API server to review the token, got no answer (try again)' };
-      return { kind: 'unavailable', message: 'authorization: the token could not be reviewed (try again)' };
+    } catch {
+      // AuthenticationUnavailableError: fail closed, and say nothing of the token.
+      return { kind: 'unavailable', message: 'authorization: expected the Kubernetes API server to review the token, got no answer (try again)' };
     }
   }
 }
@@ -76,15 +75,4 @@ export function bearerToken(header: unknown): string | null {
 export function connectionParamsToken(params: Readonly<Record<string, unknown>> | null): string | null {
   if (params === null) return null;
   return bearerToken(params['Authorization'] ?? params['authorization'] ?? (params['headers'] as Record<string, unknown> | undefined)?.['Authorization']);
-}
-
-// Private:
-
-function identityKey(user: UserInfo): string {
-  const extra = Object.keys(user.extra)
-    .sort()
-    .map((k) => [k, [...user.extra[k]!].sort()]);
-  return createHash('sha256')
-    .update(JSON.stringify([user.username, user.uid, [...user.groups].sort(), extra]))
-    .digest('base64url');
 }

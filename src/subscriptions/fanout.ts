@@ -255,16 +255,13 @@ export class Fanout {
    * snapshots, HTTP requests and other sockets are served between slices.
    */
   private async sendLoop(): Promise<void> {
-    let sliceStart = performance.now();
+    const pace = pacer(this.sliceMs);
     try {
       while (this.ready.size > 0) {
         const sub = this.ready.values().next().value!;
         this.ready.delete(sub);
         await sub.sendTurn();
-        if (performance.now() - sliceStart >= this.sliceMs) {
-          await new Promise<void>((r) => setImmediate(r));
-          sliceStart = performance.now();
-        }
+        await pace();
       }
     } finally {
       this.sending = null;
@@ -381,16 +378,13 @@ export class Fanout {
     }
   }
 
-  /** Hand a frame to every subscriber of a topic, yielding to the event loop every `sliceMs` (10,000 sockets take ~100 ms). */
+  /** Hand a frame to every subscriber of a topic, yielding to the event loop after each `sliceMs` (10,000 sockets take ~100 ms). */
   private async pushAll(topic: Topic, push: (sub: Subscriber) => void): Promise<void> {
-    let sliceStart = performance.now();
-    let n = 0;
+    const pace = pacer(this.sliceMs);
     for (const sub of [...topic.subscribers]) {
       push(sub);
-      if (++n % 64 === 0 && performance.now() - sliceStart >= this.sliceMs) {
-        await new Promise<void>((r) => setImmediate(r));
-        sliceStart = performance.now();
-      }
+      const due = pace();
+      if (due) await due;
     }
   }
 
@@ -425,6 +419,25 @@ export class Fanout {
 // Private:
 
 /**
+ * A pace for one loop of work: call it between steps. Once `sliceMs` has passed since the loop
+ * started or last yielded, it returns a promise that resolves in a later turn of the event loop
+ * (setImmediate), so that I/O waiting behind the loop is served; within the slice it returns
+ * null, so a hot loop need not await at all.
+ */
+function pacer(sliceMs: number): () => Promise<void> | null {
+  let sliceStart = performance.now();
+  return () => {
+    if (performance.now() - sliceStart < sliceMs) return null;
+    return new Promise<void>((r) =>
+      setImmediate(() => {
+        sliceStart = performance.now();
+        r();
+      }),
+    );
+  };
+}
+
+/**
  * One queue for all rendering: jobs run one after another, and after `sliceMs` of work the
  * queue yields to the event loop (setImmediate) so that I/O (HTTP requests, other sockets)
  * is served between slices.
@@ -454,14 +467,11 @@ class RenderQueue {
   }
 
   private async work(): Promise<void> {
-    let sliceStart = performance.now();
+    const pace = pacer(this.sliceMs);
     try {
       while (this.jobs.length > 0) {
         await this.jobs.shift()!();
-        if (performance.now() - sliceStart >= this.sliceMs) {
-          await new Promise<void>((r) => setImmediate(r));
-          sliceStart = performance.now();
-        }
+        await pace();
       }
     } finally {
       this.running = null;
