@@ -134,3 +134,13 @@ export class EndpointSubscriber {
 function errReplacer(_k: string, v: unknown) {
   return v instanceof Error ? v.message : v;
 }
+
+/** A raw graphql-transport-ws socket to a gateway at `url` (http://…), acknowledged (connection_init sent, connection_ack read). */
+export async function openAcknowledged(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/graphql', ['graphql-transport-ws']);
+  ws.on('error', () => {});
+  await new Promise((resolve) => ws.once('open', resolve));
+  ws.send('{"type":"connection_init"}');
+  await new Promise((resolve) => ws.once('message', resolve));
+  return ws;
+}

@@ -18,9 +18,10 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient } from '../../src/kube/client.ts';
 import { AllNamespaces, AuthorizationUnavailableError, type Resource, type UserInfo, type Verb } from '../../src/auth/access.ts';
-import { AuthenticationUnavailableError, SubjectAccessAuthorizer, TokenAuthenticator, type ReviewObserver } from '../../src/auth/reviews.ts';
+import { AuthenticationUnavailableError, SubjectAccessAuthorizer, TokenAuthenticator } from '../../src/auth/reviews.ts';
 import { ControlPlane, kubeconfigYaml } from '../harness/control-plane.ts';
 import { KubeClient } from '../harness/kube-client.ts';
+import { manualClock, recorder } from '../harness/auth-testing.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const Ns = 'ar-team';
@@ -45,17 +46,6 @@ function clientAt(server: string, caPem: string, token: string): ApiClient {
   const kc = new KubeConfig();
   kc.loadFromString(kubeconfigYaml(server, caPem, token));
   return new ApiClient(kc);
-}
-
-/** A clock tests advance by hand. */
-function manualClock(): { now: () => number; advance: (ms: number) => void } {
-  let t = 1_000_000;
-  return { now: () => t, advance: (ms) => void (t += ms) };
-}
-
-function recorder(): ReviewObserver & { seen: string[] } {
-  const seen: string[] = [];
-  return { seen, onDecision: (kind, outcome, cached) => void seen.push(`${kind} ${outcome}${cached ? ' cached' : ''}`) };
 }
 
 async function closedPort(): Promise<number> {

@@ -12,11 +12,11 @@ import {
   TokenAuthenticator,
   TokenReviewPath,
   type ReviewClient,
-  type ReviewObserver,
 } from '../../src/auth/reviews.ts';
 import { generateCluster, loadCluster } from '../../src/sim/generate.ts';
 import { startSimServer, type SimServer } from '../../src/sim/server.ts';
 import { DemoAudience, DemoTokens } from '../../src/sim/reviews.ts';
+import { manualClock, recorder } from '../harness/auth-testing.ts';
 
 const generated = generateCluster('demo', { seed: 3 });
 
@@ -39,18 +39,6 @@ function withSim(): { server: () => SimServer; client: () => ApiClient } {
     await server?.stop();
   });
   return { server: () => server as SimServer, client: () => client as ApiClient };
-}
-
-/** A clock tests advance by hand. */
-function manualClock(): { now: () => number; advance: (ms: number) => void } {
-  let t = 1_000_000;
-  return { now: () => t, advance: (ms) => void (t += ms) };
-}
-
-/** Every decision as `kind outcome` plus ` cached` when no review was sent. */
-function recorder(): ReviewObserver & { seen: string[] } {
-  const seen: string[] = [];
-  return { seen, onDecision: (kind, outcome, cached) => void seen.push(`${kind} ${outcome}${cached ? ' cached' : ''}`) };
 }
 
 /** The reviews of each kind the sim answered since `before`. */

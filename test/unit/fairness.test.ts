@@ -6,24 +6,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
 import { startGateway, type Gateway } from '../../src/app.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { CloseCode, SubProtocol } from '../../src/server/ws-protocol.ts';
+import { CloseCode } from '../../src/server/ws-protocol.ts';
 import { waitFor } from '../harness/wait.ts';
+import { openAcknowledged } from '../harness/subscriber.ts';
 
 const Endpoints = 'type name cursor at endpoints { address ready serving terminating nodeName zone hostname ports { name port protocol } targetRef { kind namespace name uid } pod { metadata { name namespace uid labels { key value } } } }';
-
-/** An acknowledged graphql-transport-ws socket. */
-async function open(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/graphql', [SubProtocol]);
-  ws.on('error', () => {});
-  await new Promise((resolve) => ws.once('open', resolve));
-  ws.send('{"type":"connection_init"}');
-  await new Promise((resolve) => ws.once('message', resolve));
-  return ws;
-}
 
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(url + '/metrics')).text();
@@ -59,7 +49,7 @@ describe('a subscription storm does not hold up HTTP queries', () => {
     };
     for (let i = 0; i < 20; i++) idle.push(await query());
 
-    const sockets = await Promise.all(Array.from({ length: 10 }, () => open(gw.url)));
+    const sockets = await Promise.all(Array.from({ length: 10 }, () => openAcknowledged(gw.url)));
     let snapshots = 0;
     for (const ws of sockets) {
       ws.on('message', (d) => {
@@ -98,7 +88,7 @@ describe('a subscriber whose socket stops draining', () => {
 
   it('is closed with 4008, told why, logged and counted', async () => {
     const before = await metric(gw.url, 'netgraph_slow_subscribers_dropped_total');
-    const slow = await open(gw.url);
+    const slow = await openAcknowledged(gw.url);
     const closed = new Promise<{ code: number; reason: string }>((r) => slow.on('close', (code, reason) => r({ code, reason: reason.toString() })));
     let frames = 0;
     slow.on('message', () => frames++);
@@ -128,7 +118,7 @@ describe('the keepalive', () => {
 
   it('terminates a socket that neither answers pings nor reads, logged and counted', async () => {
     const before = await metric(gw.url, 'netgraph_ws_keepalive_timeouts_total');
-    const ws = await open(gw.url);
+    const ws = await openAcknowledged(gw.url);
     const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
     (ws as any)._socket.pause(); // reads nothing, so answers no ping
     await waitFor('the keepalive to count it', 10_000, async () => (await metric(gw.url, 'netgraph_ws_keepalive_timeouts_total')) === before + 1, 100);
@@ -138,7 +128,7 @@ describe('the keepalive', () => {
   });
 
   it('keeps a socket that answers pings open across many intervals', async () => {
-    const ws = await open(gw.url);
+    const ws = await openAcknowledged(gw.url);
     let closed = false;
     ws.on('close', () => (closed = true));
     const t = Date.now();

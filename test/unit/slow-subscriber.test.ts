@@ -5,24 +5,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
 import { startGateway, type Gateway } from '../../src/app.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { CloseCode, SubProtocol } from '../../src/server/ws-protocol.ts';
+import { CloseCode } from '../../src/server/ws-protocol.ts';
 import { waitFor } from '../harness/wait.ts';
+import { openAcknowledged } from '../harness/subscriber.ts';
 
 const Query = `subscription { endpointChanges { type name cursor at endpoints { address ready serving terminating nodeName zone hostname ports { name port protocol } targetRef { kind namespace name uid } pod { metadata { name namespace uid labels { key value } } } } } }`;
-
-/** An acknowledged graphql-transport-ws socket. */
-async function open(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/graphql', [SubProtocol]);
-  ws.on('error', () => {});
-  await new Promise((resolve) => ws.once('open', resolve));
-  ws.send('{"type":"connection_init"}');
-  await new Promise((resolve) => ws.once('message', resolve));
-  return ws;
-}
 
 describe('a slow subscriber on real sockets', () => {
   let gw: Gateway;
@@ -36,8 +26,8 @@ describe('a slow subscriber on real sockets', () => {
   });
 
   it('is closed with 4008 once its bound is exceeded, and a reading subscriber is not held up', async () => {
-    const slow = await open(gw.url);
-    const fast = await open(gw.url);
+    const slow = await openAcknowledged(gw.url);
+    const fast = await openAcknowledged(gw.url);
     const closed = new Promise<number>((r) => slow.on('close', (code) => r(code)));
     const delays: number[] = [];
     let fastFrames = 0;
