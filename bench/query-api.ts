@@ -12,7 +12,7 @@
  * - ours-jit (optional, `--servers ...,ours-jit`): an experiment measuring graphql-jit behind
  *   Apollo's gateway executor seam, configured as ours (see startOursJit);
  * - ours-auth (optional, or `--auth`): ours with `--auth kubernetes`, reviewing tokens and access
- *   through a demo cluster's API (src/sim, its TokenReview and SubjectAccessReview answers) over
+ *   through a demo cluster's API (demo/, its TokenReview and SubjectAccessReview answers) over
  *   loopback HTTP; every request carries `Authorization: Bearer demo-admin` (allowed everything,
  *   so the answers are the same as the others'). Decision caches are warm before the measured
  *   window (the answer check and the warm-up ask every question once); the reviews the gateway
@@ -61,7 +61,7 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { KubeConfig } from '@kubernetes/client-node';
 import { composeServing, limitsOf } from '../src/app.ts';
 import { ApiClient } from '../src/kube/client.ts';
-import { DemoTokens, startSimCluster } from '../src/sim/index.ts';
+import { DemoTokens, startSimCluster } from '../demo/src/index.ts';
 import { parseConfig, type Config } from '../src/config.ts';
 import { ClusterCache, Kinds } from '../src/kube/cache.ts';
 import { ingest } from '../src/kube/ingest.ts';
@@ -77,7 +77,7 @@ import { byObjectKey } from '../src/graphql/pagination.ts';
 import { buildGatewaySchema } from '../src/graphql/schema.ts';
 import { gatewayApolloSettings, serveGraphQL } from '../src/server/apollo.ts';
 import { GatewayServer } from '../src/server/server.ts';
-import { generateCluster, Presets, type PresetName } from '../src/sim/generate.ts';
+import { generateCluster, Presets, type PresetName } from '../demo/src/generate.ts';
 import { subscriptionResolvers } from '../src/subscriptions/resolvers.ts';
 import type { LoadJob, LoadResult } from './load-client.ts';
 import { machineNote, median, percentile, ratio, table } from './util.ts';

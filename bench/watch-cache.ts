@@ -9,7 +9,7 @@
  * (Without --expose-gc, or with a heap limit under 12 GiB, it re-runs itself with
  * `--expose-gc --max-old-space-size=16384`.)
  *
- * In-process mode (default): the generated cluster (src/sim generateCluster) is serialized into
+ * In-process mode (default): the generated cluster (demo/src generateCluster) is serialized into
  * list pages of 500 items exactly as the sim server writes them (items without kind and
  * apiVersion), then the generator's objects are dropped. Each side then lists every page from
  * memory, JSON.parse'ing each page as it would arrive:
@@ -28,7 +28,7 @@
  * three candidate changes would save, prototyped here on the same records without touching
  * src/: exact-size arrays at ingest, shared frozen substructures, single-key index entries.
  *
- * --e2e: additionally runs `node src/sim/serve.ts --preset <preset> --no-churn` in a child
+ * --e2e: additionally runs `node demo/src/serve.ts --preset <preset> --no-churn` in a child
  * process and lists it over loopback HTTP: our Reflector for Pods through ApiClient (pages of
  * 500); client-node's informer for Pods (makeInformer) with a listFn that pages by 500, and with
  * the documented unpaged CoreV1Api.listPodForAllNamespaces(); then our whole ClusterCache (four
@@ -47,7 +47,7 @@ import { Store, type IndexFunc } from '../src/kube/store.ts';
 import { Reflector } from '../src/kube/reflector.ts';
 import { createLogger } from '../src/log.ts';
 import { EndpointFeed } from '../src/model/endpoint-feed.ts';
-import { generateCluster, Presets, type PresetName } from '../src/sim/generate.ts';
+import { generateCluster, Presets, type PresetName } from '../demo/src/generate.ts';
 import { ensureFlags, hasGcAndHeap, machineNote, median, mib, ratio, settledHeap, table } from './util.ts';
 
 const MinHeapMiB = 12 * 1024;
@@ -460,7 +460,7 @@ function transformRates(sample: readonly object[]): { ingest: number; deserializ
 async function endToEnd(): Promise<void> {
   const port = await freePort();
   console.log(`\nEnd to end: sim server (preset ${preset}, no churn) in a child process on 127.0.0.1:${port}`);
-  const child = spawn(process.execPath, ['--max-old-space-size=8192', 'src/sim/serve.ts', '--preset', preset, '--seed', String(values.seed), '--port', String(port), '--no-churn'], {
+  const child = spawn(process.execPath, ['--max-old-space-size=8192', 'demo/src/serve.ts', '--preset', preset, '--seed', String(values.seed), '--port', String(port), '--no-churn'], {
     cwd: new URL('..', import.meta.url),
     stdio: ['ignore', 'pipe', 'inherit'],
   });

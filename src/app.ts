@@ -21,7 +21,8 @@ import { GatewayServer, GraphQLPath } from './server/server.ts';
 import { ServingCertificate, loadKeyPair } from './server/tls.ts';
 import { GatewayMetrics } from './server/metrics.ts';
 import { explorerRoute } from './explorer/route.ts';
-import { DemoTokens, startSimCluster, type SimCluster } from './sim/index.ts';
+import type * as Demo from '../demo/src/index.ts';
+import type { SimCluster } from '../demo/src/index.ts';
 import { isLoopbackHost, type Config } from './config.ts';
 import type { Logger } from './log.ts';
 
@@ -63,7 +64,7 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
   const log = opts.logger;
   // Before anything starts: a certificate that cannot be served is a configuration error.
   const tls = servingCertificate(cfg, log);
-  const { kc, source, demo } = await chooseCluster(cfg, opts.env ?? process.env, log);
+  const { kc, source, demo, demoTokens } = await chooseCluster(cfg, opts.env ?? process.env, log);
   const client = new ApiClient(kc);
   // The demo cluster grants everything and has no authorization API to ask.
   const checked = demo ? ({ phase: 'ok', version: 'demo' } as const) : await preflight(client, requirements(cfg.namespaces, cfg.watchNodes, cfg.auth === 'kubernetes'));
@@ -107,12 +108,10 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
   }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${server.scheme}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
-  log.info(`serving ${source.kind === 'demo' ? 'the embedded demo cluster' : source.detail}; GraphQL at ${url}${GraphQLPath}${cfg.explorer ? `, explorer at ${url}/` : ''}`, {
-    cluster: source.kind,
-    url,
-  });
+  const explorer = cfg.explorer ? `explorer at ${url}/ · ` : '';
+  log.info(`serving ${source.detail}; ${explorer}GraphQL at ${url}${GraphQLPath}`, { cluster: source.kind, url });
   if (cfg.auth === 'kubernetes') {
-    log.info(`authentication: kubernetes (every caller needs a bearer token and sees what it may list)${demo ? `; demo tokens: ${DemoTokens.admin} (everything), ${DemoTokens.shop} (namespace shop only, no Nodes)` : ''}`, { auth: 'kubernetes' });
+    log.info(`authentication: kubernetes (every caller needs a bearer token and sees what it may list)${demoTokens ? `; demo tokens: ${demoTokens.admin} (everything), ${demoTokens.shop} (namespace shop only, no Nodes)` : ''}`, { auth: 'kubernetes' });
   } else if (isLoopbackHost(cfg.host)) {
     log.info('authentication: none (loopback only: every local caller sees everything the gateway can read)', { auth: 'none' });
   } else {
@@ -271,13 +270,31 @@ export function servingCertificate(cfg: Config, log: Logger): ServingCertificate
 
 // Private:
 
-async function chooseCluster(cfg: Config, env: NodeJS.ProcessEnv, log: Logger): Promise<{ kc: KubeConfig; source: ClusterSource; demo: SimCluster | null }> {
+/**
+ * The cluster to serve: the kubeconfig or in-cluster account that was named or found, else the
+ * demo cluster, loaded from `demo/` only now so that a production process never loads it. A
+ * kubeconfig that was named but cannot be used is a StartupError (exit 1), never the demo.
+ */
+async function chooseCluster(cfg: Config, env: NodeJS.ProcessEnv, log: Logger): Promise<{ kc: KubeConfig; source: ClusterSource; demo: SimCluster | null; demoTokens: { admin: string; shop: string } | null }> {
   if (!cfg.demo) {
-    const loaded = loadKubeConfig({ kubeconfig: cfg.kubeconfig ?? undefined, context: cfg.context ?? undefined }, env);
-    if (loaded) return { ...loaded, demo: null };
-    log.info('no kubeconfig and not in a cluster: starting the embedded demo cluster');
+    let loaded;
+    try {
+      loaded = loadKubeConfig({ kubeconfig: cfg.kubeconfig ?? undefined, context: cfg.context ?? undefined }, env);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new StartupError(err.message);
+      throw err;
+    }
+    if (loaded) return { ...loaded, demo: null, demoTokens: null };
   }
-  const demo = await startSimCluster({
+  const why = cfg.demo ? '--demo was given' : 'no kubeconfig was named: no --kubeconfig, no KUBECONFIG, not in a cluster, no ~/.kube/config';
+  let sim: typeof Demo;
+  try {
+    sim = await import(DemoPackage);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new StartupError(`${cfg.demo ? '--demo' : 'no kubeconfig was named (--kubeconfig, KUBECONFIG, ~/.kube/config) and the demo cluster'}: the demo package (demo/) is not installed here; name a kubeconfig or run in a cluster`);
+  }
+  const demo = await sim.startSimCluster({
     preset: 'demo',
     churn: cfg.demoChurnPerSecond > 0 ? { eventsPerSecond: cfg.demoChurnPerSecond, onError: (e) => log.warn('demo churn step failed', { error: String(e) }) } : false,
   });
@@ -289,5 +306,8 @@ async function chooseCluster(cfg: Config, env: NodeJS.ProcessEnv, log: Logger): 
     contexts: [{ name: 'demo', cluster: 'demo', user: 'demo' }],
     currentContext: 'demo',
   });
-  return { kc, source: { kind: 'demo', detail: `demo cluster at ${demo.url}` }, demo };
+  return { kc, source: { kind: 'demo', detail: `the DEMO cluster (generated, not a real cluster; ${why})` }, demo, demoTokens: sim.DemoTokens };
 }
+
+/** The demo cluster's entry point, imported only when the demo is served (see `chooseCluster`). */
+const DemoPackage = new URL('../demo/src/index.ts', import.meta.url).href;

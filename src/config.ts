@@ -128,11 +128,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   for (const [name, o] of Object.entries(Options)) options[name] = { type: o.type };
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, allowNegative: true }) as {
+    ({ values } = parseArgs({ args: attachDashValues(argv), options, strict: true, allowPositionals: false, allowNegative: true }) as {
       values: Record<string, string | boolean | undefined>;
     });
   } catch (err) {
-    throw new ConfigError((err as Error).message.replace(/\. To specify.*$/s, '').split('\n')[0]!);
+    throw new ConfigError(argumentError(err as NodeJS.ErrnoException, argv));
   }
   if (values.help) return 'help';
   const get = (flag: string): string | boolean | undefined => {
@@ -259,6 +259,56 @@ export function helpText(): string {
 }
 
 // Private:
+
+/**
+ * `--max-depth -1` as `--max-depth=-1`: node:util's parseArgs refuses a value that starts with a
+ * dash ("argument is ambiguous", without the value), so a value that is not itself an option is
+ * attached to its flag here and then checked, and refused with the value, like any other.
+ */
+function attachDashValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const flag = /^--([^=]+)$/.exec(arg)?.[1];
+    if (flag && Options[flag]?.type === 'string' && next !== undefined && next.startsWith('-') && !isOptionToken(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+/** Whether `arg` names an option the parser knows (`--port`, `--no-nodes`, `--port=1`). */
+function isOptionToken(arg: string): boolean {
+  const m = /^--(?:no-)?([^=]+)/.exec(arg);
+  return m !== null && (m[1]! in Options || arg.slice(2).split('=')[0]! in Options);
+}
+
+/** One line for what parseArgs refused, naming the option and what arrived. */
+function argumentError(err: NodeJS.ErrnoException, argv: readonly string[]): string {
+  const option = /'(-[^ ']+)/.exec(err.message)?.[1] ?? '';
+  const flag = option.replace(/^--(no-)?/, '');
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `${option || err.message}: unknown option (see --help)`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      if (Options[flag]?.type === 'boolean') {
+        const given = argv.find((a) => a.startsWith(`--${flag}=`) || a.startsWith(`--no-${flag}=`))?.replace(/^[^=]*=/, '');
+        return `${option}: a switch that takes no value (--${flag} or --no-${flag}), got ${JSON.stringify(given ?? '')}`;
+      }
+      const at = argv.indexOf(option);
+      const next = at >= 0 ? argv[at + 1] : undefined;
+      return `${option}: expected a value, got ${next === undefined ? 'nothing' : `the option ${next}`}${Options[flag]?.default !== undefined ? ` (default: ${Options[flag]!.default})` : ''}`;
+    }
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${JSON.stringify(/'([^']*)'/.exec(err.message)?.[1] ?? '')}: options take the form --name VALUE or --name=VALUE (see --help)`;
+    default:
+      return err.message.split('\n')[0]!;
+  }
+}
 
 const Loopback = new BlockList();
 Loopback.addSubnet('127.0.0.0', 8, 'ipv4');

@@ -1,7 +1,11 @@
 /**
- * The command line: `npm start -- [options]` (or `node src/main.ts`). Parses configuration,
- * starts the gateway, and turns SIGTERM/SIGINT into the one shutdown path; a second signal
- * exits at once. Configuration errors are one line on stderr and exit code 2.
+ * The command line: `npm start -- [options]`, or `node_modules/.bin/node src/main.ts [options]`
+ * (Node 24: the project's own, from npm; `node src/start.js` checks the version first and says so
+ * on one line when the `node` on the PATH is older). Parses configuration, starts the gateway,
+ * and turns SIGTERM/SIGINT into the one shutdown path; a second signal exits at once.
+ * An invalid option is one line on stderr and exit code 2; a start that cannot succeed as
+ * configured (a kubeconfig that was named but cannot be used, missing permissions) is one line
+ * and exit code 1.
  */
 import { ConfigError, helpText, parseConfig } from './config.ts';
 import { startGateway, StartupError } from './app.ts';

@@ -43,7 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ $# -gt 0 ]]; then files=("$@"); else files=('test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'); fi
+if [[ $# -gt 0 ]]; then files=("$@"); else files=('test/unit/**/*.test.ts' 'demo/test/**/*.test.ts' 'test/integration/**/*.test.ts'); fi
 status=0
 node test/harness/with-control-plane.ts --run-dir "$run_dir/control-plane" -- \
   node --test --test-concurrency=1 --test-timeout=300000 --test-reporter=spec "${files[@]}" || status=$?

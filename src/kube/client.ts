@@ -5,8 +5,9 @@
  *
  * Auth is applied per request, so exec and OIDC credentials refresh as kubectl's do.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, loadYaml } from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
+import { errorText } from '../log.ts';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 
@@ -56,34 +57,39 @@ export class ConfigError extends Error {
 }
 
 /**
- * Load a KubeConfig: explicit file, else in-cluster service account, else KUBECONFIG or
- * ~/.kube/config. Returns null when none of them exists (the caller may fall back to the
- * demo cluster). Throws ConfigError naming the file and the problem when one exists but is
- * unusable: unreadable, malformed, unknown context, no server.
+ * Load a KubeConfig: explicit file, else in-cluster service account, else the files KUBECONFIG
+ * names, else ~/.kube/config. Returns null only when nothing was named and none of them exists
+ * (the caller may then fall back to the demo cluster). A file that was named (`--kubeconfig`,
+ * KUBECONFIG) or found but cannot be used throws ConfigError on one line naming the file and
+ * the reason: missing, unreadable, not YAML, not a kubeconfig, unknown context, no server.
+ * Like kubectl, a KUBECONFIG list may name files that do not exist as long as one does.
  */
 export function loadKubeConfig(opts: ConnectOptions = {}, env: NodeJS.ProcessEnv = process.env): { kc: KubeConfig; source: ClusterSource } | null {
   const kc = new KubeConfig();
   let source: ClusterSource;
   if (opts.kubeconfig) {
-    if (!existsSync(opts.kubeconfig)) throw new ConfigError(`--kubeconfig: expected a readable kubeconfig file, got ${JSON.stringify(opts.kubeconfig)} (no such file)`);
-    loadFile(kc, opts.kubeconfig);
+    loadFile(kc, opts.kubeconfig, '--kubeconfig');
     source = { kind: 'kubeconfig', detail: opts.kubeconfig };
   } else if (env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) {
     kc.loadFromCluster();
     source = { kind: 'in-cluster', detail: 'service account' };
   } else {
-    const files = (env.KUBECONFIG ?? '').split(':').filter((f) => f !== '');
+    const named = (env.KUBECONFIG ?? '').split(':').filter((f) => f !== '');
     const home = env.HOME ? `${env.HOME}/.kube/config` : null;
-    const present = files.length > 0 ? files.filter((f) => existsSync(f)) : home && existsSync(home) ? [home] : [];
+    const present = named.length > 0 ? named.filter((f) => existsSync(f)) : home && existsSync(home) ? [home] : [];
+    if (named.length > 0 && present.length === 0) {
+      throw new ConfigError(`KUBECONFIG ${named.join(':')}: expected a readable kubeconfig file, got ${named.length === 1 ? 'no such file' : 'none of these files'} (unset KUBECONFIG or pass --demo for the demo cluster)`);
+    }
     if (present.length === 0) {
       if (opts.context) throw new ConfigError(`--context: ${JSON.stringify(opts.context)} given, but no kubeconfig was found (KUBECONFIG, ~/.kube/config)`);
       return null;
     }
+    const via = named.length > 0 ? 'KUBECONFIG' : 'kubeconfig';
     for (const [i, f] of present.entries()) {
-      if (i === 0) loadFile(kc, f);
+      if (i === 0) loadFile(kc, f, via);
       else {
         const more = new KubeConfig();
-        loadFile(more, f);
+        loadFile(more, f, via);
         kc.mergeConfig(more, true);
       }
     }
@@ -92,15 +98,20 @@ export function loadKubeConfig(opts: ConnectOptions = {}, env: NodeJS.ProcessEnv
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {
       const known = kc.getContexts().map((c) => c.name);
-      throw new ConfigError(`--context: expected one of ${JSON.stringify(known)}, got ${JSON.stringify(opts.context)}`);
+      throw new ConfigError(`--context: expected one of ${JSON.stringify(known)} (in ${source.detail}), got ${JSON.stringify(opts.context)}`);
     }
     kc.setCurrentContext(opts.context);
   }
+  const current = kc.getCurrentContext();
   const cluster = kc.getCurrentCluster();
-  if (!cluster?.server) {
-    throw new ConfigError(`${source.detail}: expected a current context with a cluster server, got context ${JSON.stringify(kc.getCurrentContext() || null)}`);
+  if (!current) {
+    const known = kc.getContexts().map((c) => c.name);
+    throw new ConfigError(`kubeconfig ${source.detail}: expected a current-context (or --context), got none${known.length > 0 ? `; contexts: ${JSON.stringify(known)}` : ''}`);
   }
-  return { kc, source: { kind: source.kind, detail: `${source.detail} (context ${JSON.stringify(kc.getCurrentContext())}, server ${cluster.server})` } };
+  if (!cluster?.server) {
+    throw new ConfigError(`kubeconfig ${source.detail}: expected context ${JSON.stringify(current)} to name a cluster with a server, got ${cluster ? `cluster ${JSON.stringify(cluster.name)} without a server` : 'no such cluster'}`);
+  }
+  return { kc, source: { kind: source.kind, detail: `${source.detail} (context ${JSON.stringify(current)}, server ${cluster.server})` } };
 }
 
 export interface ApiClientOptions {
@@ -204,16 +215,33 @@ export function statusError(status: number, path: string, body: string, retryAft
 
 // Private:
 
-function loadFile(kc: KubeConfig, file: string): void {
+/** Load one kubeconfig file into `kc`; `via` says how it was named (`--kubeconfig`, KUBECONFIG). */
+function loadFile(kc: KubeConfig, file: string, via: string): void {
+  let text: string;
   try {
-    readFileSync(file);
+    text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`kubeconfig ${file}: cannot read it: ${(err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a directory' : errorText(err);
+    throw new ConfigError(`${via} ${file}: expected a readable kubeconfig file, got ${why}`);
+  }
+  let doc: unknown;
+  try {
+    doc = loadYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${via} ${file}: expected a kubeconfig in YAML, got text that is not YAML (${errorText(err).split('\n')[0]})`);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    const got = doc === null || doc === undefined ? 'an empty document' : Array.isArray(doc) ? 'a YAML list' : `a YAML ${typeof doc}`;
+    throw new ConfigError(`${via} ${file}: expected a kubeconfig (YAML with clusters, users and contexts), got ${got}`);
   }
   try {
-    kc.loadFromFile(file);
+    kc.loadFromString(text);
   } catch (err) {
-    throw new ConfigError(`kubeconfig ${file}: expected a kubeconfig (YAML with clusters, users, contexts), got an error: ${(err as Error).message.split('\n')[0]}`);
+    throw new ConfigError(`${via} ${file}: expected a kubeconfig (YAML with clusters, users and contexts), got an error: ${errorText(err).split('\n')[0]}`);
+  }
+  if (kc.getClusters().length === 0 && kc.getContexts().length === 0) {
+    throw new ConfigError(`${via} ${file}: expected a kubeconfig (YAML with clusters, users and contexts), got YAML with none of them`);
   }
 }
 

@@ -17,6 +17,8 @@ import { waitFor } from './wait.ts';
 
 export const MainTs = resolve(import.meta.dirname, '../../src/main.ts');
 export const RepoRoot = resolve(import.meta.dirname, '../..');
+/** `--import` this (and set NETGRAPH_TEST_MODULES_FILE) to record every module a gateway loads. */
+export const RecordModulesHook = resolve(import.meta.dirname, 'record-modules.ts');
 
 export interface ExitStatus {
   readonly code: number | null;
@@ -28,6 +30,10 @@ export interface GatewayProcessOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** How long the startup line may take. @default 30_000 // 30 seconds */
   startTimeoutMs?: number;
+  /** Node options before the entry point, such as `--import` of a hook. @default [] */
+  nodeArgs?: readonly string[];
+  /** The file Node runs. @default MainTs */
+  entry?: string;
 }
 
 export class GatewayProcess {
@@ -44,7 +50,7 @@ export class GatewayProcess {
 
   private constructor(args: readonly string[], opts: GatewayProcessOptions) {
     this.home = mkdtempSync(join(tmpdir(), 'netgraph-home-'));
-    this.child = spawn(process.execPath, [MainTs, ...args], { cwd: RepoRoot, env: cleanEnv(this.home, opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.entry ?? MainTs, ...args], { cwd: RepoRoot, env: cleanEnv(this.home, opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     collectLines(this.child.stdout!, this.stdout);
     collectLines(this.child.stderr!, this.stderr);
     this.exited = new Promise<ExitStatus>((res) => {

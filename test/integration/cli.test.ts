@@ -1,17 +1,22 @@
 /**
- * The command line (issue "Runs anywhere"), run as users run it: `node src/main.ts` in its own
- * process. With no kubeconfig it serves the embedded demo cluster over HTTP and WebSocket; with
- * `--kubeconfig` or KUBECONFIG it serves that cluster instead; invalid configuration stops the
- * start with exit code 2 and one line naming the option and the value; `--help` lists every
- * option with its environment variable.
+ * The command line, run as users run it: `node src/main.ts` in its own process. With nothing
+ * named it serves the demo cluster, and its first line says so in capitals; with `--kubeconfig`
+ * or KUBECONFIG it serves that cluster instead, without loading the demo package; a kubeconfig
+ * that was named but cannot be used stops the start with exit code 1 and one line naming the
+ * file and the reason; an invalid option stops it with exit code 2 and one line naming the
+ * option and the value; `--help` lists every option with its environment variable; the start
+ * command refuses a Node older than 24 on one line.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Options, envName } from '../../src/config.ts';
 import { ControlPlane } from '../harness/control-plane.ts';
 import { KubeClient } from '../harness/kube-client.ts';
-import { GatewayProcess, queryData, subscribe, type Subscription } from '../harness/gateway-process.ts';
+import { GatewayProcess, RecordModulesHook, RepoRoot, queryData, subscribe, type Subscription } from '../harness/gateway-process.ts';
 import { waitFor } from '../harness/wait.ts';
 
 describe('npm start with no kubeconfig: the embedded demo cluster', () => {
@@ -25,9 +30,9 @@ describe('npm start with no kubeconfig: the embedded demo cluster', () => {
     await gw?.stop();
   });
 
-  it('says on one line that it serves the demo cluster and where', () => {
-    const line = gw.stderr.find((l) => l.includes('GraphQL at'))!;
-    assert.match(line, /serving the embedded demo cluster; GraphQL at http:\/\/127\.0\.0\.1:\d+\/graphql, explorer at http:\/\/127\.0\.0\.1:\d+\//);
+  it('its first line says it serves the DEMO cluster, not a real one, why, and where the explorer is', () => {
+    const first = JSON.parse(gw.stderr[0]!).msg as string;
+    assert.match(first, /^serving the DEMO cluster \(generated, not a real cluster; no kubeconfig was named: no --kubeconfig, no KUBECONFIG, not in a cluster, no ~\/\.kube\/config\); explorer at http:\/\/127\.0\.0\.1:\d+\/ · GraphQL at http:\/\/127\.0\.0\.1:\d+\/graphql$/);
   });
 
   it('answers queries over HTTP once synced', async () => {
@@ -93,6 +98,25 @@ describe('npm start with a kubeconfig: that cluster instead of the demo', () => 
     }
   });
 
+  it('a start on a real cluster never loads the demo package (demo/), which a demo start does load', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netgraph-modules-'));
+    const demoDir = `file://${resolve(RepoRoot, 'demo')}/`;
+    const loadedBy = async (args: string[], file: string) => {
+      const gw = await GatewayProcess.start(['--port', '0', ...args], { nodeArgs: ['--import', RecordModulesHook], env: { NETGRAPH_TEST_MODULES_FILE: join(dir, file) } });
+      assert.deepEqual(await gw.stop(), { code: 0, signal: null });
+      return readFileSync(join(dir, file), 'utf8').split('\n').filter((l) => l !== '');
+    };
+    try {
+      const real = await loadedBy(['--kubeconfig', cp.state.kubeconfigPath], 'real.txt');
+      assert.ok(real.some((u) => u.endsWith('/src/kube/reflector.ts')) && real.some((u) => u.endsWith('/src/app.ts')), `the hook recorded the gateway's own modules: ${real.length} modules`);
+      assert.deepEqual(real.filter((u) => u.startsWith(demoDir)), [], 'no module of demo/ is loaded');
+      const demo = await loadedBy(['--demo', '--demo-churn-per-second', '0'], 'demo.txt');
+      assert.ok(demo.includes(`${demoDir}src/index.ts`), 'the demo start loads demo/src/index.ts (so the hook would see it)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('KUBECONFIG in the environment', async () => {
     const gw = await GatewayProcess.start(['--port', '0'], { env: { KUBECONFIG: cp.state.kubeconfigPath } });
     try {
@@ -104,13 +128,14 @@ describe('npm start with a kubeconfig: that cluster instead of the demo', () => 
 });
 
 describe('invalid configuration: exit code 2 and one line naming the option and the value', () => {
-  const cp = ControlPlane.attach();
   const cases: { name: string; args: string[]; env?: Record<string, string>; mentions: string[] }[] = [
     { name: 'an unknown flag', args: ['--bogus'], mentions: ['--bogus'] },
     { name: 'a port that is not a number', args: ['--port', 'abc'], mentions: ['--port', '"abc"'] },
     { name: 'an unknown log level', args: ['--log-level', 'loud'], mentions: ['--log-level', '"loud"'] },
-    { name: 'a kubeconfig file that does not exist', args: ['--kubeconfig', '/nonexistent/kubeconfig'], mentions: ['--kubeconfig', '/nonexistent/kubeconfig'] },
-    { name: 'a context the kubeconfig does not have', args: ['--kubeconfig', cp.state.kubeconfigPath, '--context', 'nope'], mentions: ['--context', '"nope"'] },
+    { name: 'a negative --max-depth (a value that starts with a dash)', args: ['--max-depth', '-1'], mentions: ['--max-depth: expected an integer from 1 to 100, got "-1"'] },
+    { name: 'a negative limit set through its environment variable', args: [], env: { NETGRAPH_MAX_COST: '-5' }, mentions: ['NETGRAPH_MAX_COST: expected an integer', '"-5"'] },
+    { name: 'a flag whose value is missing', args: ['--port'], mentions: ['--port: expected a value, got nothing'] },
+    { name: 'a value given to a switch', args: ['--demo=yes'], mentions: ['--demo', '"yes"'] },
   ];
   for (const c of cases) {
     it(c.name, async () => {
@@ -121,6 +146,57 @@ describe('invalid configuration: exit code 2 and one line naming the option and 
       assert.deepEqual(r.stdout, []);
     });
   }
+});
+
+describe('a kubeconfig that was named but cannot be used: exit code 1 and one line naming the file and the reason, never the demo', () => {
+  const cp = ControlPlane.attach();
+  const dir = mkdtempSync(join(tmpdir(), 'netgraph-kubeconfigs-'));
+  const file = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const notYaml = file('not-yaml', '{ clusters: [unclosed\n');
+  const plainText = file('plain.txt', 'hello world\n');
+  const noContext = file('no-context.yaml', 'apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\ncontexts: []\nusers: []\n');
+  const aDirectory = join(dir, 'a-directory');
+  mkdirSync(aDirectory);
+  const cases: { name: string; args: string[]; env?: Record<string, string>; line: RegExp }[] = [
+    { name: 'KUBECONFIG naming a file that does not exist', args: [], env: { KUBECONFIG: '/nonexistent' }, line: /^kube-netgraph: KUBECONFIG \/nonexistent: expected a readable kubeconfig file, got no such file/ },
+    { name: '--kubeconfig naming a file that does not exist', args: ['--kubeconfig', '/nonexistent/kubeconfig'], line: /^kube-netgraph: --kubeconfig \/nonexistent\/kubeconfig: expected a readable kubeconfig file, got no such file$/ },
+    { name: '--kubeconfig naming a directory', args: ['--kubeconfig', aDirectory], line: new RegExp(`^kube-netgraph: --kubeconfig ${aDirectory}: expected a readable kubeconfig file, got a directory$`) },
+    { name: '--kubeconfig naming a file that is not YAML', args: ['--kubeconfig', notYaml], line: new RegExp(`^kube-netgraph: --kubeconfig ${notYaml}: expected a kubeconfig in YAML, got text that is not YAML \\(`) },
+    { name: 'KUBECONFIG naming a text file that is YAML but not a kubeconfig', args: [], env: { KUBECONFIG: plainText }, line: new RegExp(`^kube-netgraph: KUBECONFIG ${plainText}: expected a kubeconfig \\(YAML with clusters, users and contexts\\), got a YAML string$`) },
+    { name: 'a kubeconfig without a current context', args: ['--kubeconfig', noContext], line: new RegExp(`^kube-netgraph: kubeconfig ${noContext}: expected a current-context \\(or --context\\), got none$`) },
+    { name: 'a context the kubeconfig does not have', args: ['--kubeconfig', cp.state.kubeconfigPath, '--context', 'nope'], line: /^kube-netgraph: --context: expected one of \[.*\] \(in .*\), got "nope"$/ },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const r = await GatewayProcess.run(c.args, { env: c.env });
+      assert.equal(r.code, 1, `exit code; stderr: ${r.stderr.join('\n')}`);
+      assert.equal(r.stderr.length, 1, `exactly one line on stderr, got:\n${r.stderr.join('\n')}`);
+      assert.match(r.stderr[0]!, c.line);
+      assert.deepEqual(r.stdout, []);
+    });
+  }
+});
+
+describe('the start command on a Node older than 24', () => {
+  it('exits 1 with one line naming the version found and the command to use', async () => {
+    // The version is reported as 20.19.2 by a preloaded module: the same check, whatever Node this machine has.
+    const r = await GatewayProcess.run(['--help'], { entry: resolve(RepoRoot, 'src/start.js'), nodeArgs: ['--import', 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"20.19.2"})'] });
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.stdout, []);
+    assert.equal(r.stderr.length, 1, r.stderr.join('\n'));
+    assert.match(r.stderr[0]!, /^kube-netgraph: needs Node\.js 24 or newer, got Node\.js 20\.19\.2 \(.*\); run `npm start`, which brings Node 24 from npm, or node_modules\/\.bin\/node src\/main\.ts$/);
+  });
+
+  it('on Node 24 it runs the gateway (--help answers)', async () => {
+    const r = await GatewayProcess.run(['--help'], { entry: resolve(RepoRoot, 'src/start.js') });
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assert.match(r.stdout[0] ?? '', /^Usage: /);
+  });
 });
 
 describe('--help', () => {

@@ -8,7 +8,7 @@
  * one line naming the flag. deploy/overlays/tls renders the Secret mount, the flags and HTTPS
  * probes.
  */
-import { DemoTokens } from '../../src/sim/index.ts';
+import { DemoTokens } from '../../demo/src/index.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -13,9 +13,9 @@ import {
   TokenReviewPath,
   type ReviewClient,
 } from '../../src/auth/reviews.ts';
-import { generateCluster, loadCluster } from '../../src/sim/generate.ts';
-import { startSimServer, type SimServer } from '../../src/sim/server.ts';
-import { DemoAudience, DemoTokens } from '../../src/sim/reviews.ts';
+import { generateCluster, loadCluster } from '../../demo/src/generate.ts';
+import { startSimServer, type SimServer } from '../../demo/src/server.ts';
+import { DemoAudience, DemoTokens } from '../../demo/src/reviews.ts';
 import { manualClock, recorder } from '../harness/auth-testing.ts';
 
 const generated = generateCluster('demo', { seed: 3 });

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { startGateway, type Gateway } from '../../src/app.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { DemoTokens } from '../../src/sim/index.ts';
+import { DemoTokens } from '../../demo/src/index.ts';
 import { SubProtocol } from '../../src/server/ws-protocol.ts';
 import { waitFor } from '../harness/wait.ts';
 

@@ -61,6 +61,16 @@ describe('deploy/Dockerfile', () => {
     assert.ok(copied.includes('schema') && copied.includes('package.json'), `copied: ${copied.join(', ')}`);
   });
 
+  it('the image holds no demo package, and nothing src/main.ts imports statically lives in demo/', () => {
+    const copied = stages.flatMap((st) => st.instructions.filter((i) => i.op === 'COPY' && !i.args.includes('--from=')).flatMap((i) => copySources(i.args)));
+    assert.ok(copied.length > 0 && !copied.some((c) => c === 'demo' || c.startsWith('demo/') || c === '.'), `COPY sources: ${copied.join(', ')}`);
+    const { files } = runtimeImports(join(root, 'src/main.ts'));
+    assert.deepEqual(files.filter((f) => f.startsWith(join(root, 'demo'))), []);
+    // The one way in: app.ts imports the demo's entry point by URL, at run time, only to serve it.
+    assert.match(readFileSync(join(root, 'src/app.ts'), 'utf8'), /new URL\('\.\.\/demo\/src\/index\.ts', import\.meta\.url\)/);
+    assert.ok(existsSync(join(root, 'demo/src/index.ts')), 'the demo entry point app.ts names exists');
+  });
+
   it('every COPY source exists in the repository, or is produced by the earlier stage it names', () => {
     for (const [n, s] of stages.entries()) {
       for (const i of s.instructions.filter((x) => x.op === 'COPY')) {

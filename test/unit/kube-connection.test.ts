@@ -45,16 +45,18 @@ describe('choosing and loading a kubeconfig', () => {
     assert.match(got.source.detail, /context "two", server http:\/\/127\.0\.0\.1:1/);
   });
 
-  it('KUBECONFIG lists are merged; none at all means the demo (null)', () => {
+  it('KUBECONFIG lists are merged, skipping files that do not exist as kubectl does; nothing named or found means the demo (null)', () => {
     const a = file('a.yaml', kubeconfig('http://127.0.0.1:2', 'token: a'));
     assert.equal(loadKubeConfig({}, { KUBECONFIG: `${join(dir, 'missing.yaml')}:${a}` })!.kc.getCurrentCluster()!.server, 'http://127.0.0.1:2');
     assert.equal(loadKubeConfig({}, { HOME: dir }), null);
   });
 
   const bad: [string, () => unknown, RegExp][] = [
-    ['a missing file', () => loadKubeConfig({ kubeconfig: join(dir, 'nope.yaml') }, {}), /--kubeconfig: expected a readable kubeconfig file, got ".*nope\.yaml" \(no such file\)/],
-    ['a file that is not a kubeconfig', () => loadKubeConfig({ kubeconfig: file('bad.yaml', ':\n  - [') }, {}), /expected a kubeconfig/],
-    ['an unknown context', () => loadKubeConfig({ kubeconfig: file('c.yaml', kubeconfig('http://x', 'token: t')), context: 'prod' }, {}), /--context: expected one of \["one"\], got "prod"/],
+    ['a missing file', () => loadKubeConfig({ kubeconfig: join(dir, 'nope.yaml') }, {}), /^--kubeconfig \S*nope\.yaml: expected a readable kubeconfig file, got no such file$/],
+    ['a file that is not YAML', () => loadKubeConfig({ kubeconfig: file('bad.yaml', ':\n  - [') }, {}), /^--kubeconfig \S*bad\.yaml: expected a kubeconfig in YAML, got text that is not YAML \(/],
+    ['a YAML file that is not a kubeconfig', () => loadKubeConfig({ kubeconfig: file('list.yaml', '- a\n- b\n') }, {}), /^--kubeconfig \S*list\.yaml: expected a kubeconfig \(YAML with clusters, users and contexts\), got a YAML list$/],
+    ['KUBECONFIG naming only files that do not exist', () => loadKubeConfig({}, { KUBECONFIG: `${join(dir, 'x.yaml')}:${join(dir, 'y.yaml')}`, HOME: dir }), /^KUBECONFIG \S*x\.yaml:\S*y\.yaml: expected a readable kubeconfig file, got none of these files/],
+    ['an unknown context', () => loadKubeConfig({ kubeconfig: file('c.yaml', kubeconfig('http://x', 'token: t')), context: 'prod' }, {}), /^--context: expected one of \["one"\] \(in \S*c\.yaml\), got "prod"$/],
     ['a context with no kubeconfig anywhere', () => loadKubeConfig({ context: 'prod' }, { HOME: dir }), /--context: "prod" given, but no kubeconfig was found/],
   ];
   for (const [name, run, message] of bad) {

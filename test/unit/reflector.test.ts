@@ -14,7 +14,7 @@ import { Reflector } from '../../src/kube/reflector.ts';
 import { Store } from '../../src/kube/store.ts';
 import type { PodRecord } from '../../src/kube/records.ts';
 import { createLogger } from '../../src/log.ts';
-import { startSimCluster, type SimCluster } from '../../src/sim/index.ts';
+import { startSimCluster, type SimCluster } from '../../demo/src/index.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const logger = createLogger({ level: 'error', format: 'text' });
@@ -62,7 +62,7 @@ describe('reflector on the demo cluster server', () => {
   });
 
   it('follows changes, and tracks bookmarks', async () => {
-    const { Churn } = await import('../../src/sim/churn.ts');
+    const { Churn } = await import('../../demo/src/churn.ts');
     const churn = new Churn({ cluster: sim.cluster, seed: 7 });
     churn.steps(40);
     await waitFor('the store to follow the churn', 10_000, () => sameAs(store, podsIn(sim)));
@@ -87,7 +87,7 @@ describe('reflector on the demo cluster server', () => {
     const lists = r.status().lists;
     const watches = r.status().watches;
     sim.server.dropWatches();
-    const { Churn } = await import('../../src/sim/churn.ts');
+    const { Churn } = await import('../../demo/src/churn.ts');
     new Churn({ cluster: sim.cluster, seed: 9 }).steps(20);
     await waitFor('the store to catch up', 10_000, () => sameAs(store, podsIn(sim)) && r.status().watches > watches);
     assert.equal(r.status().lists, lists);

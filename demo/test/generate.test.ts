@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterObjects, generateCluster, loadCluster, Presets } from '../../src/sim/generate.ts';
-import type { EndpointSliceJson, NodeJson, PodJson, ServiceJson } from '../../src/sim/types.ts';
-import { sliceDrift } from '../harness/sim-testing.ts';
+import { clusterObjects, generateCluster, loadCluster, Presets } from '../src/generate.ts';
+import type { EndpointSliceJson, NodeJson, PodJson, ServiceJson } from '../src/types.ts';
+import { sliceDrift } from './testing.ts';
 
 const demo = generateCluster('demo', { seed: 42 });
 

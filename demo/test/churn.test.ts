@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateCluster, loadCluster } from '../../src/sim/generate.ts';
-import { Churn } from '../../src/sim/churn.ts';
-import type { ChurnActionKind, ChurnOptions, ChurnStep } from '../../src/sim/churn.ts';
-import type { Cluster, ClusterEvent } from '../../src/sim/cluster.ts';
-import type { DeploymentJson, EndpointSliceJson, NodeJson, PodJson, ServiceJson } from '../../src/sim/types.ts';
-import { sliceDrift, waitFor } from '../harness/sim-testing.ts';
+import { generateCluster, loadCluster } from '../src/generate.ts';
+import { Churn } from '../src/churn.ts';
+import type { ChurnActionKind, ChurnOptions, ChurnStep } from '../src/churn.ts';
+import type { Cluster, ClusterEvent } from '../src/cluster.ts';
+import type { DeploymentJson, EndpointSliceJson, NodeJson, PodJson, ServiceJson } from '../src/types.ts';
+import { sliceDrift, waitFor } from './testing.ts';
 
 const generated = generateCluster('demo', { seed: 11 });
 

@@ -47,7 +47,7 @@ import type { AddressInfo } from 'node:net';
 import type { Cluster, ClusterEvent } from './cluster.ts';
 import { ExpiredError, TooLargeError } from './cluster.ts';
 import type { KubeObject, StatusJson } from './types.ts';
-import { parseSelectors, SelectorError } from './selectors.ts';
+import { isSelectorError, parseSelectors } from './selectors.ts';
 import { answerSubjectAccessReview, answerTokenReview } from './reviews.ts';
 import type { ReviewAnswer } from './reviews.ts';
 import type { ObjectPredicate } from './selectors.ts';
@@ -202,7 +202,7 @@ function selectorsOrReject(res: ServerResponse, params: URLSearchParams, kind: s
   try {
     return parseSelectors(params.get('labelSelector') ?? '', params.get('fieldSelector') ?? '', kind);
   } catch (error) {
-    if (error instanceof SelectorError) {
+    if (isSelectorError(error)) {
       sendStatus(res, badRequest(error.message));
       return null;
     }

@@ -29,6 +29,7 @@ import type {
   ServicePortJson,
   StringMap,
 } from './types.ts';
+import { matches, selectorFromMap, type Selector } from '../../src/model/selector.ts';
 import {
   AnnotationTriggerTime,
   ControllerEndpointSlice,
@@ -112,13 +113,22 @@ export function selectsPod(service: ServiceJson, pod: PodJson): boolean {
   return labelsMatch(selector, pod.metadata.labels);
 }
 
-/** Equality-based selector match: every key of `selector` present in `labels` with the same value. */
+/**
+ * Equality-based selector match (`spec.selector`, `matchLabels`), with the product's matcher:
+ * every key of `selector` present in `labels` with the same value; an empty selector selects
+ * nothing, as the API server stores `{}` as no selector.
+ */
 export function labelsMatch(selector: StringMap, labels: StringMap | undefined): boolean {
-  for (const key in selector) {
-    if (labels?.[key] !== selector[key]) return false;
+  let parsed = ParsedSelectors.get(selector);
+  if (parsed === undefined) {
+    parsed = selectorFromMap(selector);
+    ParsedSelectors.set(selector, parsed);
   }
-  return true;
+  return matches(parsed, labels ?? {});
 }
+
+/** Selector maps are the objects' own and never mutated: parse each once. */
+const ParsedSelectors = new WeakMap<StringMap, Selector>();
 
 /** `ShouldPodBeInEndpoints(pod, includeTerminating=true)`: not terminal, and has an IP. */
 export function shouldPodBeInEndpoints(pod: PodJson): boolean {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster, ConflictError, ExpiredError, TooLargeError } from '../../src/sim/cluster.ts';
-import type { KubeObject } from '../../src/sim/types.ts';
+import { Cluster, ConflictError, ExpiredError, TooLargeError } from '../src/cluster.ts';
+import type { KubeObject } from '../src/types.ts';
 
 function aConfigObject(namespace: string | undefined, name: string, data = 'v1'): KubeObject & { data: string } {
   return {

@@ -1,9 +1,9 @@
 /**
  * Runs the simulated cluster on its own, for demos, benchmarks and poking with curl:
  *
- *   node src/sim/serve.ts [--preset demo|large] [--seed 1] [--host 127.0.0.1] [--port 8001]
+ *   node demo/src/serve.ts [--preset demo|large] [--seed 1] [--host 127.0.0.1] [--port 8001]
  *                         [--events-per-second 20] [--no-churn] [--bookmark-interval-ms 60000]
- *   node src/sim/serve.ts --measure [--preset large]   # generation time and memory, then exit
+ *   node demo/src/serve.ts --measure [--preset large]   # generation time and memory, then exit
  *
  * Timestamps are relative to now (not the generator's fixed default). SIGINT/SIGTERM stop churn
  * and the server, then exit.

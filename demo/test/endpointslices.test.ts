@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { reconcileEndpointSlices } from '../../src/sim/endpointslices.ts';
-import type { ReconcileInput, SliceChanges } from '../../src/sim/endpointslices.ts';
-import type { EndpointConditionsJson, EndpointSliceJson, NodeJson, PodJson, ServiceJson } from '../../src/sim/types.ts';
+import { reconcileEndpointSlices } from '../src/endpointslices.ts';
+import type { ReconcileInput, SliceChanges } from '../src/endpointslices.ts';
+import type { EndpointConditionsJson, EndpointSliceJson, NodeJson, PodJson, ServiceJson } from '../src/types.ts';
 
 // Builders with sane defaults.
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSimCluster } from '../../src/sim/index.ts';
-import { openWatch, waitFor } from '../harness/sim-testing.ts';
+import { startSimCluster } from '../src/index.ts';
+import { openWatch, waitFor } from './testing.ts';
 
 describe('startSimCluster', () => {
   it('serves a churning demo cluster that a list-then-watch client follows, and stops cleanly', async () => {

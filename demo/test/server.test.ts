@@ -1,12 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateCluster, loadCluster } from '../../src/sim/generate.ts';
-import { startSimServer } from '../../src/sim/server.ts';
-import type { SimServer, SimServerOptions } from '../../src/sim/server.ts';
-import type { Cluster } from '../../src/sim/cluster.ts';
-import type { KubeObject, PodJson, StatusJson } from '../../src/sim/types.ts';
-import { openWatch, waitFor } from '../harness/sim-testing.ts';
-import type { WatchEventJson } from '../harness/sim-testing.ts';
+import { generateCluster, loadCluster } from '../src/generate.ts';
+import { startSimServer } from '../src/server.ts';
+import type { SimServer, SimServerOptions } from '../src/server.ts';
+import type { Cluster } from '../src/cluster.ts';
+import type { KubeObject, PodJson, StatusJson } from '../src/types.ts';
+import { openWatch, waitFor } from './testing.ts';
+import type { WatchEventJson } from './testing.ts';
 
 const generated = generateCluster('demo', { seed: 9 });
 

@@ -5,10 +5,10 @@
  *
  * Not used by the simulator itself.
  */
-import type { Cluster } from '../../src/sim/cluster.ts';
-import type { EndpointSliceJson, KubeObject, NodeJson, PodJson, ServiceJson } from '../../src/sim/types.ts';
-import { ControllerEndpointSlice, LabelManagedBy, LabelServiceName } from '../../src/sim/types.ts';
-import { reconcileEndpointSlices, selectsPod } from '../../src/sim/endpointslices.ts';
+import type { Cluster } from '../src/cluster.ts';
+import type { EndpointSliceJson, KubeObject, NodeJson, PodJson, ServiceJson } from '../src/types.ts';
+import { ControllerEndpointSlice, LabelManagedBy, LabelServiceName } from '../src/types.ts';
+import { reconcileEndpointSlices, selectsPod } from '../src/endpointslices.ts';
 
 export interface WatchEventJson {
   readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
