@@ -2,7 +2,7 @@
  * Delegated authentication and authorization, as aggregated API servers do it: who a bearer
  * token belongs to comes from a TokenReview, what they may see from SubjectAccessReviews, both
  * asked of the API server with the gateway's own credentials and cached the way the API
- * server's webhook authenticator and authorizer cache (KUBERNETES.md, "Delegated
+ * server's webhook authenticator and authorizer cache (docs/kubernetes.md, "Delegated
  * authentication and authorization").
  *
  * Both fail closed: when the API server cannot answer (unreachable, non-2xx, timeout, an answer

@@ -1,5 +1,5 @@
 /**
- * The GraphQL side's error policy (STYLE.md habit 7): absence is `null`; a caller's mistake is
+ * The GraphQL side's error policy (docs/design.md, "Error policy"): absence is `null`; a caller's mistake is
  * a `GraphQLError` with a stable `extensions.code` from `ErrorCode` and a message that says
  * what was expected and what arrived; anything else is masked by the server and logged.
  *

@@ -1,5 +1,5 @@
 /**
- * Loaders: the only way resolvers reach data (DESIGN.md "Loaders"). One set per operation over
+ * Loaders: the only way resolvers reach data (docs/design.md, "Loaders"). One set per operation over
  * HTTP, per event over WebSocket, so that answers are consistent within an operation and
  * nothing outlives it.
  *

@@ -1,5 +1,5 @@
 /**
- * What one caller may see, decided once per operation (DESIGN.md "Security defaults"): the
+ * What one caller may see, decided once per operation (docs/design.md, "Security defaults"): the
  * loaders filter the one shared cache through it, and fields that name a namespace or need
  * Nodes ask it before reading.
  *

@@ -1,6 +1,6 @@
 /**
  * A reflector keeps a Store equal to one kind of object on the API server, with client-go's
- * Reflector semantics (see KUBERNETES.md §3):
+ * Reflector semantics (docs/kubernetes.md, "Reflector"):
  *
  * 1. LIST with `limit`, following `continue`; a page answering 410 restarts the list.
  * 2. WATCH from the list's resourceVersion with `allowWatchBookmarks=true` and a random

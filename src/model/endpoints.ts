@@ -23,7 +23,7 @@ export interface EndpointPort {
 export interface MergedEndpoint {
   /** `addresses[0]` of the endpoint: the only address that carries meaning. */
   readonly address: string;
-  /** All addresses, as sent; only the first carries meaning (KUBERNETES.md §4). */
+  /** All addresses, as sent; only the first carries meaning (docs/kubernetes.md, "EndpointSlices"). */
   readonly addresses: readonly string[];
   /** IPv4, IPv6 or FQDN: the `addressType` of the slice the endpoint's fields come from. */
   readonly addressType: string;
@@ -105,7 +105,7 @@ export function sliceServiceKey(slice: EndpointSliceRecord): string | null {
  * - an endpoint without addresses is skipped; only `addresses[0]` is used;
  * - endpoints are deduplicated by address and port; when the same one appears in two slices
  *   (while it moves between them) the copy that is not terminating wins, and among equals the
- *   copy from the slice whose name sorts first (KUBERNETES.md §4; kube-proxy itself walks slices
+ *   copy from the slice whose name sorts first (docs/kubernetes.md, "EndpointSlices"; kube-proxy itself walks slices
  *   in map order and keeps the first copy, or the node-local one, so its choice is not stable);
  * - missing conditions default: ready true, serving true, terminating false.
  *

@@ -4,7 +4,7 @@
  * TokenRequest API. The gateway's reviews use the admin's credentials, as a deployed gateway
  * uses its own ServiceAccount's.
  *
- * Revocation is checked the way KUBERNETES.md says to: a RoleBinding deleted, a Secret a token is
+ * Revocation is checked as docs/kubernetes.md ("Delegated authentication and authorization") says: a RoleBinding deleted, a Secret a token is
  * bound to deleted. Cache expiry runs on a clock the test advances, so "still cached" and
  * "asked again" are exact and nothing sleeps. A deleted RoleBinding is seen by the next
  * SubjectAccessReview; a deleted Secret is not seen by TokenReview for about 10 seconds, because

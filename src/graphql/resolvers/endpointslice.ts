@@ -22,7 +22,7 @@ export const EndpointSlicePort: EndpointSlicePortResolvers = {
 
 export const SliceEndpoint: SliceEndpointResolvers = {
   addresses: (p) => p.endpoint.addresses,
-  // KUBERNETES.md §4: a missing ready or serving is true, a missing terminating false.
+  // docs/kubernetes.md, "EndpointSlices": a missing ready or serving is true, a missing terminating false.
   conditions: (p) => ({
     ready: p.endpoint.conditions.ready ?? true,
     serving: p.endpoint.conditions.serving ?? true,
