@@ -75,14 +75,14 @@ export class Reflector<K extends Kind> {
   readonly namespace: string | null;
   private readonly client: ApiClient;
   private readonly store: Store<RecordOf[K]>;
-  private readonly o: Required<Omit<ReflectorOptions<K>, 'namespace' | 'onStatus' | 'logger' | 'client' | 'store' | 'kind'>>;
+  private readonly tuning: Required<Omit<ReflectorOptions<K>, 'namespace' | 'onStatus' | 'logger' | 'client' | 'store' | 'kind'>>;
   private readonly onStatus: (s: ReflectorStatus) => void;
   private readonly log: Logger;
   private abort: AbortController | null = null;
   private running: Promise<void> | null = null;
   private wakeBackoff: (() => void) | null = null;
   private stopped = false;
-  private s: { -readonly [P in keyof ReflectorStatus]: ReflectorStatus[P] };
+  private state: { -readonly [P in keyof ReflectorStatus]: ReflectorStatus[P] };
   private lastFailureAt = 0;
   private firstSync: { promise: Promise<void>; resolve: () => void };
 
@@ -91,7 +91,7 @@ export class Reflector<K extends Kind> {
     this.namespace = opts.kind === 'Node' ? null : (opts.namespace ?? null);
     this.client = opts.client;
     this.store = opts.store;
-    this.o = {
+    this.tuning = {
       pageSize: opts.pageSize ?? 500,
       watchTimeoutSeconds: opts.watchTimeoutSeconds ?? [300, 600],
       stallTimeoutMs: opts.stallTimeoutMs ?? 150_000,
@@ -101,7 +101,7 @@ export class Reflector<K extends Kind> {
     };
     this.onStatus = opts.onStatus ?? (() => {});
     this.log = (opts.logger ?? rootLogger).child({ kind: this.kind, ...(this.namespace ? { namespace: this.namespace } : {}) });
-    this.s = {
+    this.state = {
       kind: this.kind, namespace: this.namespace, phase: 'idle', syncedAt: null, lastListAt: null,
       lastEventAt: null, consecutiveFailures: 0, lastError: null, resourceVersion: '', lists: 0, watches: 0, events: 0,
     };
@@ -110,7 +110,7 @@ export class Reflector<K extends Kind> {
   }
 
   status(): ReflectorStatus {
-    return { ...this.s };
+    return { ...this.state };
   }
 
   /** Resolves once the first list has been applied to the store. */
@@ -172,11 +172,11 @@ export class Reflector<K extends Kind> {
     let resourceVersion = '';
     let restarts = 0;
     for (;;) {
-      const q = new URLSearchParams({ limit: String(this.o.pageSize) });
+      const q = new URLSearchParams({ limit: String(this.tuning.pageSize) });
       if (cont) q.set('continue', cont);
       let page: any;
       try {
-        page = await this.client.getJSON(`${this.path()}?${q}`, { signal, idleTimeoutMs: this.o.stallTimeoutMs });
+        page = await this.client.getJSON(`${this.path()}?${q}`, { signal, idleTimeoutMs: this.tuning.stallTimeoutMs });
       } catch (err) {
         // The continue token's snapshot was compacted away: start the list over, without it.
         if (err instanceof ApiError && err.failure === 'gone' && cont && restarts < 3) {
@@ -202,36 +202,36 @@ export class Reflector<K extends Kind> {
     }
     const batch = this.store.replace(records, this.namespace);
     const now = Date.now();
-    this.s.resourceVersion = resourceVersion;
-    this.s.lists++;
-    this.s.lastListAt = now;
-    this.s.lastEventAt = now;
-    this.s.consecutiveFailures = 0;
-    this.s.lastError = null;
-    const first = this.s.syncedAt === null;
-    this.s.syncedAt ??= now;
+    this.state.resourceVersion = resourceVersion;
+    this.state.lists++;
+    this.state.lastListAt = now;
+    this.state.lastEventAt = now;
+    this.state.consecutiveFailures = 0;
+    this.state.lastError = null;
+    const first = this.state.syncedAt === null;
+    this.state.syncedAt ??= now;
     this.log.info(first ? 'synced' : 'relisted', { objects: records.length, changes: batch.events.length, resourceVersion });
     if (first) this.firstSync.resolve();
   }
 
   private async watchOnce(signal: AbortSignal): Promise<void> {
-    const [lo, hi] = this.o.watchTimeoutSeconds;
+    const [lo, hi] = this.tuning.watchTimeoutSeconds;
     const timeoutSeconds = lo + Math.floor(Math.random() * (hi - lo + 1));
     const q = new URLSearchParams({
       watch: '1',
       allowWatchBookmarks: 'true',
       timeoutSeconds: String(timeoutSeconds),
-      resourceVersion: this.s.resourceVersion,
+      resourceVersion: this.state.resourceVersion,
     });
     const started = Date.now();
-    const res = await this.client.get(`${this.path()}?${q}`, { signal, idleTimeoutMs: this.o.stallTimeoutMs });
-    this.s.watches++;
+    const res = await this.client.get(`${this.path()}?${q}`, { signal, idleTimeoutMs: this.tuning.stallTimeoutMs });
+    this.state.watches++;
     let events = 0;
     await this.consume(res, () => {
       events++;
-      if (this.s.consecutiveFailures > 0) {
-        this.s.consecutiveFailures = 0;
-        this.s.lastError = null;
+      if (this.state.consecutiveFailures > 0) {
+        this.state.consecutiveFailures = 0;
+        this.state.lastError = null;
         this.emitStatus();
       }
     });
@@ -256,7 +256,7 @@ export class Reflector<K extends Kind> {
         } else resolve();
       };
       const armStall = () =>
-        setTimeout(() => finish(new ApiError('timeout', `watch ${this.path()}: no data for ${this.o.stallTimeoutMs} ms`)), this.o.stallTimeoutMs);
+        setTimeout(() => finish(new ApiError('timeout', `watch ${this.path()}: no data for ${this.tuning.stallTimeoutMs} ms`)), this.tuning.stallTimeoutMs);
       let stall = armStall();
       // From here our stall timer is the one idle check (the socket's would race it).
       res.socket?.setTimeout(0);
@@ -333,9 +333,9 @@ export class Reflector<K extends Kind> {
         return;
     }
     const rv = obj?.metadata?.resourceVersion;
-    if (typeof rv === 'string' && rv !== '') this.s.resourceVersion = rv;
-    this.s.events++;
-    this.s.lastEventAt = Date.now();
+    if (typeof rv === 'string' && rv !== '') this.state.resourceVersion = rv;
+    this.state.events++;
+    this.state.lastEventAt = Date.now();
   }
 
   private ingestOrSkip(obj: unknown): RecordOf[K] | null {
@@ -349,20 +349,20 @@ export class Reflector<K extends Kind> {
 
   private fail(e: ApiError, willRelist: boolean): void {
     const now = Date.now();
-    if (now - this.lastFailureAt > this.o.backoffResetMs) this.s.consecutiveFailures = 0;
+    if (now - this.lastFailureAt > this.tuning.backoffResetMs) this.state.consecutiveFailures = 0;
     this.lastFailureAt = now;
-    this.s.consecutiveFailures++;
-    this.s.lastError = e.message;
+    this.state.consecutiveFailures++;
+    this.state.lastError = e.message;
     this.log.warn(willRelist ? 'watch failed, will relist' : 'watch failed, will re-watch', {
       failure: e.failure,
       error: e.message,
-      consecutiveFailures: this.s.consecutiveFailures,
+      consecutiveFailures: this.state.consecutiveFailures,
     });
   }
 
   private async backoff(retryAfterMs: number | null): Promise<void> {
     this.setPhase('backing-off');
-    const ceiling = Math.min(this.o.backoffMaxMs, this.o.backoffInitialMs * 2 ** Math.max(0, this.s.consecutiveFailures - 1));
+    const ceiling = Math.min(this.tuning.backoffMaxMs, this.tuning.backoffInitialMs * 2 ** Math.max(0, this.state.consecutiveFailures - 1));
     const delay = Math.max(retryAfterMs ?? 0, Math.random() * ceiling);
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, delay);
@@ -375,8 +375,8 @@ export class Reflector<K extends Kind> {
   }
 
   private setPhase(phase: ReflectorPhase): void {
-    if (this.s.phase === phase) return;
-    this.s.phase = phase;
+    if (this.state.phase === phase) return;
+    this.state.phase = phase;
     this.emitStatus();
   }
 

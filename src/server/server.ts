@@ -65,51 +65,51 @@ export const GraphQLPath = '/graphql';
 const CloseTryAgainLater = 1013;
 
 export class GatewayServer<C extends BaseContext> {
-  private readonly o: ServerOptions<C>;
+  private readonly options: ServerOptions<C>;
   private readonly http: Server | HttpsServer;
   private apollo: ApolloServer<C> | null = null;
   private ws: WsGateway | null = null;
   private draining = false;
   private stopping: Promise<void> | null = null;
 
-  constructor(o: ServerOptions<C>) {
-    this.o = o;
+  constructor(options: ServerOptions<C>) {
+    this.options = options;
     const timeouts = { requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 };
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
-    const pair = o.tls?.current;
+    const pair = options.tls?.current;
     this.http = pair ? createHttpsServer({ ...timeouts, cert: pair.cert, key: pair.key }, handler) : createServer(timeouts, handler);
   }
 
   /** 'https' when serving with a certificate, else 'http'. */
   get scheme(): 'http' | 'https' {
-    return this.o.tls ? 'https' : 'http';
+    return this.options.tls ? 'https' : 'http';
   }
 
   /** Start Apollo and listen; resolves with the bound address. */
   async start(): Promise<AddressInfo> {
-    const g = this.o.graphql;
-    this.apollo = await startApollo<C>({ pipeline: g.pipeline, logger: this.o.logger });
+    const g = this.options.graphql;
+    this.apollo = await startApollo<C>({ pipeline: g.pipeline, logger: this.options.logger });
     this.ws = new WsGateway({
       server: this.http,
       path: GraphQLPath,
-      maxMessageBytes: this.o.ws.maxMessageBytes,
-      maxOperations: this.o.ws.maxOperations,
-      initTimeoutMs: this.o.ws.initTimeoutMs,
-      keepAliveMs: this.o.ws.keepAliveMs,
-      onKeepAliveTimeout: this.o.ws.onKeepAliveTimeout,
+      maxMessageBytes: this.options.ws.maxMessageBytes,
+      maxOperations: this.options.ws.maxOperations,
+      initTimeoutMs: this.options.ws.initTimeoutMs,
+      keepAliveMs: this.options.ws.keepAliveMs,
+      onKeepAliveTimeout: this.options.ws.onKeepAliveTimeout,
       originAllowed: (origin, req) => this.originAllowed(origin, req),
       hooks: (req) => this.socketHooks(req),
-      logger: this.o.logger,
+      logger: this.options.logger,
     });
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
-      this.http.listen(this.o.port, this.o.host, () => {
+      this.http.listen(this.options.port, this.options.host, () => {
         this.http.off('error', reject);
         resolve();
       });
     });
     const https = this.http as HttpsServer;
-    this.o.tls?.start((pair) => https.setSecureContext({ cert: pair.cert, key: pair.key }));
+    this.options.tls?.start((pair) => https.setSecureContext({ cert: pair.cert, key: pair.key }));
     return this.http.address() as AddressInfo;
   }
 
@@ -134,7 +134,7 @@ export class GatewayServer<C extends BaseContext> {
   stop(graceMs = 10_000): Promise<void> {
     this.stopping ??= (async () => {
       this.draining = true;
-      this.o.tls?.stop();
+      this.options.tls?.stop();
       await this.ws?.closeAll();
       const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
       this.http.closeIdleConnections();
@@ -161,18 +161,18 @@ export class GatewayServer<C extends BaseContext> {
           return;
         case '/readyz': {
           route = 'readyz';
-          const ready = !this.draining && this.o.cache.isReady();
+          const ready = !this.draining && this.options.cache.isReady();
           sendJSON(res, ready ? 200 : 503, {
             ready,
             draining: this.draining,
-            auth: this.o.auth.mode,
-            ...(this.o.warning ? { warning: this.o.warning } : {}),
-            kinds: this.o.cache.health(),
+            auth: this.options.auth.mode,
+            ...(this.options.warning ? { warning: this.options.warning } : {}),
+            kinds: this.options.cache.health(),
           });
           return;
         }
       }
-      for (const r of this.o.routes ?? []) {
+      for (const r of this.options.routes ?? []) {
         if (await r(req, res, url)) {
           route = url.pathname;
           return;
@@ -180,20 +180,20 @@ export class GatewayServer<C extends BaseContext> {
       }
       if (url.pathname === GraphQLPath) {
         route = 'graphql';
-        const outcome = await this.o.auth.callerFor(bearerToken(req.headers.authorization));
+        const outcome = await this.options.auth.callerFor(bearerToken(req.headers.authorization));
         switch (outcome.kind) {
           case 'ok':
-            await serveGraphQL(this.apollo!, req, res, async () => this.o.graphql.createContext(outcome.caller.access), this.o.maxBodyBytes);
+            await serveGraphQL(this.apollo!, req, res, async () => this.options.graphql.createContext(outcome.caller.access), this.options.maxBodyBytes);
             return;
           case 'unauthenticated':
             req.resume();
-            this.o.logger.info('request refused: unauthenticated', { path: url.pathname, reason: outcome.message });
+            this.options.logger.info('request refused: unauthenticated', { path: url.pathname, reason: outcome.message });
             res.setHeader('www-authenticate', 'Bearer realm="kube-netgraph"');
             sendJSON(res, 401, { errors: [{ message: outcome.message, extensions: { code: AuthErrorCode.UNAUTHENTICATED } }] });
             return;
           case 'unavailable':
             req.resume();
-            this.o.logger.warn('request refused: the token could not be reviewed', { path: url.pathname });
+            this.options.logger.warn('request refused: the token could not be reviewed', { path: url.pathname });
             sendJSON(res, 503, { errors: [{ message: outcome.message, extensions: { code: AuthErrorCode.AUTHENTICATION_UNAVAILABLE } }] });
             return;
           default:
@@ -202,11 +202,11 @@ export class GatewayServer<C extends BaseContext> {
       }
       sendJSON(res, 404, { errors: [{ message: `path: expected ${GraphQLPath}, /healthz, /readyz or /metrics, got ${JSON.stringify(url.pathname.slice(0, 80))}`, extensions: { code: 'NOT_FOUND' } }] });
     } catch (err) {
-      this.o.logger.error('request failed', { error: errorText(err), path: url.pathname });
+      this.options.logger.error('request failed', { error: errorText(err), path: url.pathname });
       if (!res.headersSent) sendJSON(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
       else res.destroy();
     } finally {
-      this.o.onRequest?.(route, res.statusCode, performance.now() - started);
+      this.options.onRequest?.(route, res.statusCode, performance.now() - started);
     }
   }
 
@@ -216,7 +216,7 @@ export class GatewayServer<C extends BaseContext> {
    * token could not be reviewed). The token is reviewed again every `revalidateTokenMs`.
    */
   private socketHooks(req: IncomingMessage): ProtocolHooks {
-    const auth = this.o.auth;
+    const auth = this.options.auth;
     const headerToken = bearerToken(req.headers.authorization);
     let caller: Caller = OpenCaller;
     let timer: NodeJS.Timeout | null = null;
@@ -226,26 +226,26 @@ export class GatewayServer<C extends BaseContext> {
         const token = headerToken ?? connectionParamsToken(params);
         const outcome = await auth.callerFor(token);
         if (outcome.kind === 'unavailable') {
-          this.o.logger.warn('websocket refused: the token could not be reviewed');
+          this.options.logger.warn('websocket refused: the token could not be reviewed');
           control.close(CloseTryAgainLater, 'Try again later: the token could not be reviewed');
           return false;
         }
         if (outcome.kind === 'unauthenticated') {
-          this.o.logger.info('websocket refused: unauthenticated', { reason: outcome.message });
+          this.options.logger.info('websocket refused: unauthenticated', { reason: outcome.message });
           return false;
         }
         caller = outcome.caller;
         timer = setInterval(() => {
           void auth.callerFor(token).then((again) => {
             if (again.kind !== 'unauthenticated') return;
-            this.o.logger.info('websocket closed: its token no longer validates', { user: caller.user?.username });
+            this.options.logger.info('websocket closed: its token no longer validates', { user: caller.user?.username });
             control.close(4403, 'Forbidden: the token no longer validates');
           });
-        }, this.o.revalidateTokenMs ?? 120_000);
+        }, this.options.revalidateTokenMs ?? 120_000);
         timer.unref();
         return true;
       },
-      onSubscribe: (sink, payload) => this.o.fanout.subscribe(sink, payload, caller),
+      onSubscribe: (sink, payload) => this.options.fanout.subscribe(sink, payload, caller),
       onClosed: () => {
         if (timer) clearInterval(timer);
       },
@@ -253,7 +253,7 @@ export class GatewayServer<C extends BaseContext> {
   }
 
   private originAllowed(origin: string, req: IncomingMessage): boolean {
-    if (this.o.allowedOrigins.includes(origin)) return true;
+    if (this.options.allowedOrigins.includes(origin)) return true;
     try {
       return new URL(origin).host === req.headers.host;
     } catch {
@@ -264,7 +264,7 @@ export class GatewayServer<C extends BaseContext> {
   /** CORS for the configured origins; answers preflights. Returns true when the request was answered. */
   private applyCors(req: IncomingMessage, res: ServerResponse): boolean {
     const origin = req.headers.origin;
-    if (!origin || !this.o.allowedOrigins.includes(origin)) return false;
+    if (!origin || !this.options.allowedOrigins.includes(origin)) return false;
     res.setHeader('access-control-allow-origin', origin);
     res.setHeader('vary', 'Origin');
     if (req.method === 'OPTIONS') {

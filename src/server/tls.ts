@@ -55,7 +55,7 @@ export interface ServingCertificateOptions extends TlsFiles {
 }
 
 export class ServingCertificate {
-  private readonly o: ServingCertificateOptions;
+  private readonly options: ServingCertificateOptions;
   private pair: KeyPair;
   /** The contents last refused, so a bad pair is warned about once, not at every check. */
   private refused: { cert: Buffer; key: Buffer } | null = null;
@@ -64,9 +64,9 @@ export class ServingCertificate {
   private settle: NodeJS.Timeout | null = null;
   private onReload: ((pair: KeyPair) => void) | null = null;
 
-  constructor(o: ServingCertificateOptions) {
-    this.o = o;
-    this.pair = o.pair;
+  constructor(options: ServingCertificateOptions) {
+    this.options = options;
+    this.pair = options.pair;
   }
 
   /** The pair being served. */
@@ -83,19 +83,19 @@ export class ServingCertificate {
   start(onReload: (pair: KeyPair) => void): void {
     if (this.onReload) return;
     this.onReload = onReload;
-    for (const dir of new Set([dirname(this.o.certFile), dirname(this.o.keyFile)])) {
+    for (const dir of new Set([dirname(this.options.certFile), dirname(this.options.keyFile)])) {
       try {
         const w = watch(dir, { persistent: false }, () => this.changed());
         w.on('error', (err) => {
-          this.o.logger.warn('TLS certificate directory watch failed; checking every interval instead', { dir, error: errorText(err) });
+          this.options.logger.warn('TLS certificate directory watch failed; checking every interval instead', { dir, error: errorText(err) });
           w.close();
         });
         this.watchers.push(w);
       } catch (err) {
-        this.o.logger.warn('cannot watch the TLS certificate directory; checking every interval instead', { dir, error: errorText(err) });
+        this.options.logger.warn('cannot watch the TLS certificate directory; checking every interval instead', { dir, error: errorText(err) });
       }
     }
-    this.interval = setInterval(() => this.check(), this.o.checkIntervalMs ?? 60_000);
+    this.interval = setInterval(() => this.check(), this.options.checkIntervalMs ?? 60_000);
     this.interval.unref();
   }
 
@@ -114,7 +114,7 @@ export class ServingCertificate {
    * hold what is served (or what was already refused), 'reloaded', or 'refused' (logged).
    */
   check(): 'unchanged' | 'reloaded' | 'refused' {
-    const read = readPair(this.o);
+    const read = readPair(this.options);
     if (read.phase === 'ok') {
       if (read.cert.equals(this.pair.cert) && read.key.equals(this.pair.key)) {
         this.refused = null;
@@ -122,12 +122,12 @@ export class ServingCertificate {
       }
       if (this.refused && read.cert.equals(this.refused.cert) && read.key.equals(this.refused.key)) return 'unchanged';
     }
-    const loaded = read.phase === 'ok' ? checkKeyPair(read.cert, read.key, this.o) : read;
+    const loaded = read.phase === 'ok' ? checkKeyPair(read.cert, read.key, this.options) : read;
     if (loaded.phase === 'invalid') {
       // An unreadable file is warned about at every check: it is likely to be transient.
       if (read.phase === 'ok') this.refused = { cert: read.cert, key: read.key };
-      this.o.logger.warn('TLS certificate not reloaded: keeping the one being served', {
-        file: loaded.file === 'cert' ? this.o.certFile : this.o.keyFile,
+      this.options.logger.warn('TLS certificate not reloaded: keeping the one being served', {
+        file: loaded.file === 'cert' ? this.options.certFile : this.options.keyFile,
         error: loaded.message,
         servingFingerprint256: this.pair.fingerprint256,
       });
@@ -137,14 +137,14 @@ export class ServingCertificate {
       this.onReload?.(loaded.pair);
     } catch (err) {
       this.refused = { cert: loaded.pair.cert, key: loaded.pair.key };
-      this.o.logger.warn('TLS certificate not reloaded: keeping the one being served', { file: this.o.certFile, error: errorText(err) });
+      this.options.logger.warn('TLS certificate not reloaded: keeping the one being served', { file: this.options.certFile, error: errorText(err) });
       return 'refused';
     }
     const previous = this.pair;
     this.pair = loaded.pair;
     this.refused = null;
-    this.o.logger.info('TLS certificate reloaded', {
-      certFile: this.o.certFile,
+    this.options.logger.info('TLS certificate reloaded', {
+      certFile: this.options.certFile,
       fingerprint256: loaded.pair.fingerprint256,
       validTo: loaded.pair.validTo,
       previousFingerprint256: previous.fingerprint256,
@@ -160,7 +160,7 @@ export class ServingCertificate {
     this.settle = setTimeout(() => {
       this.settle = null;
       this.check();
-    }, this.o.settleMs ?? 200);
+    }, this.options.settleMs ?? 200);
     this.settle.unref();
   }
 }

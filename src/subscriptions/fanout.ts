@@ -78,7 +78,7 @@ const ObjectRootFields: Readonly<Record<string, Kind>> = { serviceChanges: 'Serv
 const ResourceOfField: Readonly<Record<string, Resource>> = { endpointChanges: 'endpointslices', serviceChanges: 'services', podChanges: 'pods', nodeChanges: 'nodes' };
 
 export class Fanout {
-  private readonly o: FanoutOptions;
+  private readonly options: FanoutOptions;
   private readonly maxQueue: number;
   private readonly historySize: number;
   private readonly topics = new Map<string, Topic>();
@@ -96,18 +96,18 @@ export class Fanout {
   /** Executions of an event through a document (one per topic per change, plus unshared catch-ups). */
   executions = 0;
 
-  constructor(o: FanoutOptions) {
-    this.o = o;
-    this.maxQueue = o.maxQueue ?? 1000;
-    this.historySize = o.historySize ?? 10_000;
-    this.sliceMs = o.sliceMs ?? 5;
+  constructor(options: FanoutOptions) {
+    this.options = options;
+    this.maxQueue = options.maxQueue ?? 1000;
+    this.historySize = options.historySize ?? 10_000;
+    this.sliceMs = options.sliceMs ?? 5;
     this.renders = new RenderQueue(this.sliceMs);
   }
 
   start(): void {
-    this.unsubscribe.push(this.o.feed.subscribe((b) => this.onFeed(b)));
+    this.unsubscribe.push(this.options.feed.subscribe((b) => this.onFeed(b)));
     for (const kind of ['Service', 'Pod', 'Node'] as const) {
-      this.unsubscribe.push(this.o.cache.storeOf(kind).subscribe((b) => this.onStore(kind, b as StoreBatch<AnyRecord>)));
+      this.unsubscribe.push(this.options.cache.storeOf(kind).subscribe((b) => this.onStore(kind, b as StoreBatch<AnyRecord>)));
     }
   }
 
@@ -131,7 +131,7 @@ export class Fanout {
    * never a thrown exception. Queries are executed once and completed.
    */
   async subscribe(sink: OperationSink, payload: SubscribePayload, caller: Caller = OpenCaller): Promise<StopOperation | void> {
-    const pipeline = this.o.pipeline;
+    const pipeline = this.options.pipeline;
     const prepared = pipeline.prepare(payload, 'ws');
     switch (prepared.kind) {
       case 'rejected':
@@ -139,7 +139,7 @@ export class Fanout {
       case 'query': {
         let stopped = false;
         void this.renders
-          .run(() => pipeline.executeQuery(prepared, this.o.createContext(caller.access, 'list')))
+          .run(() => pipeline.executeQuery(prepared, this.options.createContext(caller.access, 'list')))
           .then((r) => {
             pipeline.reportDenied(caller.user?.username, r.errors);
             if (stopped) return;
@@ -169,7 +169,7 @@ export class Fanout {
       this.topics.set(key, topic);
       this.scheduleReauthorization(topic);
     }
-    const sub = new Subscriber(sink, this.maxQueue, this.o.slowTimeoutMs ?? 20_000, topic, this);
+    const sub = new Subscriber(sink, this.maxQueue, this.options.slowTimeoutMs ?? 20_000, topic, this);
     topic.pending.add(sub);
     const t = topic;
     const resumeAfter = root.field === 'endpointChanges' && root.args.after !== null ? Number(root.args.after) : null;
@@ -202,16 +202,16 @@ export class Fanout {
       this.executions++;
       try {
         const result = await execute({
-          schema: this.o.pipeline.schema,
+          schema: this.options.pipeline.schema,
           document: topic.document,
           rootValue: { [topic.responseKey]: value },
-          contextValue: this.o.createContext(topic.caller.access, 'watch'),
+          contextValue: this.options.createContext(topic.caller.access, 'watch'),
           variableValues: topic.variables,
           operationName: topic.operationName ?? undefined,
         });
-        return JSON.stringify(this.o.pipeline.formatResult(result));
+        return JSON.stringify(this.options.pipeline.formatResult(result));
       } catch (err) {
-        this.o.logger.error('subscription render failed', { error: errorText(err), stack: err instanceof Error ? err.stack : undefined });
+        this.options.logger.error('subscription render failed', { error: errorText(err), stack: err instanceof Error ? err.stack : undefined });
         return null;
       }
     });
@@ -233,12 +233,12 @@ export class Fanout {
 
   noteDelivered(at: number): void {
     this.delivered++;
-    this.o.onDelivered?.(Date.now() - at);
+    this.options.onDelivered?.(Date.now() - at);
   }
 
   noteSlow(reason: string): void {
-    this.o.logger.warn('subscriber too slow: closing its socket', { reason });
-    this.o.onSlowSubscriber?.();
+    this.options.logger.warn('subscriber too slow: closing its socket', { reason });
+    this.options.onSlowSubscriber?.();
   }
 
   /** Give `sub` a turn in the send loop (it has frames waiting and its socket takes them). */
@@ -288,15 +288,15 @@ export class Fanout {
 
   /** Ask a live topic's permission again every `reauthorizeMs`; when it is gone, end every subscriber's operation with the error. */
   private scheduleReauthorization(topic: Topic): void {
-    const every = this.o.reauthorizeMs ?? 0;
+    const every = this.options.reauthorizeMs ?? 0;
     if (every <= 0 || topic.caller.user === null) return;
     const timer = setInterval(() => {
       if (this.topics.get(topic.key) !== topic) return clearInterval(timer);
       void this.authorize(topic.caller, topic.rootField, topic.filter?.namespace ?? topic.namespace).then((denied) => {
         if (!denied || this.topics.get(topic.key) !== topic) return;
-        this.o.logger.info('subscription ended: permission gone', { user: topic.caller.user?.username, error: denied.message });
+        this.options.logger.info('subscription ended: permission gone', { user: topic.caller.user?.username, error: denied.message });
         clearInterval(timer);
-        const errors = [this.o.pipeline.formatError(denied)];
+        const errors = [this.options.pipeline.formatError(denied)];
         for (const sub of [...topic.subscribers, ...topic.pending]) sub.end(errors);
         this.topics.delete(topic.key);
       });
@@ -306,15 +306,15 @@ export class Fanout {
 
   /** Run `fn` after everything queued before it; a failure is logged and does not stop the chain. */
   private serially(fn: () => Promise<void>): void {
-    this.chain = this.chain.then(fn).catch((err) => this.o.logger.error('subscription processing failed', { error: errorText(err) }));
+    this.chain = this.chain.then(fn).catch((err) => this.options.logger.error('subscription processing failed', { error: errorText(err) }));
   }
 
   /** Queue the subscriber's start: a snapshot per Service in scope, or a replay from the history, or RESYNC when it does not reach back. Nothing is rendered here. */
   private startEndpoints(topic: Topic, sub: Subscriber, snapshot: boolean, resumeAfter: number | null): void {
     const f = topic.filter!;
-    const position = this.o.feed.position - 1;
+    const position = this.options.feed.position - 1;
     if (resumeAfter !== null) {
-      const oldest = this.history[0]?.seq ?? this.o.feed.position;
+      const oldest = this.history[0]?.seq ?? this.options.feed.position;
       if (resumeAfter >= oldest - 1 && resumeAfter <= position) {
         for (const c of this.history) {
           if (c.seq <= resumeAfter) continue;
@@ -325,11 +325,11 @@ export class Fanout {
         return;
       }
       // History does not reach back that far: the client must replace what it holds.
-      for (const key of this.scopeKeys(topic)) sub.pushStart(snapshotOf(f, key, this.o.feed.get(key), position, 'RESYNC'), true);
+      for (const key of this.scopeKeys(topic)) sub.pushStart(snapshotOf(f, key, this.options.feed.get(key), position, 'RESYNC'), true);
       return;
     }
     if (!snapshot) return;
-    for (const key of this.scopeKeys(topic)) sub.pushStart(snapshotOf(f, key, this.o.feed.get(key), position), true);
+    for (const key of this.scopeKeys(topic)) sub.pushStart(snapshotOf(f, key, this.options.feed.get(key), position), true);
   }
 
   /**
@@ -342,11 +342,11 @@ export class Fanout {
     const f = topic.filter!;
     if (f.namespace !== null && f.name !== null) keys.add(`${f.namespace}/${f.name}`);
     else {
-      for (const s of this.o.cache.services.list()) {
+      for (const s of this.options.cache.services.list()) {
         const k = objectKey(s.meta);
         if (serviceInScope(f, k, s.meta.labels)) keys.add(k);
       }
-      for (const k of this.o.feed.serviceKeys()) if (this.inScope(topic, k)) keys.add(k);
+      for (const k of this.options.feed.serviceKeys()) if (this.inScope(topic, k)) keys.add(k);
     }
     for (const k of keys) topic.seen.add(k);
     return [...keys].sort();
@@ -354,7 +354,7 @@ export class Fanout {
 
   private inScope(topic: Topic, serviceKey: string): boolean {
     if (topic.seen.has(serviceKey)) return true;
-    const svc = this.o.cache.services.get(serviceKey);
+    const svc = this.options.cache.services.get(serviceKey);
     return serviceInScope(topic.filter!, serviceKey, svc ? svc.meta.labels : null);
   }
 
