@@ -1,6 +1,7 @@
 /**
  * The indexed store: indexes follow adds, updates and deletes (one key per value, several, back
- * to one), unknown index names are refused, and interned values are shared between records.
+ * to one), unknown index names are refused, interned values are shared between records, and a
+ * relist replaces the whole store, or one namespace of it, in one batch.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,8 +9,8 @@ import { Store } from '../../src/kube/store.ts';
 import { ingest } from '../../src/kube/ingest.ts';
 import type { PodRecord } from '../../src/kube/records.ts';
 
-const pod = (name: string, ip: string, rv = '1', labels: Record<string, string> = { app: 'web', 'pod-template-hash': 'abc' }) =>
-  ingest('Pod', { metadata: { namespace: 'd', name, uid: `u-${name}`, resourceVersion: rv, labels }, spec: { nodeName: 'n1', containers: [{ name: 'app', ports: [{ name: 'http', containerPort: 8080 }] }] }, status: { podIPs: [{ ip }] } });
+const pod = (name: string, ip: string, rv = '1', labels: Record<string, string> = { app: 'web', 'pod-template-hash': 'abc' }, namespace = 'd', uid = `u-${name}`) =>
+  ingest('Pod', { metadata: { namespace, name, uid, resourceVersion: rv, labels }, spec: { nodeName: 'n1', containers: [{ name: 'app', ports: [{ name: 'http', containerPort: 8080 }] }] }, status: { podIPs: [{ ip }] } });
 
 describe('indexed store', () => {
   it('an indexed value held by one key, then two, then one again', () => {
@@ -49,6 +50,41 @@ describe('indexed store', () => {
     assert.equal(a.meta.labels, b.meta.labels);
     assert.equal(a.containers, b.containers);
     assert.equal(a.nodeName, b.nodeName);
-    assert.notEqual(pod('c', '10.0.0.3', '1', { app: 'other' }).meta.labels, a.meta.labels);
+    assert.deepEqual(pod('c', '10.0.0.3', '1', { app: 'other' }).meta.labels, { app: 'other' }, 'other labels are not handed a shared copy of the first');
+  });
+});
+
+describe('replace (a relist)', () => {
+  /** Each event as "TYPE key oldUid→newUid". */
+  const described = (events: readonly { type: string; key: string; old?: PodRecord | null; new?: PodRecord | null }[]) =>
+    events.map((e) => `${e.type} ${e.key} ${e.old?.meta.uid ?? '-'}→${e.new?.meta.uid ?? '-'}`);
+
+  it('one batch: vanished objects are deleted, a changed UID is a delete plus an add, an unchanged resourceVersion is no event', () => {
+    const s = new Store<PodRecord>();
+    s.replace([pod('a', '10.0.0.1', '1', undefined, 'd', '1'), pod('b', '10.0.0.2', '1', undefined, 'd', '2'), pod('c', '10.0.0.3', '1', undefined, 'd', '3')]);
+    const batches: number[] = [];
+    s.subscribe((b) => batches.push(b.events.length));
+    const batch = s.replace([pod('a', '10.0.0.1', '1', undefined, 'd', '1'), pod('b', '10.0.0.2', '2', undefined, 'd', '9')]);
+    assert.deepEqual(described(batch.events), ['DELETED d/b 2→-', 'ADDED d/b -→9', 'DELETED d/c 3→-']);
+    assert.equal(batch.relist, true);
+    assert.deepEqual(batches, [3], 'published once');
+    assert.deepEqual([...s.keys()].sort(), ['d/a', 'd/b']);
+  });
+
+  it('with a namespace, replaces that namespace only: objects of other namespaces stay, with no event', () => {
+    const s = new Store<PodRecord>({ ip: (p) => p.podIPs });
+    s.replace([pod('a', '10.0.0.1', '1', undefined, 'shop'), pod('b', '10.0.0.2', '1', undefined, 'shop'), pod('a', '10.0.1.1', '1', undefined, 'pay'), pod('z', '10.0.1.2', '1', undefined, 'pay')]);
+    const batch = s.replace([pod('a', '10.0.0.1', '2', undefined, 'shop')], 'shop');
+    assert.deepEqual(described(batch.events), ['MODIFIED shop/a u-a→u-a', 'DELETED shop/b u-b→-']);
+    assert.deepEqual([...s.keys()].sort(), ['pay/a', 'pay/z', 'shop/a']);
+    assert.deepEqual(s.byIndex('ip', '10.0.1.2').map((p) => `${p.meta.namespace}/${p.meta.name}`), ['pay/z'], 'indexes of the other namespace are kept');
+    assert.deepEqual(s.byIndex('ip', '10.0.0.2'), []);
+  });
+
+  it('without a namespace, an empty relist empties the whole store', () => {
+    const s = new Store<PodRecord>();
+    s.replace([pod('a', '10.0.0.1', '1', undefined, 'shop'), pod('a', '10.0.1.1', '1', undefined, 'pay')]);
+    assert.deepEqual(described(s.replace([]).events), ['DELETED shop/a u-a→-', 'DELETED pay/a u-a→-']);
+    assert.equal(s.size, 0);
   });
 });
