@@ -152,10 +152,11 @@ describe('GraphQL loaders keep DataLoader\'s contract', () => {
     assert.equal(calls.length, 1);
   });
 
-  it('createContext builds new loaders every time', () => {
+  it('createContext builds new loaders every time: what one context cached, another does not see', async () => {
     const a = createContext({ cache: world.cache, feed: world.feed });
     const b = createContext({ cache: world.cache, feed: world.feed });
-    assert.notEqual(a.loaders, b.loaders);
-    assert.notEqual(a.loaders.serviceByKey, b.loaders.serviceByKey);
+    a.loaders.serviceByKey.prime('shop/web', null);
+    assert.equal(await a.loaders.serviceByKey.load('shop/web'), null, 'a answers from its own cache');
+    assert.equal((await b.loaders.serviceByKey.load('shop/web'))?.meta.name, 'web', 'b reads the store');
   });
 });
