@@ -5,7 +5,8 @@ import { Churn } from '../src/churn.ts';
 import type { ChurnActionKind, ChurnOptions, ChurnStep } from '../src/churn.ts';
 import type { Cluster, ClusterEvent } from '../src/cluster.ts';
 import type { DeploymentJson, EndpointSliceJson, NodeJson, PodJson, ServiceJson } from '../src/types.ts';
-import { sliceDrift, waitFor } from './testing.ts';
+import { sliceDrift } from './testing.ts';
+import { waitFor } from '../../test/harness/wait.ts';
 
 const generated = generateCluster('demo', { seed: 11 });
 
@@ -152,7 +153,7 @@ describe('Churn', () => {
     churn.start();
     try {
       assert.equal(churn.running, true);
-      await waitFor(() => cluster.revision >= from + 200, '200 events from the timer');
+      await waitFor('200 events from the timer', 5_000, () => cluster.revision >= from + 200);
     } finally {
       churn.stop();
     }

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimCluster } from '../src/index.ts';
-import { openWatch, waitFor } from './testing.ts';
+import { openWatch } from './testing.ts';
+import { waitFor } from '../../test/harness/wait.ts';
 
 describe('startSimCluster', () => {
   it('serves a churning demo cluster that a list-then-watch client follows, and stops cleanly', async () => {
@@ -16,7 +17,7 @@ describe('startSimCluster', () => {
       } finally {
         watch.close();
       }
-      await waitFor(() => sim.server.openWatches === 0, 'the watch closed');
+      await waitFor('the watch closed', 5_000, () => sim.server.openWatches === 0);
     } finally {
       await sim.stop();
     }

@@ -5,7 +5,8 @@ import { startSimServer } from '../src/server.ts';
 import type { SimServer, SimServerOptions } from '../src/server.ts';
 import type { Cluster } from '../src/cluster.ts';
 import type { KubeObject, PodJson, StatusJson } from '../src/types.ts';
-import { openWatch, waitFor } from './testing.ts';
+import { openWatch } from './testing.ts';
+import { waitFor } from '../../test/harness/wait.ts';
 import type { WatchEventJson } from './testing.ts';
 
 const generated = generateCluster('demo', { seed: 9 });
@@ -300,7 +301,7 @@ describe('sim server: WATCH', () => {
   });
 
   it('closes each watch it stops tracking', async () => {
-    await waitFor(() => ctx.server().openWatches === 0, 'every watch closed');
+    await waitFor('every watch closed', 5_000, () => ctx.server().openWatches === 0);
   });
 });
 
@@ -309,7 +310,7 @@ describe('sim server: fault hooks', () => {
 
   it('dropWatches() resets open watch connections', async () => {
     const watch = await openWatch(`${ctx.server().url}/api/v1/pods?watch=1&resourceVersion=${ctx.cluster().revision}`);
-    await waitFor(() => ctx.server().openWatches === 1, 'the watch registered');
+    await waitFor('the watch registered', 5_000, () => ctx.server().openWatches === 1);
     assert.equal(ctx.server().dropWatches(), 1);
     await assert.rejects(watch.next(2_000));
     assert.equal(ctx.server().openWatches, 0);
@@ -318,7 +319,7 @@ describe('sim server: fault hooks', () => {
   it('injectWatchError() sends the Status as an ERROR event, then ends the stream', async () => {
     const watch = await openWatch(`${ctx.server().url}/api/v1/services?watch=1&resourceVersion=${ctx.cluster().revision}`);
     try {
-      await waitFor(() => ctx.server().openWatches === 1, 'the watch registered');
+      await waitFor('the watch registered', 5_000, () => ctx.server().openWatches === 1);
       assert.equal(ctx.server().injectWatchError({ code: 500, reason: 'InternalError', message: 'etcd went away' }), 1);
       const event = (await watch.next()) as WatchEventJson;
       assert.equal(event.type, 'ERROR');

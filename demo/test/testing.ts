@@ -1,6 +1,6 @@
 /**
  * Test support for the simulator and for anything tested against it: a minimal watch client that
- * reads newline-delimited events with deadlines, a deadline-bound wait, and the slice oracle
+ * reads newline-delimited events with deadlines, and the slice oracle
  * (do a cluster's EndpointSlices say what the controller would write from scratch?).
  *
  * Not used by the simulator itself.
@@ -91,20 +91,6 @@ export async function openWatch(url: string): Promise<WatchReader> {
       abort.abort();
     },
   };
-}
-
-/**
- * Resolves once `condition()` is truthy, polling on the event loop (no fixed sleeps).
- * @throws when `timeoutMs` passes first, with `what` in the message.
- */
-export async function waitFor<T>(condition: () => T | Promise<T>, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`waitFor: ${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /**
