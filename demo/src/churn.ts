@@ -24,11 +24,10 @@
 import type { Cluster } from './cluster.ts';
 import { rfc3339 } from './cluster.ts';
 import type { DeploymentJson, EndpointSliceJson, NodeJson, PodJson, ServiceJson, TaintJson } from './types.ts';
-import { ControllerEndpointSlice, LabelManagedBy, LabelPodTemplateHash, LabelServiceName } from './types.ts';
+import { AnnotationAlternatePort, ControllerEndpointSlice, LabelManagedBy, LabelPodTemplateHash, LabelServiceName } from './types.ts';
 import { Rng } from './random.ts';
 import { DefaultMaxEndpointsPerSlice, isPodReady, labelsMatch, reconcileEndpointSlices, selectsPod } from './endpointslices.ts';
 import { newPod, podIPsOf, podStarted, podTerminating, podWithReadiness, replacementPod, templateHash } from './objects.ts';
-import { AnnotationAlternatePort } from './generate.ts';
 
 export type ChurnActionKind = 'rollout' | 'readiness-flap' | 'node-drain' | 'scale-to-zero';
 

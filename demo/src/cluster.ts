@@ -473,6 +473,10 @@ export function objectKey(object: KubeObject): string {
   return namespace ? `${namespace}/${name}` : name;
 }
 
+/** An hour and a day, in ms (for timestamps "some time ago"). */
+export const HourMs = 3_600_000;
+export const DayMs = 24 * HourMs;
+
 /** RFC 3339 at second precision, as the API server writes timestamps. */
 export function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -314,6 +314,8 @@ export const LabelZone = 'topology.kubernetes.io/zone';
 export const LabelRegion = 'topology.kubernetes.io/region';
 export const LabelHostname = 'kubernetes.io/hostname';
 export const LabelPodTemplateHash = 'pod-template-hash';
+/** Annotation on a Deployment: the other number its `http` container port takes on each rollout. */
+export const AnnotationAlternatePort = 'sim.kube-netgraph.dev/alternate-http-port';
 export const AnnotationTriggerTime = 'endpoints.kubernetes.io/last-change-trigger-time';
 export const ControllerEndpointSlice = 'endpointslice-controller.k8s.io';
 export const ControllerEndpointSliceMirroring = 'endpointslicemirroring-controller.k8s.io';
