@@ -38,6 +38,9 @@
  * - a client that falls `maxWatchQueue` events behind has its stream ended (it re-watches from
  *   its last version, as after any clean close).
  *
+ * The wire format (resources, discovery, list bodies, Status objects, continue tokens) is in
+ * server/wire.ts; one watch response is a server/watch-stream.ts.
+ *
  * Fault hooks for tests: {@link SimServer.dropWatches}, {@link SimServer.setUnavailable},
  * {@link SimServer.injectWatchError}.
  */
@@ -46,11 +49,15 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Cluster, ClusterEvent } from './cluster.ts';
 import { ExpiredError, TooLargeError } from './cluster.ts';
-import type { KubeObject, StatusJson } from './types.ts';
+import type { StatusJson } from './types.ts';
 import { isSelectorError, parseSelectors } from './selectors.ts';
 import { answerSubjectAccessReview, answerTokenReview } from './reviews.ts';
 import type { ReviewAnswer } from './reviews.ts';
 import type { ObjectPredicate } from './selectors.ts';
+import { WatchStream } from './server/watch-stream.ts';
+import { ContinueExpiredMessage, Resources, apiGroupList, apiResourceList, apiVersionOf, badRequest, decodeContinue, encodeContinue, invalid, listItemSerializer, parseRevision, resolve, sendJson, sendNotFound, sendStatus, statusOf, tooLarge, writeList, type Route } from './server/wire.ts';
+
+export { Resources, decodeContinue, encodeContinue, statusOf, type ResourceInfo } from './server/wire.ts';
 
 export interface SimServerOptions {
   readonly cluster: Cluster;
@@ -119,27 +126,6 @@ export interface SimServer {
   stop(): Promise<void>;
 }
 
-/** The resources served, with their kinds and scopes. */
-export interface ResourceInfo {
-  readonly group: string;
-  readonly version: string;
-  readonly resource: string;
-  readonly singular: string;
-  readonly kind: string;
-  readonly listKind: string;
-  readonly namespaced: boolean;
-  readonly shortNames: readonly string[];
-}
-
-export const Resources: readonly ResourceInfo[] = [
-  { group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod', listKind: 'PodList', namespaced: true, shortNames: ['po'] },
-  { group: '', version: 'v1', resource: 'services', singular: 'service', kind: 'Service', listKind: 'ServiceList', namespaced: true, shortNames: ['svc'] },
-  { group: '', version: 'v1', resource: 'nodes', singular: 'node', kind: 'Node', listKind: 'NodeList', namespaced: false, shortNames: ['no'] },
-  { group: '', version: 'v1', resource: 'namespaces', singular: 'namespace', kind: 'Namespace', listKind: 'NamespaceList', namespaced: false, shortNames: ['ns'] },
-  { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', listKind: 'EndpointSliceList', namespaced: true, shortNames: [] },
-  { group: 'apps', version: 'v1', resource: 'deployments', singular: 'deployment', kind: 'Deployment', listKind: 'DeploymentList', namespaced: true, shortNames: ['deploy'] },
-];
-
 /**
  * Starts serving the cluster; resolves once listening.
  * @throws when the port cannot be bound.
@@ -148,40 +134,6 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
   const server = new SimHttpServer(options);
   await server.listen(options.port ?? 0);
   return server;
-}
-
-/** Builds a Status object. */
-export function statusOf(code: number, reason: string, message: string, details?: StatusJson['details'], metadata: StatusJson['metadata'] = {}): StatusJson {
-  return {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata,
-    status: code >= 200 && code < 300 ? 'Success' : 'Failure',
-    message,
-    reason,
-    ...(details !== undefined ? { details } : {}),
-    code,
-  };
-}
-
-/** The continue token format: base64url of `{"v":"meta.k8s.io/v1","rv":R,"start":"<key>\u0000"}`, as the real server writes it. */
-export function encodeContinue(revision: number, lastKey: string): string {
-  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: revision, start: `${lastKey}\u0000` })).toString('base64url');
-}
-
-/** Reads a continue token. @throws TypeError ("continue key is not valid: …") when it is malformed. */
-export function decodeContinue(token: string): { revision: number; lastKey: string } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw new TypeError(`continue key is not valid: expected base64url JSON, but got: ${JSON.stringify(token)}`);
-  }
-  const p = parsed as { v?: unknown; rv?: unknown; start?: unknown };
-  if (p.v !== 'meta.k8s.io/v1' || typeof p.rv !== 'number' || !Number.isSafeInteger(p.rv) || p.rv < 1 || typeof p.start !== 'string') {
-    throw new TypeError(`continue key is not valid: expected {"v":"meta.k8s.io/v1","rv":<int>,"start":<key>}, but got: ${JSON.stringify(parsed)}`);
-  }
-  return { revision: p.rv, lastKey: p.start.endsWith('\u0000') ? p.start.slice(0, -1) : p.start };
 }
 
 // Private:
@@ -208,15 +160,6 @@ function selectorsOrReject(res: ServerResponse, params: URLSearchParams, kind: s
     }
     throw error;
   }
-}
-
-const ContinueExpiredMessage =
-  'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.';
-
-interface Route {
-  readonly info: ResourceInfo;
-  readonly namespace: string | undefined;
-  readonly name: string | undefined;
 }
 
 interface Stats {
@@ -637,294 +580,4 @@ class SimHttpServer implements SimServer {
       platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
     };
   }
-}
-
-/**
- * One watch response: a queue of serialized lines written with backpressure. Initial objects
- * (synthetic ADDED) go out before anything queued.
- */
-class WatchStream {
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
-  readonly #info: ResourceInfo;
-  readonly #maxQueue: number;
-  #initial: readonly KubeObject[] = [];
-  #initialIndex = 0;
-  #queue: string[] = [];
-  #queueHead = 0;
-  #waitingDrain = false;
-  #finishing = false;
-  #ended = false;
-  readonly #cleanups: (() => void)[] = [];
-
-  constructor(req: IncomingMessage, res: ServerResponse, info: ResourceInfo, maxQueue: number, onEnd: () => void) {
-    this.#req = req;
-    this.#res = res;
-    this.#info = info;
-    this.#maxQueue = maxQueue;
-    this.#cleanups.push(onEnd);
-    res.on('close', () => this.#cleanup());
-    res.on('error', () => this.#cleanup());
-  }
-
-  setInitial(objects: readonly KubeObject[]): void {
-    this.#initial = objects;
-  }
-
-  /** Runs `fn` once when the stream ends, however it ends. */
-  onEnd(fn: () => void): void {
-    if (this.#ended) fn();
-    else this.#cleanups.push(fn);
-  }
-
-  /** Queues a store event, translated for the selector (see the module comment). */
-  event(event: ClusterEvent, filter: ObjectPredicate | undefined): void {
-    if (filter === undefined) {
-      this.#enqueue(eventLine(event));
-      return;
-    }
-    switch (event.type) {
-      case 'ADDED':
-        if (filter(event.object)) this.#enqueue(line('ADDED', event.object));
-        return;
-      case 'DELETED':
-        if (filter(event.object)) this.#enqueue(line('DELETED', event.object));
-        return;
-      case 'MODIFIED': {
-        const now = filter(event.object);
-        const before = event.oldObject !== null && filter(event.oldObject);
-        if (now && before) this.#enqueue(line('MODIFIED', event.object));
-        else if (now) this.#enqueue(line('ADDED', event.object));
-        else if (before && event.oldObject !== null) {
-          const gone = { ...event.oldObject, metadata: { ...event.oldObject.metadata, resourceVersion: String(event.revision) } };
-          this.#enqueue(line('DELETED', gone));
-        }
-        return;
-      }
-    }
-  }
-
-  bookmark(resourceVersion: string, initialEventsEnd = false): void {
-    const metadata = initialEventsEnd
-      ? { resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } }
-      : { resourceVersion };
-    this.#enqueue(line('BOOKMARK', { kind: this.#info.kind, apiVersion: apiVersionOf(this.#info), metadata } as unknown as KubeObject));
-  }
-
-  /** Sends an ERROR event after what is queued, then ends the stream. */
-  error(status: StatusJson): void {
-    if (this.#ended) return;
-    this.#queue.push(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
-    this.finish();
-  }
-
-  /** Ends the stream cleanly once what is queued is written. */
-  finish(): void {
-    this.#finishing = true;
-    this.pump();
-  }
-
-  /** Destroys the connection (the client sees a reset). */
-  destroy(): void {
-    this.#req.socket.destroy();
-    this.#res.destroy();
-    this.#cleanup();
-  }
-
-  /** Writes until the socket pushes back or nothing is left. */
-  pump(): void {
-    if (this.#ended || this.#waitingDrain) return;
-    for (;;) {
-      const chunk = this.#nextChunk();
-      if (chunk === undefined) break;
-      if (!this.#res.write(chunk)) {
-        this.#waitingDrain = true;
-        this.#res.once('drain', () => {
-          this.#waitingDrain = false;
-          this.pump();
-        });
-        return;
-      }
-    }
-    if (this.#finishing) {
-      this.#res.end();
-      this.#cleanup();
-    }
-  }
-
-  #enqueue(text: string): void {
-    if (this.#ended || this.#finishing) return;
-    if (this.#queue.length - this.#queueHead >= this.#maxQueue) {
-      // Too far behind: end the stream; the client re-watches from its last version.
-      this.#queue = [];
-      this.#queueHead = 0;
-      this.#initial = [];
-      this.#finishing = true;
-      if (!this.#waitingDrain) this.pump();
-      return;
-    }
-    this.#queue.push(text);
-    this.pump();
-  }
-
-  /** Up to ~64 KiB of lines: initial objects first, then the queue. */
-  #nextChunk(): string | undefined {
-    let chunk = '';
-    while (chunk.length < 65_536 && this.#initialIndex < this.#initial.length) {
-      chunk += line('ADDED', this.#initial[this.#initialIndex++] as KubeObject);
-    }
-    if (this.#initialIndex >= this.#initial.length && this.#initial.length > 0) {
-      this.#initial = [];
-      this.#initialIndex = 0;
-    }
-    while (chunk.length < 65_536 && this.#queueHead < this.#queue.length) {
-      chunk += this.#queue[this.#queueHead++] as string;
-    }
-    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#queueHead);
-      this.#queueHead = 0;
-    }
-    return chunk === '' ? undefined : chunk;
-  }
-
-  #cleanup(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    for (const fn of this.#cleanups.splice(0)) fn();
-  }
-}
-
-/** Serialized lines of unfiltered events, shared by every watcher. */
-const eventLines = new WeakMap<ClusterEvent, string>();
-
-function eventLine(event: ClusterEvent): string {
-  let text = eventLines.get(event);
-  if (text === undefined) {
-    text = line(event.type, event.object);
-    eventLines.set(event, text);
-  }
-  return text;
-}
-
-function line(type: string, object: KubeObject): string {
-  return `{"type":"${type}","object":${JSON.stringify(object)}}\n`;
-}
-
-function resolve(resources: readonly ResourceInfo[], rest: readonly string[]): Route | undefined {
-  const find = (name: string | undefined): ResourceInfo | undefined => resources.find((r) => r.resource === name);
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
-    const info = find(rest[2]);
-    if (info === undefined || !info.namespaced || rest.length > 4) return undefined;
-    return { info, namespace: rest[1], name: rest[3] };
-  }
-  const info = find(rest[0]);
-  if (info === undefined || rest.length > 2) return undefined;
-  if (rest.length === 2 && info.namespaced) return undefined;
-  return { info, namespace: undefined, name: rest[1] };
-}
-
-function apiVersionOf(info: ResourceInfo): string {
-  return info.group === '' ? info.version : `${info.group}/${info.version}`;
-}
-
-/** Serializes a list item without kind/apiVersion, as the real server's lists do. */
-function listItemSerializer(info: ResourceInfo): (object: KubeObject) => string {
-  const prefix = `{"kind":${JSON.stringify(info.kind)},"apiVersion":${JSON.stringify(apiVersionOf(info))},`;
-  return (object) => {
-    const text = JSON.stringify(object);
-    if (text.startsWith(prefix)) return `{${text.slice(prefix.length)}`;
-    const { kind: _kind, apiVersion: _apiVersion, ...rest } = object;
-    return JSON.stringify(rest);
-  };
-}
-
-/** Streams a list body in batches, honouring backpressure. */
-function writeList(res: ServerResponse, head: string, items: readonly KubeObject[], serialize: (object: KubeObject) => string): void {
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'X-Content-Type-Options': 'nosniff' });
-  let i = 0;
-  let first = true;
-  let closed = false;
-  res.on('close', () => {
-    closed = true;
-  });
-  const write = (): void => {
-    if (closed) return;
-    let chunk = i === 0 ? head : '';
-    while (i < items.length) {
-      chunk += (first ? '' : ',') + serialize(items[i++] as KubeObject);
-      first = false;
-      if (chunk.length >= 262_144) {
-        if (!res.write(chunk)) {
-          res.once('drain', write);
-          return;
-        }
-        chunk = '';
-      }
-    }
-    res.end(`${chunk}]}`);
-  };
-  write();
-}
-
-function parseRevision(text: string): number | undefined {
-  if (!/^\d+$/.test(text)) return undefined;
-  const n = Number(text);
-  return Number.isSafeInteger(n) ? n : undefined;
-}
-
-function badRequest(message: string): StatusJson {
-  return statusOf(400, 'BadRequest', message);
-}
-
-function invalid(message: string): StatusJson {
-  return statusOf(422, 'Invalid', `ListOptions.meta.k8s.io "" is invalid: ${message}`, { kind: 'ListOptions', group: 'meta.k8s.io', causes: [{ reason: 'FieldValueInvalid', message }] });
-}
-
-function tooLarge(error: TooLargeError): StatusJson {
-  return statusOf(504, 'Timeout', `Timeout: Too large resource version: ${error.requested}, current: ${error.current}`, {
-    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
-    retryAfterSeconds: 1,
-  });
-}
-
-function sendNotFound(res: ServerResponse): void {
-  sendStatus(res, statusOf(404, 'NotFound', 'the server could not find the requested resource', {}));
-}
-
-function sendStatus(res: ServerResponse, status: StatusJson): void {
-  sendJson(res, status.code, status);
-}
-
-function sendJson(res: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff' });
-  res.end(text);
-}
-
-function apiGroupList(): unknown {
-  const groups = [...new Set(Resources.filter((r) => r.group !== '').map((r) => r.group))];
-  return {
-    kind: 'APIGroupList',
-    apiVersion: 'v1',
-    groups: groups.map((name) => {
-      const versions = [...new Set(Resources.filter((r) => r.group === name).map((r) => r.version))].map((version) => ({ groupVersion: `${name}/${version}`, version }));
-      return { name, versions, preferredVersion: versions[0] };
-    }),
-  };
-}
-
-function apiResourceList(group: string, version: string, resources: readonly ResourceInfo[]): unknown {
-  return {
-    kind: 'APIResourceList',
-    apiVersion: 'v1',
-    groupVersion: group === '' ? version : `${group}/${version}`,
-    resources: resources.map((r) => ({
-      name: r.resource,
-      singularName: r.singular,
-      namespaced: r.namespaced,
-      kind: r.kind,
-      verbs: ['get', 'list', 'watch'],
-      ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
-    })),
-  };
 }
