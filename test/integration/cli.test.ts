@@ -10,7 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Options, envName } from '../../src/config.ts';
@@ -98,20 +98,22 @@ describe('npm start with a kubeconfig: that cluster instead of the demo', () => 
     }
   });
 
-  it('a start on a real cluster never loads the demo package (demo/), which a demo start does load', async () => {
+  it('a start on a real cluster never loads the demo package (demo/), which a --demo start does load and says so first', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'netgraph-modules-'));
     const demoDir = `file://${resolve(RepoRoot, 'demo')}/`;
     const loadedBy = async (args: string[], file: string) => {
       const gw = await GatewayProcess.start(['--port', '0', ...args], { nodeArgs: ['--import', RecordModulesHook], env: { NETGRAPH_TEST_MODULES_FILE: join(dir, file) } });
+      const first = JSON.parse(gw.stderr[0]!).msg as string;
       assert.deepEqual(await gw.stop(), { code: 0, signal: null });
-      return readFileSync(join(dir, file), 'utf8').split('\n').filter((l) => l !== '');
+      return { first, modules: readFileSync(join(dir, file), 'utf8').split('\n').filter((l) => l !== '') };
     };
     try {
       const real = await loadedBy(['--kubeconfig', cp.state.kubeconfigPath], 'real.txt');
-      assert.ok(real.some((u) => u.endsWith('/src/kube/reflector.ts')) && real.some((u) => u.endsWith('/src/app.ts')), `the hook recorded the gateway's own modules: ${real.length} modules`);
-      assert.deepEqual(real.filter((u) => u.startsWith(demoDir)), [], 'no module of demo/ is loaded');
+      assert.ok(real.modules.some((u) => u.endsWith('/src/kube/reflector.ts')) && real.modules.some((u) => u.endsWith('/src/app.ts')), `the hook recorded the gateway's own modules: ${real.modules.length} modules`);
+      assert.deepEqual(real.modules.filter((u) => u.startsWith(demoDir)), [], 'no module of demo/ is loaded');
       const demo = await loadedBy(['--demo', '--demo-churn-per-second', '0'], 'demo.txt');
-      assert.ok(demo.includes(`${demoDir}src/index.ts`), 'the demo start loads demo/src/index.ts (so the hook would see it)');
+      assert.ok(demo.modules.includes(`${demoDir}src/index.ts`), 'the demo start loads demo/src/index.ts (so the hook would see it)');
+      assert.match(demo.first, /^serving the DEMO cluster \(generated, not a real cluster; --demo was given\); explorer at http/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -180,6 +182,26 @@ describe('a kubeconfig that was named but cannot be used: exit code 1 and one li
       assert.deepEqual(r.stdout, []);
     });
   }
+});
+
+describe('an installation without the demo package (as the image is built)', () => {
+  it('--demo and a start with nothing named exit 1 with one line saying the demo is not installed', async () => {
+    // What deploy/Dockerfile copies: src/, schema/, package.json and production node_modules (linked here).
+    const image = mkdtempSync(join(tmpdir(), 'netgraph-image-'));
+    try {
+      cpSync(join(RepoRoot, 'src'), join(image, 'src'), { recursive: true });
+      cpSync(join(RepoRoot, 'schema'), join(image, 'schema'), { recursive: true });
+      cpSync(join(RepoRoot, 'package.json'), join(image, 'package.json'));
+      symlinkSync(join(RepoRoot, 'node_modules'), join(image, 'node_modules'));
+      for (const [args, says] of [[['--demo'], '--demo: '], [[], 'no kubeconfig was named (--kubeconfig, KUBECONFIG, ~/.kube/config) and the demo cluster: ']] as const) {
+        const r = await GatewayProcess.run(['--port', '0', ...args], { entry: join(image, 'src/main.ts') });
+        assert.equal(r.code, 1, r.stderr.join('\n'));
+        assert.deepEqual(r.stderr, [`kube-netgraph: ${says}the demo package (demo/) is not installed here; name a kubeconfig or run in a cluster`]);
+      }
+    } finally {
+      rmSync(image, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('the start command on a Node older than 24', () => {
