@@ -50,12 +50,14 @@ describe('reflector on the demo cluster server', () => {
     const client = clientFor(sim.url);
     cleanup.push(() => client.close());
     const store = new Store<PodRecord>();
-    const r = new Reflector({ kind: 'Pod', store, client, pageSize: 20, backoffInitialMs: 20, backoffMaxMs: 200, logger });
+    /** Every phase the reflector reported, in order. */
+    const phases: string[] = [];
+    const r = new Reflector({ kind: 'Pod', store, client, pageSize: 20, backoffInitialMs: 20, backoffMaxMs: 200, logger, onStatus: (status) => phases.push(status.phase) });
     cleanup.push(() => r.stop());
     r.start();
     await r.synced();
     await waitFor('its watch to be open', 10_000, () => sim.server.stats().openWatches === 1 && r.status().phase === 'watching');
-    return { sim, store, r };
+    return { sim, store, r, phases };
   };
 
   it('lists in pages of 20 and holds every pod at its resourceVersion', async () => {
@@ -111,13 +113,15 @@ describe('reflector on the demo cluster server', () => {
   });
 
   it('a server answering 503 is retried with backoff, the store keeps serving, and it recovers', async () => {
-    const { sim, store, r } = await synced();
+    const { sim, store, r, phases } = await synced();
     const before = store.size;
+    const from = phases.length;
     await sim.server.setUnavailable(true, 'status');
     sim.server.dropWatches();
     await waitFor('failures to be counted', 10_000, () => r.status().consecutiveFailures >= 2);
     assert.equal(store.size, before, 'the last known state is kept');
     assert.notEqual(r.status().phase, 'watching', 'not watching while every request answers 503');
+    assert.ok(phases.slice(from).includes('backing-off'), `backed off between attempts: ${phases.slice(from).join(' ')}`);
     await sim.server.setUnavailable(false);
     await waitFor('recovery', 10_000, () => r.status().consecutiveFailures === 0 && r.status().phase === 'watching');
     assert.equal(sameAs(store, podsIn(sim)), true);
