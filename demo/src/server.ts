@@ -39,7 +39,7 @@
  *   its last version, as after any clean close).
  *
  * The wire format (resources, discovery, list bodies, Status objects, continue tokens) is in
- * server/wire.ts; one watch response is a server/watch-stream.ts.
+ * server/wire.ts; one watch response is in server/watch-stream.ts.
  *
  * Fault hooks for tests: {@link SimServer.dropWatches}, {@link SimServer.setUnavailable},
  * {@link SimServer.injectWatchError}.
