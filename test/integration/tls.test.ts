@@ -98,7 +98,7 @@ describe('--tls-cert-file and --tls-private-key-file from a Secret volume: HTTPS
 
   it('says https:// on its start line, and does not warn about plain text', () => {
     const line = gw.stderr.find((l) => l.includes('GraphQL at'))!;
-    assert.match(line, /GraphQL at https:\/\/127\.0\.0\.1:\d+\/graphql, explorer at https:\/\/127\.0\.0\.1:\d+\//);
+    assert.match(line, /explorer at https:\/\/127\.0\.0\.1:\d+\/ · GraphQL at https:\/\/127\.0\.0\.1:\d+\/graphql/);
     assert.ok(gw.url.startsWith('https://'), gw.url);
     assert.deepEqual(gw.logs().filter((l) => l.level === 'warn' && /plain/.test(l.msg)), []);
   });
