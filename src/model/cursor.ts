@@ -80,10 +80,15 @@ export function decodeCursor(kind: string, cursor: string): string {
 
 // Private:
 
+/** A cursor's JSON before encoding; one-letter keys keep cursors short on the wire. */
 interface Payload {
+  /** Cursor format version. */
   readonly v: unknown;
+  /** The kind of list the cursor belongs to. */
   readonly k: string;
+  /** The sort key of the item the page ended with. */
   readonly s: string;
+  /** A check over version, kind and sort key, so a changed cursor is refused. */
   readonly c: string;
 }
 
