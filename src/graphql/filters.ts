@@ -15,7 +15,7 @@ import type { MergedEndpoint } from '../model/endpoints.ts';
 import { matches } from '../model/selector.ts';
 import { nameArg, optionalNamespaceArg, pageArgs, selectorArg, type PageArgs } from './args.ts';
 import type { GatewayContext } from './context.ts';
-import { endpointSortKey, mapPage, objectSortKey, paginate } from './pagination.ts';
+import { endpointSortKey, mapPage, objectSortKey, paginate, serviceEndpointSortKey } from './pagination.ts';
 import type { EndpointPage, EndpointParent, EndpointSlicePage, NodePage, PodPage, ServicePage } from './parents.ts';
 
 export interface ServiceFilters extends PageArgs {
@@ -171,7 +171,7 @@ export function serviceEndpointConnection(
   const request = pageArgs('Endpoint', f, ctx.limits);
   const node = f.node == null ? null : nameArg('node', f.node);
   const out = endpoints.filter((e) => keepEndpoint(e, f, node));
-  const page = paginate('Endpoint', out, (e) => `${namespace}\0${serviceName}\0${e.address}`, request);
+  const page = paginate('Endpoint', out, (e) => serviceEndpointSortKey(namespace, serviceName, e.address), request);
   return mapPage(page, (endpoint) => endpointParent(namespace, serviceName, endpoint), endpointSortKey);
 }
 

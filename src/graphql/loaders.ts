@@ -41,7 +41,7 @@ import { sliceServiceKey, type MergedEndpoint, type ServiceEndpoints } from '../
 import { byEndpointKey, byObjectKey, compareStrings } from './pagination.ts';
 import { Permissions } from './permissions.ts';
 import type { Store } from '../kube/store.ts';
-import type { EndpointParent } from './parents.ts';
+import type { EndpointParent, NamespaceSummary } from './parents.ts';
 import { kindNotSynced, kindNotWatched, namespaceNotWatched, namespacesHidden, type Warnings } from './warnings.ts';
 
 /** What loaders read. */
@@ -113,6 +113,8 @@ export interface Loaders {
   readonly slicesByNamespace: DataLoader<string, readonly EndpointSliceRecord[]>;
   /** Zone (AnyZone: every Node) → Nodes labelled topology.kubernetes.io/zone with it, sorted by name. */
   readonly nodesByZone: DataLoader<string, readonly NodeRecord[]>;
+  /** NamespaceAll → every namespace the cache knows (objects' and watched ones), sorted, with the counts the caller may see; namespaces where it may see none of the three kinds are left out. */
+  readonly namespaceSummaries: DataLoader<string, readonly NamespaceSummary[]>;
   /** Kind → its watch state (ClusterCache.health()), read once per batch. `objects` counts the whole cache. */
   readonly kindHealthByKind: DataLoader<Kind, KindHealth | null>;
   /** Kind → how many of its cached objects the caller may see. */
@@ -122,9 +124,11 @@ export interface Loaders {
    * whatever the data, ask it first (`require`). Not a DataLoader.
    */
   readonly permissions: Permissions;
+  /** What the gateway watches: namespaces (null: every one) and whether Nodes. Configuration, not data: not a DataLoader. */
+  readonly watched: { readonly namespaces: readonly string[] | null; readonly nodes: boolean };
 }
 
-export type LoaderName = Exclude<keyof Loaders, 'permissions'>;
+export type LoaderName = Exclude<keyof Loaders, 'permissions' | 'watched'>;
 
 /** A fresh set of loaders: create one per operation (HTTP) or per event (WebSocket). */
 export function createLoaders(sources: LoaderSources, options: LoaderOptions = {}): Loaders {
@@ -206,12 +210,14 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
     nodesByZone: make('nodesByZone', (keys: readonly string[]) =>
       nodes(keys.map((zone) => sortedOnce(cache.nodes, zone, () => (zone === AnyZone ? [...cache.nodes.list()] : cache.nodes.byIndex(NodesByZone, zone))))),
     ),
+    namespaceSummaries: make('namespaceSummaries', (keys: readonly string[]) => Promise.all(keys.map(() => namespaceSummaries(perms, hidden, cache)))),
     kindHealthByKind: make('kindHealthByKind', (keys: readonly Kind[]) => {
       const health = new Map(cache.health().map((h) => [h.kind, h]));
       return keys.map((k) => health.get(k) ?? null);
     }),
     objectCountByKind: make('objectCountByKind', (keys: readonly Kind[]) => Promise.all(keys.map((k) => visibleCount(perms, cache, k)))),
     permissions: perms,
+    watched: { namespaces: cache.namespaces, nodes: cache.watchesNodes },
   };
 }
 
@@ -241,6 +247,7 @@ const Reads: Readonly<Record<LoaderName, { readonly kinds: readonly Kind[]; read
   podsByNamespace: { kinds: ['Pod'], namespaceOf: (k) => k },
   slicesByNamespace: { kinds: ['EndpointSlice'], namespaceOf: (k) => k },
   nodesByZone: { kinds: ['Node'], namespaceOf: null },
+  namespaceSummaries: { kinds: ['Service', 'Pod', 'EndpointSlice'], namespaceOf: null },
   kindHealthByKind: { kinds: [], namespaceOf: null },
   objectCountByKind: { kinds: [], namespaceOf: null },
 };
@@ -349,6 +356,24 @@ function namespaceLists<R extends ServiceRecord | PodRecord | EndpointSliceRecor
       return frozen(out);
     });
   });
+}
+
+/** Every namespace the cache knows, with the counts of the kinds the caller may see there (see Loaders.namespaceSummaries). */
+async function namespaceSummaries(perms: Permissions, hidden: ((resource: Resource) => void) | null, cache: ClusterCache): Promise<readonly NamespaceSummary[]> {
+  const stores = [cache.services, cache.pods, cache.slices] as const;
+  const names = new Set<string>(cache.namespaces ?? []);
+  for (const store of stores) for (const ns of store.indexValues(ByNamespace)) names.add(ns);
+  const sortedNames = [...names].sort(compareStrings);
+  const resources: Resource[] = ['services', 'pods', 'endpointslices'];
+  const visible = await Promise.all(resources.map((r) => perms.visibleNamespaces(r, () => sortedNames)));
+  visible.forEach((v, i) => v !== null && hidden?.(resources[i]!));
+  const count = (i: number, ns: string) => (visible[i] === null || visible[i]!.has(ns) ? stores[i]!.countByIndex(ByNamespace, ns) : null);
+  const out: NamespaceSummary[] = [];
+  for (const name of sortedNames) {
+    const summary = { name, services: count(0, name), pods: count(1, name), endpointSlices: count(2, name) };
+    if (summary.services !== null || summary.pods !== null || summary.endpointSlices !== null) out.push(Object.freeze(summary));
+  }
+  return frozen(out);
 }
 
 /** How many objects of `kind` the caller may see: the store's size, or the sum over visible namespaces. */

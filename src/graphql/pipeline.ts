@@ -352,7 +352,7 @@ const noIntrospectionRule: ValidationRule = (context) => ({
     const name = node.name.value;
     if (name === '__schema' || name === '__type') {
       context.reportError(
-        new GraphQLError(`introspection: expected no ${name} field (introspection is turned off on this gateway), got one`, {
+        new GraphQLError(`introspection: expected no ${name} field (this gateway runs with --no-introspection; start it without that flag to allow introspection), got one`, {
           nodes: node,
           extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED },
         }),

@@ -117,6 +117,11 @@ export class ClusterCache {
     return this.reflectors.every((r) => r.status().syncedAt !== null);
   }
 
+  /** Whether Nodes are watched (a cache fed by hand counts as watching everything). */
+  get watchesNodes(): boolean {
+    return this.reflectors.length === 0 || this.reflectors.some((r) => r.kind === 'Node');
+  }
+
   /** Whether objects in `namespace` are watched (always, when every namespace is). */
   watchesNamespace(namespace: string): boolean {
     return this.namespaces === null || this.namespaces.includes(namespace);

@@ -103,6 +103,18 @@ describe('every README and explorer example answers something on a fresh demo cl
     });
   }
 
+  it('/readyz gives the kinds\' times in RFC 3339, as cluster.kinds does', async () => {
+    const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as any;
+    const r = await postGraphQL(gw.url, '{ cluster { kinds { kind syncedAt } } }');
+    const rfc3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+    assert.equal(ready.kinds.length, 4);
+    for (const k of ready.kinds) {
+      assert.match(k.syncedAt, rfc3339);
+      assert.match(k.lastEventAt, rfc3339);
+    }
+    assert.deepEqual(ready.kinds.map((k: any) => ({ kind: k.kind, syncedAt: k.syncedAt })), r.body.data.cluster.kinds);
+  });
+
   it('the emptiness check itself fails an example that names something the demo does not have', async () => {
     const r = await postGraphQL(gw.url, '{ ip(address: "10.4.2.17") { holders { __typename } } service(namespace: "shop", name: "recommendations") { ports { port } endpoints { totalCount } } }');
     assert.equal(emptiness({ ip: r.body.data.ip }), 'ip holds no item and no positive count');

@@ -123,6 +123,18 @@ describe('NAMESPACE_NOT_WATCHED, KIND_NOT_WATCHED, NAMESPACES_HIDDEN on the demo
     assert.equal(http.body.extensions.warnings[0].kind, 'Node');
   });
 
+  it('namespaces: the watched ones with counts, only those the caller may see; cluster says what is watched', async () => {
+    const query = '{ namespaces { name services pods endpointSlices } cluster { watchedNamespaces watchesNodes } }';
+    const all = await postGraphQL(gw.url, query, undefined, 'demo-admin');
+    assert.deepEqual(all.body.data.namespaces.map((n: any) => n.name), ['payments', 'shop']);
+    for (const n of all.body.data.namespaces) assert.ok(n.services > 0 && n.pods > 0 && n.endpointSlices > 0, JSON.stringify(n));
+    assert.deepEqual(all.body.data.cluster, { watchedNamespaces: ['payments', 'shop'], watchesNodes: false });
+    assert.equal(all.body.extensions, undefined);
+    const shop = await postGraphQL(gw.url, query, undefined, 'demo-shop');
+    assert.deepEqual(shop.body.data.namespaces, all.body.data.namespaces.filter((n: any) => n.name === 'shop'));
+    assert.deepEqual(codes(shop.body), ['NAMESPACES_HIDDEN', 'NAMESPACES_HIDDEN', 'NAMESPACES_HIDDEN']);
+  });
+
   it('a caller allowed only some namespaces gets NAMESPACES_HIDDEN on cluster-wide lists (without saying what was hidden); one allowed cluster-wide does not', async () => {
     const query = '{ services { totalCount items { metadata { namespace } } } }';
     const shop = await postGraphQL(gw.url, query, undefined, 'demo-shop');
