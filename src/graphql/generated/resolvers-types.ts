@@ -152,7 +152,7 @@ export type EndpointConditions = {
   readonly terminating: Scalars['Boolean']['output'];
 };
 
-/** Endpoints sorted by Service (namespace/name), then address. */
+/** Endpoints sorted by Service (namespace/name), then address in numeric order: IPv4 by value (10.64.1.2 before 10.64.1.10), then IPv6 by value, then FQDNs. */
 export type EndpointConnection = {
   readonly __typename?: 'EndpointConnection';
   readonly edges: ReadonlyArray<EndpointEdge>;
