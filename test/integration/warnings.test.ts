@@ -99,6 +99,10 @@ describe('NAMESPACE_NOT_WATCHED, KIND_NOT_WATCHED, NAMESPACES_HIDDEN on the demo
     const ws = await firstMessage(gw.url, { query }, admin);
     assert.deepEqual(ws.payload, http.body);
 
+    // Also where the list comes from a node's pods rather than a namespace's.
+    const onNode = await postGraphQL(gw.url, '{ pods(namespace: "default", node: "worker-1") { totalCount } }', undefined, 'demo-admin');
+    assert.deepEqual(codes(onNode.body), ['NAMESPACE_NOT_WATCHED']);
+
     const watched = await postGraphQL(gw.url, '{ pods(namespace: "shop") { totalCount } }', undefined, 'demo-admin');
     assert.ok(watched.body.data.pods.totalCount > 0);
     assert.equal(watched.body.extensions, undefined);
