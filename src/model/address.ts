@@ -34,11 +34,8 @@ export function canonicalIP(address: string): CanonicalIP | null {
  * before 10.64.1.10, every IPv4 address before every IPv6 address, and FQDNs last.
  */
 export function addressOrderKey(address: string): string {
-  if (isIPv4(address)) {
-    let key = '4';
-    for (const part of address.split('.')) key += Number(part).toString(16).padStart(2, '0');
-    return key;
-  }
+  const v4 = ipv4Value(address);
+  if (v4 >= 0) return `4${v4.toString(16).padStart(8, '0')}`;
   if (isIPv6(address) && !address.includes('%')) {
     let key = '6';
     for (const w of ipv6Words(address)!) key += w.toString(16).padStart(4, '0');
@@ -47,9 +44,51 @@ export function addressOrderKey(address: string): string {
   return `~${address}`;
 }
 
-/** Numeric address order (see addressOrderKey). */
+/** Numeric address order (see addressOrderKey); two IPv4 addresses are compared without building keys. */
 export function compareAddresses(a: string, b: string): number {
-  return a === b ? 0 : compareStrings(addressOrderKey(a), addressOrderKey(b));
+  if (a === b) return 0;
+  const x = ipv4Value(a);
+  const y = ipv4Value(b);
+  if (x >= 0 && y >= 0) return x - y;
+  return compareStrings(addressOrderKey(a), addressOrderKey(b));
+}
+
+/**
+ * `items` sorted in place by the numeric order of `addressOf(item)`, each address parsed once
+ * (IPv4 as a number, anything else by its order key).
+ */
+export function sortByAddress<T>(items: T[], addressOf: (item: T) => string): void {
+  const decorated = items.map((item) => {
+    const address = addressOf(item);
+    const v4 = ipv4Value(address);
+    return { item, v4, key: v4 >= 0 ? '' : addressOrderKey(address) };
+  });
+  decorated.sort((a, b) => (a.v4 >= 0 ? (b.v4 >= 0 ? a.v4 - b.v4 : -1) : b.v4 >= 0 ? 1 : compareStrings(a.key, b.key)));
+  for (let i = 0; i < items.length; i++) items[i] = decorated[i]!.item;
+}
+
+/** An IPv4 address in dotted decimal (no leading zeros) as a number, or -1 for anything else. */
+export function ipv4Value(address: string): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1; // a leading zero
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+    } else {
+      return -1;
+    }
+  }
+  return dots === 3 && digits > 0 ? value * 256 + part : -1;
 }
 
 // Private:

@@ -9,7 +9,7 @@
 
 import type { EndpointSliceRecord, ObjectRef, SliceEndpoint, SlicePort } from '../kube/records.ts';
 import { compareStrings, sameStrings } from './text.ts';
-import { addressOrderKey } from './address.ts';
+import { sortByAddress } from './address.ts';
 
 /** One port an endpoint serves, as its slice lists it. */
 export interface EndpointPort {
@@ -126,7 +126,7 @@ export function mergeServiceEndpoints(slices: readonly EndpointSliceRecord[]): S
   const copies = copiesByAddress(ordered);
   const endpoints: MergedEndpoint[] = [];
   for (const [address, list] of copies) endpoints.push(mergeCopies(address, list));
-  sortByAddress(endpoints);
+  sortByAddress(endpoints, (e) => e.address);
   return Object.freeze({
     endpoints: Object.freeze(endpoints),
     slices: Object.freeze(uniqueSorted(ordered.map((s) => s.meta.name))),
@@ -302,10 +302,4 @@ function samePorts(a: readonly EndpointPort[], b: readonly EndpointPort[]): bool
       return p.name === q.name && p.port === q.port && p.protocol === q.protocol && p.appProtocol === q.appProtocol;
     })
   );
-}
-
-/** Sorts in place by numeric address order, each address's order key computed once. */
-function sortByAddress(endpoints: MergedEndpoint[]): void {
-  const keys = new Map<MergedEndpoint, string>(endpoints.map((e) => [e, addressOrderKey(e.address)]));
-  endpoints.sort((a, b) => compareStrings(keys.get(a)!, keys.get(b)!));
 }

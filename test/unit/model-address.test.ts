@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressOrderKey, canonicalIP, compareAddresses } from '../../src/model/address.ts';
+import { addressOrderKey, canonicalIP, compareAddresses, ipv4Value, sortByAddress } from '../../src/model/address.ts';
 
 describe('canonicalIP', () => {
   const cases: [string, string | null, 'IPv4' | 'IPv6' | null][] = [
@@ -36,3 +36,31 @@ describe('numeric address order', () => {
     assert.equal(addressOrderKey('fd00::1'), addressOrderKey('FD00:0:0:0:0:0:0:1'));
   });
 });
+
+describe('ipv4Value', () => {
+  const cases: [string, number][] = [
+    ['0.0.0.0', 0],
+    ['10.64.1.10', 0x0a40010a],
+    ['255.255.255.255', 0xffffffff],
+    ['010.64.1.1', -1],
+    ['10.64.1.256', -1],
+    ['10.64.1', -1],
+    ['10.64.1.1.1', -1],
+    ['10..1.1', -1],
+    ['10.64.1.1 ', -1],
+    ['fd00::1', -1],
+    ['', -1],
+  ];
+  for (const [input, want] of cases) it(`${JSON.stringify(input)} → ${want}`, () => assert.equal(ipv4Value(input), want));
+});
+
+describe('sortByAddress', () => {
+  it('sorts items by their address in numeric order, as compareAddresses does', () => {
+    const addresses = ['fd00::10', 'b.example', '10.0.0.10', 'fd00::2', '10.0.0.2', 'a.example', '9.1.1.1'];
+    const items = addresses.map((address) => ({ address }));
+    sortByAddress(items, (i) => i.address);
+    assert.deepEqual(items.map((i) => i.address), [...addresses].sort(compareAddresses));
+    assert.deepEqual(items.map((i) => i.address), ['9.1.1.1', '10.0.0.2', '10.0.0.10', 'fd00::2', 'fd00::10', 'a.example', 'b.example']);
+  });
+});
+
