@@ -150,7 +150,7 @@ export class WsGateway {
  * The reason of a 4406 close (at most 123 bytes, as a close reason must be), naming the protocol
  * expected and the one offered; the legacy `graphql-ws` of subscriptions-transport-ws by name.
  */
-export function subprotocolRefusal(offered: string): string {
+function subprotocolRefusal(offered: string): string {
   const got = offered === '' ? 'none' : offered === 'graphql-ws' ? 'graphql-ws (subscriptions-transport-ws, not supported)' : JSON.stringify(offered.slice(0, 30));
   return `Subprotocol not acceptable: expected ${SubProtocol}, got ${got}`;
 }

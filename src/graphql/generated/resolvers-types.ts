@@ -594,6 +594,11 @@ export type Protocol =
  * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
  * API server cannot decide, the fields that needed the decision are null with
  * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
+ *
+ * An answer that may be emptier than the cluster carries `extensions.warnings` entries with a
+ * stable `code`: KIND_NOT_SYNCED (a kind read before its watch listed once), KIND_NOT_WATCHED
+ * (Nodes with --no-nodes), NAMESPACE_NOT_WATCHED (a namespace outside --namespaces),
+ * NAMESPACES_HIDDEN (a list across namespaces narrowed to those the caller may list).
  */
 export type Query = {
   readonly __typename?: 'Query';
@@ -653,6 +658,11 @@ export type Query = {
  * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
  * API server cannot decide, the fields that needed the decision are null with
  * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
+ *
+ * An answer that may be emptier than the cluster carries `extensions.warnings` entries with a
+ * stable `code`: KIND_NOT_SYNCED (a kind read before its watch listed once), KIND_NOT_WATCHED
+ * (Nodes with --no-nodes), NAMESPACE_NOT_WATCHED (a namespace outside --namespaces),
+ * NAMESPACES_HIDDEN (a list across namespaces narrowed to those the caller may list).
  */
 export type QueryEndpointSliceArgs = {
   name: Scalars['String']['input'];
@@ -676,6 +686,11 @@ export type QueryEndpointSliceArgs = {
  * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
  * API server cannot decide, the fields that needed the decision are null with
  * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
+ *
+ * An answer that may be emptier than the cluster carries `extensions.warnings` entries with a
+ * stable `code`: KIND_NOT_SYNCED (a kind read before its watch listed once), KIND_NOT_WATCHED
+ * (Nodes with --no-nodes), NAMESPACE_NOT_WATCHED (a namespace outside --namespaces),
+ * NAMESPACES_HIDDEN (a list across namespaces narrowed to those the caller may list).
  */
 export type QueryEndpointSlicesArgs = {
   addressType?: InputMaybe<AddressType>;
@@ -703,6 +718,11 @@ export type QueryEndpointSlicesArgs = {
  * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
  * API server cannot decide, the fields that needed the decision are null with
  * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
+ *
+ * An answer that may be emptier than the cluster carries `extensions.warnings` entries with a
+ * stable `code`: KIND_NOT_SYNCED (a kind read before its watch listed once), KIND_NOT_WATCHED
+ * (Nodes with --no-nodes), NAMESPACE_NOT_WATCHED (a namespace outside --namespaces),
+ * NAMESPACES_HIDDEN (a list across namespaces narrowed to those the caller may list).
  */
 export type QueryIpArgs = {
   address: Scalars['String']['input'];
@@ -725,6 +745,11 @@ export type QueryIpArgs = {
  * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
  * API server cannot decide, the fields that needed the decision are null with
  * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
+ *
+ * An answer that may be emptier than the cluster carries `extensions.warnings` entries with a
+ * stable `code`: KIND_NOT_SYNCED (a kind read before its watch listed once), KIND_NOT_WATCHED
+ * (Nodes with --no-nodes), NAMESPACE_NOT_WATCHED (a namespace outside --namespaces),
+ * NAMESPACES_HIDDEN (a list across namespaces narrowed to those the caller may list).
  */
 export type QueryNodeArgs = {
   name: Scalars['String']['input'];
@@ -747,6 +772,11 @@ export type QueryNodeArgs = {
  * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
  * API server cannot decide, the fields that needed the decision are null with
  * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
+ *
+ * An answer that may be emptier than the cluster carries `extensions.warnings` entries with a
+ * stable `code`: KIND_NOT_SYNCED (a kind read before its watch listed once), KIND_NOT_WATCHED
+ * (Nodes with --no-nodes), NAMESPACE_NOT_WATCHED (a namespace outside --namespaces),
+ * NAMESPACES_HIDDEN (a list across namespaces narrowed to those the caller may list).
  */
 export type QueryNodesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -774,6 +804,11 @@ export type QueryNodesArgs = {
  * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
  * API server cannot decide, the fields that needed the decision are null with
  * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
+ *
+ * An answer that may be emptier than the cluster carries `extensions.warnings` entries with a
+ * stable `code`: KIND_NOT_SYNCED (a kind read before its watch listed once), KIND_NOT_WATCHED
+ * (Nodes with --no-nodes), NAMESPACE_NOT_WATCHED (a namespace outside --namespaces),
+ * NAMESPACES_HIDDEN (a list across namespaces narrowed to those the caller may list).
  */
 export type QueryPodArgs = {
   name: Scalars['String']['input'];
@@ -797,6 +832,11 @@ export type QueryPodArgs = {
  * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
  * API server cannot decide, the fields that needed the decision are null with
  * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
+ *
+ * An answer that may be emptier than the cluster carries `extensions.warnings` entries with a
+ * stable `code`: KIND_NOT_SYNCED (a kind read before its watch listed once), KIND_NOT_WATCHED
+ * (Nodes with --no-nodes), NAMESPACE_NOT_WATCHED (a namespace outside --namespaces),
+ * NAMESPACES_HIDDEN (a list across namespaces narrowed to those the caller may list).
  */
 export type QueryPodsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -826,6 +866,11 @@ export type QueryPodsArgs = {
  * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
  * API server cannot decide, the fields that needed the decision are null with
  * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
+ *
+ * An answer that may be emptier than the cluster carries `extensions.warnings` entries with a
+ * stable `code`: KIND_NOT_SYNCED (a kind read before its watch listed once), KIND_NOT_WATCHED
+ * (Nodes with --no-nodes), NAMESPACE_NOT_WATCHED (a namespace outside --namespaces),
+ * NAMESPACES_HIDDEN (a list across namespaces narrowed to those the caller may list).
  */
 export type QueryServiceArgs = {
   name: Scalars['String']['input'];
@@ -849,6 +894,11 @@ export type QueryServiceArgs = {
  * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
  * API server cannot decide, the fields that needed the decision are null with
  * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
+ *
+ * An answer that may be emptier than the cluster carries `extensions.warnings` entries with a
+ * stable `code`: KIND_NOT_SYNCED (a kind read before its watch listed once), KIND_NOT_WATCHED
+ * (Nodes with --no-nodes), NAMESPACE_NOT_WATCHED (a namespace outside --namespaces),
+ * NAMESPACES_HIDDEN (a list across namespaces narrowed to those the caller may list).
  */
 export type QueryServicesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -877,6 +927,11 @@ export type QueryServicesArgs = {
  * A field that reads Nodes is null with FORBIDDEN when the caller may not list Nodes. When the
  * API server cannot decide, the fields that needed the decision are null with
  * AUTHORIZATION_UNAVAILABLE (never an unfiltered answer). This is why the lists are nullable.
+ *
+ * An answer that may be emptier than the cluster carries `extensions.warnings` entries with a
+ * stable `code`: KIND_NOT_SYNCED (a kind read before its watch listed once), KIND_NOT_WATCHED
+ * (Nodes with --no-nodes), NAMESPACE_NOT_WATCHED (a namespace outside --namespaces),
+ * NAMESPACES_HIDDEN (a list across namespaces narrowed to those the caller may list).
  */
 export type QueryServicesWithoutReadyEndpointsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
