@@ -787,7 +787,7 @@ function listCases(): ListCase[] {
 
     { field: 'pods(first: 500)', want: pods },
     { field: `pods(namespace: "${Pay}", first: 500)`, want: (api) => api.pods.filter((p) => p.metadata.namespace === Pay) },
-    ...['app=web', 'app==api', 'app!=web', 'app in (api,ledger,dual)', 'app notin (web,api)', 'track', '!track', 'app=api,track=canary', 'tier in (backend,front),track!=canary'].map((s) => ({
+    ...['app=web', 'app==api', 'app!=web', 'app in (api,ledger,dual)', 'app notin (web,api)', 'track', '!track', 'app=api,track=canary', 'tier in (backend,front),track!=canary', 'track in ()', 'track notin ()'].map((s) => ({
       field: `pods(labelSelector: ${JSON.stringify(s)}, first: 500)`, want: sel(P, pods, s),
     })),
     { field: `pods(namespace: "${Shop}", labelSelector: "!track", first: 500)`, want: sel(P, pods, '!track', (_, p) => p.metadata.namespace === Shop) },
