@@ -215,6 +215,7 @@ export function composeServing(
     },
     allowedOrigins: cfg.allowedOrigins,
     routes: [metrics.route, ...(cfg.explorer ? [explorerRoute()] : [])],
+    explorerPath: cfg.explorer ? '/' : null,
     onRequest: metrics.onRequest,
     tls,
     logger: log,

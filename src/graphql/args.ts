@@ -3,7 +3,7 @@
  * names and IP addresses. Each returns the checked value or throws a coded GraphQLError whose
  * message is "<argument>: expected X, got Y" (errors.ts).
  */
-import { isIP } from 'node:net';
+import { canonicalIP } from '../model/address.ts';
 import { CursorError, decodeCursor } from '../model/cursor.ts';
 import { parseSelector, SelectorError, type Selector } from '../model/selector.ts';
 import { badUserInput, ErrorCode, quote } from './errors.ts';
@@ -96,18 +96,15 @@ export function nameArg(argument: string, name: string): string {
 
 /**
  * An IP address in canonical form: IPv4 dotted decimal without leading zeros, IPv6 lowercase
- * and compressed (the form Kubernetes writes), so that `FD00:0::1` finds `fd00::1`.
+ * and compressed (the form Kubernetes writes), so that `FD00:0::1` finds `fd00::1`; an
+ * IPv4-mapped IPv6 address is its IPv4 address, so that `::ffff:10.64.3.2` finds `10.64.3.2`.
  *
  * @throws INVALID_ARGUMENT for anything else (a CIDR, a hostname, a zone-scoped IPv6 address).
  */
 export function ipArg(address: string): IPAddressParent {
-  const family = isIP(address);
-  if (family === 4) return { address, family: 'IPv4' };
-  if (family === 6 && !address.includes('%')) {
-    // The WHATWG URL parser serializes IPv6 hosts canonically (RFC 5952).
-    return { address: new URL(`http://[${address}]/`).hostname.slice(1, -1), family: 'IPv6' };
-  }
-  throw badUserInput(ErrorCode.INVALID_ARGUMENT, `address: expected an IPv4 or IPv6 address such as 10.4.2.17 or fd00::1, got ${quote(address)}`);
+  const ip = canonicalIP(address);
+  if (ip !== null) return ip;
+  throw badUserInput(ErrorCode.INVALID_ARGUMENT, `address: expected an IPv4 or IPv6 address such as 10.64.3.2 or fd00::1, got ${quote(address)}`);
 }
 
 // Private:

@@ -6,6 +6,7 @@
 import { OpenAccess, type Access, type Verb } from '../auth/access.ts';
 import { createLoaders, type BatchHook, type LoaderSources, type Loaders } from './loaders.ts';
 import { DefaultLimits, type Limits } from './limits.ts';
+import { Warnings } from './warnings.ts';
 
 export interface GatewayContext {
   /** Who is calling and what they may see (OpenAccess when authorization is off). */
@@ -18,6 +19,8 @@ export interface GatewayContext {
   readonly limits: Limits;
   /** Milliseconds since the epoch; fixed per operation so that ages agree within one answer. */
   readonly now: number;
+  /** What the loaders noted that may make the answer emptier than the cluster: sent as `extensions.warnings`. */
+  readonly warnings: Warnings;
 }
 
 export type GatewaySources = LoaderSources;
@@ -42,10 +45,12 @@ export interface ContextOptions {
 export function createContext(sources: GatewaySources, options: ContextOptions = {}): GatewayContext {
   const access = options.access ?? OpenAccess;
   const verb = options.verb ?? 'list';
+  const warnings = new Warnings();
   return {
     access,
     verb,
-    loaders: createLoaders(sources, { onBatch: options.onBatch, access, verb }),
+    warnings,
+    loaders: createLoaders(sources, { onBatch: options.onBatch, access, verb, warnings }),
     limits: options.limits ?? DefaultLimits,
     now: (options.clock ?? Date.now)(),
   };

@@ -34,6 +34,8 @@ import { describePermission, type Resource, type UserInfo, type Verb } from '../
  * |                               | or the one namespace it named (the field is null)           |
  * | AUTHORIZATION_UNAVAILABLE     | the API server could not decide what the caller may see;    |
  * |                               | the field fails closed (null), retry later                  |
+ * | NAMESPACE_NOT_WATCHED         | a subscription names a namespace outside `--namespaces`     |
+ * |                               | (queries get a warning instead: warnings.ts)                |
  * | INTERNAL_SERVER_ERROR         | anything else (masked)                                      |
  */
 export const ErrorCode = {
@@ -52,6 +54,7 @@ export const ErrorCode = {
   TOO_MANY_TOKENS: 'TOO_MANY_TOKENS',
   FORBIDDEN: 'FORBIDDEN',
   AUTHORIZATION_UNAVAILABLE: 'AUTHORIZATION_UNAVAILABLE',
+  NAMESPACE_NOT_WATCHED: 'NAMESPACE_NOT_WATCHED',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -15,7 +15,8 @@ import type { MergedEndpoint } from '../model/endpoints.ts';
 import { matches } from '../model/selector.ts';
 import { nameArg, optionalNamespaceArg, pageArgs, selectorArg, type PageArgs } from './args.ts';
 import type { GatewayContext } from './context.ts';
-import { endpointSortKey, mapPage, objectSortKey, paginate } from './pagination.ts';
+import { namespaceNotWatched } from './warnings.ts';
+import { endpointSortKey, mapPage, objectSortKey, paginate, serviceEndpointSortKey } from './pagination.ts';
 import type { EndpointPage, EndpointParent, EndpointSlicePage, NodePage, PodPage, ServicePage } from './parents.ts';
 
 export interface ServiceFilters extends PageArgs {
@@ -171,7 +172,7 @@ export function serviceEndpointConnection(
   const request = pageArgs('Endpoint', f, ctx.limits);
   const node = f.node == null ? null : nameArg('node', f.node);
   const out = endpoints.filter((e) => keepEndpoint(e, f, node));
-  const page = paginate('Endpoint', out, (e) => `${namespace}\0${serviceName}\0${e.address}`, request);
+  const page = paginate('Endpoint', out, (e) => serviceEndpointSortKey(namespace, serviceName, e.address), request);
   return mapPage(page, (endpoint) => endpointParent(namespace, serviceName, endpoint), endpointSortKey);
 }
 
@@ -194,12 +195,16 @@ function noop(): void {}
 
 /**
  * Undefined when there is nothing to ask (no namespace named, or authorization off); else
- * resolves when the caller may list `resource` (and `also`) in `namespace`.
+ * resolves when the caller may list `resource` (and `also`) in `namespace`. A namespace named
+ * outside the watched ones is noted (NAMESPACE_NOT_WATCHED), also where the list comes from an
+ * index that is not per namespace (a node's pods).
  *
  * @throws FORBIDDEN, AUTHORIZATION_UNAVAILABLE (as a rejection).
  */
 function mayList(ctx: GatewayContext, resource: Resource, namespace: string | null, also: Resource | null): Promise<unknown> | undefined {
   const p = ctx.loaders.permissions;
+  const watched = ctx.loaders.watched.namespaces;
+  if (namespace !== null && watched !== null && !watched.includes(namespace)) ctx.warnings.add(namespaceNotWatched(namespace, watched));
   if (namespace === null || p.open) return undefined;
   return also === null ? p.require(resource, namespace) : Promise.all([p.require(resource, namespace), p.require(also, namespace)]);
 }

@@ -10,19 +10,27 @@
  * introspection query passes the defaults. Whether introspection is allowed at all is the
  * server's configuration.
  *
- * Cost model (an estimate of the number of fields in the response):
- * - every field costs 1, times the size of every list it sits in;
+ * Cost model (an estimate of the number of fields in the response, counted over every object
+ * the response holds):
+ * - every field costs 1 per object it is asked of; a list field costs 1 per item it holds;
  * - a field with a `first` argument (a connection) makes its list fields (`edges`, `items`)
- *   that many items long: `first` as written, clamped to 0..maxPageSize; `defaultPageSize` when
- *   `first` is left out or null; for `first: $variable`, the variable's value when the rule is
- *   built with variables (or checked with `checkCost`), else its declared default, else
- *   `maxPageSize` (the worst case, since a cached, validated document can run with any
- *   variables);
+ *   that many items long per parent: `first` as written, clamped to 0..maxPageSize;
+ *   `defaultPageSize` when `first` is left out or null; for `first: $variable`, the
+ *   variable's value when the rule is built with variables (or checked with `checkCost`), else
+ *   its declared default, else `maxPageSize` (the worst case, since a cached, validated document
+ *   can run with any variables);
  * - any other list field (ports, labels, Service.slices, Pod.services, ...) counts as
- *   `assumedListSize` items;
+ *   `assumedListSize` items per parent;
+ * - a relation that partitions its parents' objects (`Node.pods`, `Node.endpoints`,
+ *   `Service.endpoints`, `Service.pods`: a pod runs on one Node, an endpoint belongs to one
+ *   Service) asked of distinct parents (the items of a root list, or of such a relation) holds
+ *   at most `partitionSize` items in total, however many parents ask: the whole of a mid-size
+ *   cluster. Asked of parents reached through a single-object hop (`pod { node { pods } }`) or
+ *   a plain list, the parents may repeat, and the relation multiplies in full;
  * - fragments count once per spread; union branches all count.
  * Example: `services(first: 100) { edges { node { metadata { name } } } }` costs
- * 1 + 100 × (1 + 1 + 1 + 1) = 401.
+ * 1 + 100 × (1 + 1 + 1 + 1) = 401, and `nodes(first: 1000) { items { pods(first: 1000) {
+ * items { metadata { name } } } } }` 1 + 1,000 × 2 + 10,000 × 3 = 32,001 (not 3 million).
  */
 import {
   GraphQLError,
@@ -63,7 +71,19 @@ export interface Limits {
   readonly maxPageSize: number;
   /** Length the cost model assumes for a list field without `first`. @default 10 // items */
   readonly assumedListSize: number;
+  /**
+   * Items the cost model allows, in total, for a relation that partitions distinct parents
+   * (a Node's pods, a Service's endpoints): the size of the mid-size cluster the defaults are
+   * made for. @default 10_000 // items
+   */
+  readonly partitionSize: number;
 }
+
+/**
+ * Relations whose items belong to one parent each (`Type.field`): asked of distinct parents,
+ * they hold no more than the cluster does (see the cost model).
+ */
+export const PartitionRelations: ReadonlySet<string> = new Set(['Node.pods', 'Node.endpoints', 'Service.endpoints', 'Service.pods']);
 
 export const DefaultLimits: Limits = Object.freeze({
   maxDepth: 12,
@@ -73,6 +93,7 @@ export const DefaultLimits: Limits = Object.freeze({
   defaultPageSize: 100,
   maxPageSize: 1_000,
   assumedListSize: 10,
+  partitionSize: 10_000,
 });
 
 /**
@@ -176,7 +197,7 @@ export function maxAliasesRule(limits: Limits = DefaultLimits): ValidationRule {
 /** QUERY_TOO_COSTLY when an operation's estimated cost (see the cost model above) exceeds `limits.maxCost`. */
 export function maxCostRule(limits: Limits = DefaultLimits, options: RuleOptions = {}): ValidationRule {
   return operationRule((context, operation) => {
-    const cost = new Measure(context, operation, limits, options.variables ?? null).cost(operation.selectionSet, rootType(context.getSchema(), operation), 1);
+    const cost = new Measure(context, operation, limits, options.variables ?? null).cost(operation.selectionSet, rootType(context.getSchema(), operation), RootPlace);
     if (cost > limits.maxCost) context.reportError(costError(cost, limits, operation));
   });
 }
@@ -202,11 +223,31 @@ export function measureOperation(
   return {
     depth: m().depth(operation.selectionSet),
     aliases: m().aliases(operation.selectionSet),
-    cost: m().cost(operation.selectionSet, rootType(schema, operation), 1),
+    cost: m().cost(operation.selectionSet, rootType(schema, operation), RootPlace),
   };
 }
 
 // Private:
+
+/**
+ * Where a selection set sits, for the cost model: how many objects it is asked of, how long
+ * its list fields are per object, and whether those objects are known to be distinct.
+ */
+interface Place {
+  /** Objects the selection set is asked of, over the whole response. */
+  readonly objects: number;
+  /** Items per object of each list field directly in it (the page size inside a connection). */
+  readonly listSize: number;
+  /** The objects are distinct (or, inside a connection, its items will be). */
+  readonly distinct: boolean;
+  /** The selection set is a connection's (or an edge's) whose items are distinct objects. */
+  readonly connection: boolean;
+  /** Its lists are one partition relation of distinct parents: at most partitionSize items in total. */
+  readonly partition: boolean;
+}
+
+/** The root of an operation: one object, distinct. */
+const RootPlace: Place = { objects: 1, listSize: 1, distinct: true, connection: false, partition: false };
 
 /** What Measure needs of a ValidationContext. */
 interface FragmentSource {
@@ -279,25 +320,39 @@ class Measure {
     return n;
   }
 
-  /** Cost of a selection set on `parentType`, where list fields are `listSize` items long. */
-  cost(set: SelectionSetNode, parentType: GraphQLNamedType | undefined, listSize: number): number {
+  /** Cost of a selection set on `parentType`, asked of `place.objects` objects (see Place). */
+  cost(set: SelectionSetNode, parentType: GraphQLNamedType | undefined, place: Place): number {
     let total = 0;
     for (const s of set.selections) {
       if (s.kind === Kind.FIELD) {
         if (isIntrospection(s)) continue;
         const def = fieldDef(parentType, s.name.value);
         if (!def) continue; // unknown field: FieldsOnCorrectTypeRule reports it
-        const multiplier = isListType(getNullableType(def.type)) ? listSize : 1;
-        const childListSize = def.args.some((a) => a.name === 'first') ? this.pageSize(s) : this.limits.assumedListSize;
-        const children = s.selectionSet ? this.cost(s.selectionSet, getNamedType(def.type), childListSize) : 0;
-        total += multiplier * (1 + children);
+        const isList = isListType(getNullableType(def.type));
+        // A list holds `listSize` items per parent, all of them in one partition (capped).
+        const count = isList ? (place.partition ? Math.min(place.objects * place.listSize, this.limits.partitionSize) : place.objects * place.listSize) : place.objects;
+        total += count;
+        if (!s.selectionSet) continue;
+        const connection = def.args.some((a) => a.name === 'first');
+        const parentName = parentType?.name ?? '';
+        // Distinct objects stay distinct through a connection's items and edges, an edge's node,
+        // and a partition relation of distinct parents; anything else may repeat them.
+        const keepsDistinct = place.distinct && place.connection && (s.name.value === 'items' || s.name.value === 'edges' || s.name.value === 'node');
+        const partition = connection && place.distinct && (parentType === this.source.getSchema().getQueryType() || PartitionRelations.has(`${parentName}.${s.name.value}`));
+        const child: Place = {
+          objects: count,
+          listSize: connection ? this.pageSize(s) : this.limits.assumedListSize,
+          distinct: connection ? partition : keepsDistinct,
+          connection: connection || (keepsDistinct && s.name.value === 'edges'),
+          partition: connection && partition && parentType !== this.source.getSchema().getQueryType(),
+        };
+        total += this.cost(s.selectionSet, getNamedType(def.type), child);
       } else if (s.kind === Kind.INLINE_FRAGMENT) {
         const type = s.typeCondition ? this.source.getSchema().getType(s.typeCondition.name.value) : parentType;
-        total += this.cost(s.selectionSet, type ?? undefined, listSize);
+        total += this.cost(s.selectionSet, type ?? undefined, place);
       } else {
-        total += this.fragment(`cost\0${listSize}\0${s.name.value}`, s.name.value, (f) =>
-          this.cost(f.selectionSet, this.source.getSchema().getType(f.typeCondition.name.value) ?? undefined, listSize),
-        );
+        const key = `cost\0${place.objects}\0${place.listSize}\0${place.distinct}\0${place.connection}\0${place.partition}\0${s.name.value}`;
+        total += this.fragment(key, s.name.value, (f) => this.cost(f.selectionSet, this.source.getSchema().getType(f.typeCondition.name.value) ?? undefined, place));
       }
     }
     return total;

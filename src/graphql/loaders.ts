@@ -41,7 +41,8 @@ import { sliceServiceKey, type MergedEndpoint, type ServiceEndpoints } from '../
 import { byEndpointKey, byObjectKey, compareStrings } from './pagination.ts';
 import { Permissions } from './permissions.ts';
 import type { Store } from '../kube/store.ts';
-import type { EndpointParent } from './parents.ts';
+import type { EndpointParent, NamespaceSummary } from './parents.ts';
+import { kindNotSynced, kindNotWatched, namespaceNotWatched, namespacesHidden, type Warnings } from './warnings.ts';
 
 /** What loaders read. */
 export interface LoaderSources {
@@ -59,6 +60,12 @@ export interface LoaderOptions {
   readonly access?: Access;
   /** The verb asked of `access`: `list` for queries, `watch` for subscription events. @default 'list' */
   readonly verb?: Verb;
+  /**
+   * Where the loaders note what may make an answer emptier than the cluster: a kind read before
+   * its watch synced (or not watched), a namespace outside the watched ones, a cross-namespace
+   * list filtered by permissions (warnings.ts). @default none: nothing is noted
+   */
+  readonly warnings?: Warnings;
 }
 
 /** metav1.NamespaceAll: as a key of a `...ByNamespace` loader, every namespace. */
@@ -106,6 +113,8 @@ export interface Loaders {
   readonly slicesByNamespace: DataLoader<string, readonly EndpointSliceRecord[]>;
   /** Zone (AnyZone: every Node) → Nodes labelled topology.kubernetes.io/zone with it, sorted by name. */
   readonly nodesByZone: DataLoader<string, readonly NodeRecord[]>;
+  /** NamespaceAll → every namespace the cache knows (objects' and watched ones), sorted, with the counts the caller may see; namespaces where it may see none of the three kinds are left out. */
+  readonly namespaceSummaries: DataLoader<string, readonly NamespaceSummary[]>;
   /** Kind → its watch state (ClusterCache.health()), read once per batch. `objects` counts the whole cache. */
   readonly kindHealthByKind: DataLoader<Kind, KindHealth | null>;
   /** Kind → how many of its cached objects the caller may see. */
@@ -115,25 +124,31 @@ export interface Loaders {
    * whatever the data, ask it first (`require`). Not a DataLoader.
    */
   readonly permissions: Permissions;
+  /** What the gateway watches: namespaces (null: every one) and whether Nodes. Configuration, not data: not a DataLoader. */
+  readonly watched: { readonly namespaces: readonly string[] | null; readonly nodes: boolean };
 }
 
-export type LoaderName = Exclude<keyof Loaders, 'permissions'>;
+export type LoaderName = Exclude<keyof Loaders, 'permissions' | 'watched'>;
 
 /** A fresh set of loaders: create one per operation (HTTP) or per event (WebSocket). */
 export function createLoaders(sources: LoaderSources, options: LoaderOptions = {}): Loaders {
   const { cache, feed } = sources;
   const perms = new Permissions(options.access ?? OpenAccess, options.verb ?? 'list');
+  const warnings = options.warnings;
   const make = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>): DataLoader<K, V> =>
     new DataLoader<K, V>(
       (keys) => {
         options.onBatch?.(name, keys);
+        if (warnings) noteReads(cache, warnings, name, keys);
         return Promise.resolve(batch(keys));
       },
       { name },
     );
-  // The filters, per kind of result.
+  // The filters, per kind of result. Lists across namespaces note when they were filtered.
+  const hidden = warnings ? (resource: Resource) => warnings.add(namespacesHidden(resource, perms.verb)) : null;
   const byKey = <R>(resource: Resource, keys: readonly string[], results: (R | null)[]) => visibleByKey(perms, resource, keys, results);
-  const lists = <R>(resource: Resource, results: (readonly R[])[], namespaceOf: (r: R) => string) => visibleLists(perms, resource, results, namespaceOf);
+  const lists = <R>(resource: Resource, results: (readonly R[])[], namespaceOf: (r: R) => string) => visibleLists(perms, resource, results, namespaceOf, null);
+  const crossLists = <R>(resource: Resource, results: (readonly R[])[], namespaceOf: (r: R) => string) => visibleLists(perms, resource, results, namespaceOf, hidden);
   const nodes = <V>(results: V[]) => visibleNodes(perms, results);
 
   return {
@@ -154,9 +169,9 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
         namespaceOfRecord,
       ),
     ),
-    podsByNode: make('podsByNode', (keys: readonly string[]) => lists('pods', keys.map((k) => sorted(cache.pods.byIndex(PodsByNode, k))), namespaceOfRecord)),
+    podsByNode: make('podsByNode', (keys: readonly string[]) => crossLists('pods', keys.map((k) => sorted(cache.pods.byIndex(PodsByNode, k))), namespaceOfRecord)),
     endpointsByNode: make('endpointsByNode', (keys: readonly string[]) =>
-      lists(
+      crossLists(
         'endpointslices',
         keys.map((node) => endpointsOfSlices(feed, cache.slices.byIndex(SlicesByNode, node), (e) => e.nodeName === node)),
         namespaceOfEndpoint,
@@ -177,34 +192,81 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
         namespaceOfEndpoint,
       ),
     ),
-    podsByIP: make('podsByIP', (keys: readonly string[]) => lists('pods', keys.map((ip) => sorted(cache.pods.byIndex(PodsByIP, ip))), namespaceOfRecord)),
+    podsByIP: make('podsByIP', (keys: readonly string[]) => crossLists('pods', keys.map((ip) => sorted(cache.pods.byIndex(PodsByIP, ip))), namespaceOfRecord)),
     servicesByClusterIP: make('servicesByClusterIP', (keys: readonly string[]) =>
-      lists('services', keys.map((ip) => sorted(cache.services.byIndex(ServicesByClusterIP, ip))), namespaceOfRecord),
+      crossLists('services', keys.map((ip) => sorted(cache.services.byIndex(ServicesByClusterIP, ip))), namespaceOfRecord),
     ),
     nodesByAddress: make('nodesByAddress', (keys: readonly string[]) => nodes(nodesWithAddresses(cache, keys))),
     endpointsByAddress: make('endpointsByAddress', (keys: readonly string[]) =>
-      lists(
+      crossLists(
         'endpointslices',
         keys.map((ip) => endpointsOfSlices(feed, cache.slices.byIndex(SlicesByAddress, ip), (e) => e.address === ip)),
         namespaceOfEndpoint,
       ),
     ),
-    servicesByNamespace: make('servicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'services', cache.services, keys)),
-    podsByNamespace: make('podsByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'pods', cache.pods, keys)),
-    slicesByNamespace: make('slicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'endpointslices', cache.slices, keys)),
+    servicesByNamespace: make('servicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, hidden, 'services', cache.services, keys)),
+    podsByNamespace: make('podsByNamespace', (keys: readonly string[]) => namespaceLists(perms, hidden, 'pods', cache.pods, keys)),
+    slicesByNamespace: make('slicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, hidden, 'endpointslices', cache.slices, keys)),
     nodesByZone: make('nodesByZone', (keys: readonly string[]) =>
       nodes(keys.map((zone) => sortedOnce(cache.nodes, zone, () => (zone === AnyZone ? [...cache.nodes.list()] : cache.nodes.byIndex(NodesByZone, zone))))),
     ),
+    namespaceSummaries: make('namespaceSummaries', (keys: readonly string[]) => Promise.all(keys.map(() => namespaceSummaries(perms, hidden, cache)))),
     kindHealthByKind: make('kindHealthByKind', (keys: readonly Kind[]) => {
       const health = new Map(cache.health().map((h) => [h.kind, h]));
       return keys.map((k) => health.get(k) ?? null);
     }),
     objectCountByKind: make('objectCountByKind', (keys: readonly Kind[]) => Promise.all(keys.map((k) => visibleCount(perms, cache, k)))),
     permissions: perms,
+    watched: { namespaces: cache.namespaces, nodes: cache.watchesNodes },
   };
 }
 
 // Private:
+
+/**
+ * What each loader reads: the kinds behind its answers, and how to get the namespace from a
+ * key (null: keys are not namespaced). The kinds' health and the report loaders read nothing.
+ */
+const Reads: Readonly<Record<LoaderName, { readonly kinds: readonly Kind[]; readonly namespaceOf: ((key: string) => string) | null }>> = {
+  serviceByKey: { kinds: ['Service'], namespaceOf: (k) => namespaceOfKey(k) },
+  podByKey: { kinds: ['Pod'], namespaceOf: (k) => namespaceOfKey(k) },
+  nodeByName: { kinds: ['Node'], namespaceOf: null },
+  sliceByKey: { kinds: ['EndpointSlice'], namespaceOf: (k) => namespaceOfKey(k) },
+  slicesByService: { kinds: ['EndpointSlice'], namespaceOf: (k) => namespaceOfKey(k) },
+  endpointsByService: { kinds: ['EndpointSlice'], namespaceOf: (k) => namespaceOfKey(k) },
+  podsByService: { kinds: ['Service', 'Pod'], namespaceOf: (k) => namespaceOfKey(k) },
+  servicesByPod: { kinds: ['Pod', 'Service'], namespaceOf: (k) => namespaceOfKey(k) },
+  podsByNode: { kinds: ['Pod'], namespaceOf: null },
+  endpointsByNode: { kinds: ['EndpointSlice'], namespaceOf: null },
+  endpointsByPod: { kinds: ['EndpointSlice'], namespaceOf: (k) => namespaceOfKey(k) },
+  podsByIP: { kinds: ['Pod'], namespaceOf: null },
+  servicesByClusterIP: { kinds: ['Service'], namespaceOf: null },
+  nodesByAddress: { kinds: ['Node'], namespaceOf: null },
+  endpointsByAddress: { kinds: ['EndpointSlice'], namespaceOf: null },
+  servicesByNamespace: { kinds: ['Service'], namespaceOf: (k) => k },
+  podsByNamespace: { kinds: ['Pod'], namespaceOf: (k) => k },
+  slicesByNamespace: { kinds: ['EndpointSlice'], namespaceOf: (k) => k },
+  nodesByZone: { kinds: ['Node'], namespaceOf: null },
+  namespaceSummaries: { kinds: ['Service', 'Pod', 'EndpointSlice'], namespaceOf: null },
+  kindHealthByKind: { kinds: [], namespaceOf: null },
+  objectCountByKind: { kinds: [], namespaceOf: null },
+};
+
+/** Note the kinds a batch reads that are not synced or not watched, and the namespaces it names that are not watched. */
+function noteReads(cache: ClusterCache, warnings: Warnings, name: LoaderName, keys: readonly unknown[]): void {
+  const reads = Reads[name];
+  for (const kind of reads.kinds) {
+    const state = cache.kindState(kind);
+    if (state === 'unsynced') warnings.add(kindNotSynced(kind));
+    else if (state === 'unwatched') warnings.add(kindNotWatched(kind));
+  }
+  const watched = cache.namespaces;
+  if (watched === null || reads.namespaceOf === null) return;
+  for (const key of keys) {
+    const ns = reads.namespaceOf(key as string);
+    if (ns !== NamespaceAll && !watched.includes(ns)) warnings.add(namespaceNotWatched(ns, watched));
+  }
+}
 
 const Empty: readonly never[] = Object.freeze([]);
 
@@ -235,14 +297,21 @@ function visibleByKey<R>(perms: Permissions, resource: Resource, keys: readonly 
 }
 
 /** Lists: items in namespaces the caller may not see are left out (a list wholly visible is returned as is). */
-function visibleLists<R>(perms: Permissions, resource: Resource, results: (readonly R[])[], namespaceOf: (r: R) => string): (readonly R[])[] | Promise<(readonly R[])[]> {
+function visibleLists<R>(
+  perms: Permissions,
+  resource: Resource,
+  results: (readonly R[])[],
+  namespaceOf: (r: R) => string,
+  hidden: ((resource: Resource) => void) | null,
+): (readonly R[])[] | Promise<(readonly R[])[]> {
   if (perms.open) return results;
   const touched = function* () {
     for (const list of results) for (const r of list) yield namespaceOf(r);
   };
-  return perms.visibleNamespaces(resource, touched).then((visible) =>
-    visible === null ? results : results.map((list) => (list.every((r) => visible.has(namespaceOf(r))) ? list : frozen(list.filter((r) => visible.has(namespaceOf(r)))))),
-  );
+  return perms.visibleNamespaces(resource, touched).then((visible) => {
+    if (visible !== null) hidden?.(resource);
+    return visible === null ? results : results.map((list) => (list.every((r) => visible.has(namespaceOf(r))) ? list : frozen(list.filter((r) => visible.has(namespaceOf(r))))));
+  });
 }
 
 /** Nodes are cluster-scoped: all of them, or FORBIDDEN for every key (the caller cannot tell absent from hidden). */
@@ -263,6 +332,7 @@ function visibleNodes<V>(perms: Permissions, results: V[]): V[] | Promise<(V | E
  */
 function namespaceLists<R extends ServiceRecord | PodRecord | EndpointSliceRecord>(
   perms: Permissions,
+  hidden: ((resource: Resource) => void) | null,
   resource: Resource,
   store: Store<R>,
   keys: readonly string[],
@@ -277,6 +347,8 @@ function namespaceLists<R extends ServiceRecord | PodRecord | EndpointSliceRecor
   };
   return perms.visibleNamespaces(resource, touched).then((visible) => {
     if (visible === null) return keys.map(listOf);
+    // Whether anything was hidden is not said: only that the list is narrowed to what the caller may see.
+    if (keys.includes(NamespaceAll)) hidden?.(resource);
     return keys.map((ns) => {
       if (ns !== NamespaceAll) return visible.has(ns) ? listOf(ns) : Empty;
       const out: R[] = [];
@@ -284,6 +356,24 @@ function namespaceLists<R extends ServiceRecord | PodRecord | EndpointSliceRecor
       return frozen(out);
     });
   });
+}
+
+/** Every namespace the cache knows, with the counts of the kinds the caller may see there (see Loaders.namespaceSummaries). */
+async function namespaceSummaries(perms: Permissions, hidden: ((resource: Resource) => void) | null, cache: ClusterCache): Promise<readonly NamespaceSummary[]> {
+  const stores = [cache.services, cache.pods, cache.slices] as const;
+  const names = new Set<string>(cache.namespaces ?? []);
+  for (const store of stores) for (const ns of store.indexValues(ByNamespace)) names.add(ns);
+  const sortedNames = [...names].sort(compareStrings);
+  const resources: Resource[] = ['services', 'pods', 'endpointslices'];
+  const visible = await Promise.all(resources.map((r) => perms.visibleNamespaces(r, () => sortedNames)));
+  visible.forEach((v, i) => v !== null && hidden?.(resources[i]!));
+  const count = (i: number, ns: string) => (visible[i] === null || visible[i]!.has(ns) ? stores[i]!.countByIndex(ByNamespace, ns) : null);
+  const out: NamespaceSummary[] = [];
+  for (const name of sortedNames) {
+    const summary = { name, services: count(0, name), pods: count(1, name), endpointSlices: count(2, name) };
+    if (summary.services !== null || summary.pods !== null || summary.endpointSlices !== null) out.push(Object.freeze(summary));
+  }
+  return frozen(out);
 }
 
 /** How many objects of `kind` the caller may see: the store's size, or the sum over visible namespaces. */

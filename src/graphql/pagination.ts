@@ -9,6 +9,7 @@
  * when the item under the cursor was deleted in between.
  */
 import { compareStrings } from '../model/text.ts';
+import { addressOrderKey, compareAddresses } from '../model/address.ts';
 import type { EndpointSliceRecord, NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
 import type { EndpointParent } from './parents.ts';
 
@@ -77,8 +78,13 @@ export function objectSortKey(r: ServiceRecord | PodRecord | EndpointSliceRecord
   return r.meta.namespace === '' ? r.meta.name : `${r.meta.namespace}\0${r.meta.name}`;
 }
 
+/** Service (namespace, name), then the address in numeric order (model/address.ts). */
 export function endpointSortKey(e: EndpointParent): string {
-  return `${e.namespace}\0${e.serviceName}\0${e.endpoint.address}`;
+  return serviceEndpointSortKey(e.namespace, e.serviceName, e.endpoint.address);
+}
+
+export function serviceEndpointSortKey(namespace: string, serviceName: string, address: string): string {
+  return `${namespace}\0${serviceName}\0${addressOrderKey(address)}`;
 }
 
 /** Order of objectSortKey without building keys: (namespace, name), code-unit order. */
@@ -91,7 +97,7 @@ export function byEndpointKey(a: EndpointParent, b: EndpointParent): number {
   return (
     compareStrings(a.namespace, b.namespace) ||
     compareStrings(a.serviceName, b.serviceName) ||
-    compareStrings(a.endpoint.address, b.endpoint.address)
+    compareAddresses(a.endpoint.address, b.endpoint.address)
   );
 }
 

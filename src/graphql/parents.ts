@@ -68,6 +68,14 @@ export interface ClusterParent {
   readonly kind: 'Cluster';
 }
 
+/** `Namespace`: a namespace's counts of what the caller may list (null: it may not list that kind there). */
+export interface NamespaceSummary {
+  readonly name: string;
+  readonly services: number | null;
+  readonly pods: number | null;
+  readonly endpointSlices: number | null;
+}
+
 /** `KindSyncStatus`. */
 export type KindSyncStatusParent = KindHealth;
 

@@ -43,6 +43,7 @@ import { nameArg, namespaceArg, selectorArg } from './args.ts';
 import { badUserInput, ErrorCode, isErrorCode, quote, withCode } from './errors.ts';
 import { DefaultLimits, parseWithLimits, validationRules, type Limits } from './limits.ts';
 import type { Logger } from '../log.ts';
+import { withWarnings } from './warnings.ts';
 
 /** Where a request arrived. Queries run on both; subscriptions only over WebSocket. */
 export type Transport = 'http' | 'ws';
@@ -152,7 +153,7 @@ export class OperationPipeline {
     }
   }
 
-  /** Execute a prepared query with `contextValue`; errors are formatted and masked. */
+  /** Execute a prepared query with `contextValue`; errors are formatted and masked, the context's warnings added as `extensions.warnings`. */
   async executeQuery(prepared: Extract<PreparedOperation, { kind: 'query' }>, contextValue: unknown): Promise<FormattedExecutionResult> {
     const result = await execute({
       schema: this.schema,
@@ -161,7 +162,7 @@ export class OperationPipeline {
       variableValues: prepared.variables,
       contextValue,
     });
-    return this.formatResult(result);
+    return withWarnings(this.formatResult(result), contextValue);
   }
 
   /** prepare, then executeQuery, or the rejection: what a query costs on any transport (tests, benchmarks). */
@@ -351,7 +352,7 @@ const noIntrospectionRule: ValidationRule = (context) => ({
     const name = node.name.value;
     if (name === '__schema' || name === '__type') {
       context.reportError(
-        new GraphQLError(`introspection: expected no ${name} field (introspection is turned off on this gateway), got one`, {
+        new GraphQLError(`introspection: expected no ${name} field (this gateway runs with --no-introspection; start it without that flag to allow introspection), got one`, {
           nodes: node,
           extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED },
         }),

@@ -80,9 +80,14 @@ export class ClusterCache {
     [NodesByZone]: (n) => (n.zone ? [n.zone] : []),
   });
   readonly reflectors: readonly Reflector<Kind>[];
+  /** The namespaces watched (sorted), or null when every namespace is. */
+  readonly namespaces: readonly string[] | null;
+  /** Kinds whose every reflector has listed once (a kind stays synced once it is). */
+  private readonly syncedKinds = new Set<Kind>();
 
   constructor(opts: CacheOptions) {
     const scopes = opts.namespaces && opts.namespaces.length > 0 ? opts.namespaces : [null];
+    this.namespaces = opts.namespaces && opts.namespaces.length > 0 ? Object.freeze([...new Set(opts.namespaces)].sort()) : null;
     const client = opts.client;
     const make = <K extends Kind>(kind: K, store: Store<RecordOf[K]>, namespace: string | null) =>
       new Reflector<K>({ kind, store, namespace, client: client!, ...opts.reflector, onStatus: opts.onStatus, logger: opts.logger }) as unknown as Reflector<Kind>;
@@ -110,6 +115,31 @@ export class ClusterCache {
   /** Ready: every kind synced once. Later failures are reported in health, not turned into unreadiness. */
   isReady(): boolean {
     return this.reflectors.every((r) => r.status().syncedAt !== null);
+  }
+
+  /** Whether Nodes are watched (a cache fed by hand counts as watching everything). */
+  get watchesNodes(): boolean {
+    return this.reflectors.length === 0 || this.reflectors.some((r) => r.kind === 'Node');
+  }
+
+  /** Whether objects in `namespace` are watched (always, when every namespace is). */
+  watchesNamespace(namespace: string): boolean {
+    return this.namespaces === null || this.namespaces.includes(namespace);
+  }
+
+  /**
+   * How far answers about `kind` can be trusted: `synced` once every reflector of the kind has
+   * listed once (and from then on; a cache fed by hand, without reflectors, counts as synced),
+   * `unsynced` before that (an empty answer may mean "not listed yet"), `unwatched` when the
+   * kind has no reflector (Nodes with `watchNodes: false`).
+   */
+  kindState(kind: Kind): 'synced' | 'unsynced' | 'unwatched' {
+    if (this.reflectors.length === 0 || this.syncedKinds.has(kind)) return 'synced';
+    const own = this.reflectors.filter((r) => r.kind === kind);
+    if (own.length === 0) return 'unwatched';
+    if (!own.every((r) => r.status().syncedAt !== null)) return 'unsynced';
+    this.syncedKinds.add(kind);
+    return 'synced';
   }
 
   health(): KindHealth[] {

@@ -5,7 +5,7 @@
 
 import { sameEndpoint } from './endpoints.ts';
 import type { MergedEndpoint, ServiceEndpoints } from './endpoints.ts';
-import { compareStrings } from './text.ts';
+import { compareAddresses } from './address.ts';
 
 export interface EndpointChange {
   readonly before: MergedEndpoint;
@@ -47,7 +47,7 @@ export function diffEndpoints(before: ServiceEndpoints | null, after: ServiceEnd
   while (i < old.length || j < now.length) {
     const a = old[i];
     const b = now[j];
-    const order = a === undefined ? 1 : b === undefined ? -1 : compareStrings(a.address, b.address);
+    const order = a === undefined ? 1 : b === undefined ? -1 : compareAddresses(a.address, b.address);
     if (order < 0) {
       removed.push(a!);
       i++;

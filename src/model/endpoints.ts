@@ -9,6 +9,7 @@
 
 import type { EndpointSliceRecord, ObjectRef, SliceEndpoint, SlicePort } from '../kube/records.ts';
 import { compareStrings, sameStrings } from './text.ts';
+import { sortByAddress } from './address.ts';
 
 /** One port an endpoint serves, as its slice lists it. */
 export interface EndpointPort {
@@ -60,7 +61,7 @@ export interface EndpointCounts {
 
 /** The merged view of one Service's slices. */
 export interface ServiceEndpoints {
-  /** One per address, sorted by address (code-unit order, as kube-proxy's byAddress) to simplify diffing. */
+  /** One per address, sorted by address in numeric order (address.ts: IPv4, then IPv6, then FQDNs) to simplify diffing. */
   readonly endpoints: readonly MergedEndpoint[];
   /**
    * Names of every slice merged, sorted, placeholders included: a Service whose controller
@@ -125,7 +126,7 @@ export function mergeServiceEndpoints(slices: readonly EndpointSliceRecord[]): S
   const copies = copiesByAddress(ordered);
   const endpoints: MergedEndpoint[] = [];
   for (const [address, list] of copies) endpoints.push(mergeCopies(address, list));
-  endpoints.sort((a, b) => compareStrings(a.address, b.address));
+  sortByAddress(endpoints, (e) => e.address);
   return Object.freeze({
     endpoints: Object.freeze(endpoints),
     slices: Object.freeze(uniqueSorted(ordered.map((s) => s.meta.name))),

@@ -25,3 +25,8 @@ export function sameStrings(a: readonly string[], b: readonly string[]): boolean
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/** Milliseconds since the epoch as RFC 3339 (UTC, milliseconds), the form every time in an answer takes; null for null or a non-finite value. */
+export function rfc3339(ms: number | null): string | null {
+  return ms !== null && Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+}

@@ -17,6 +17,7 @@ import { parse, type GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OperationPipeline } from '../graphql/pipeline.ts';
 import type { Logger } from '../log.ts';
+import { warningsOf } from '../graphql/warnings.ts';
 
 export interface ApolloOptions {
   /** The one operation pipeline (src/graphql/pipeline.ts): Apollo parses and validates nothing itself. */
@@ -87,6 +88,9 @@ export function usePipeline(pipeline: OperationPipeline): ApolloServerPlugin<Bas
           if (body.kind !== 'single') return;
           const user = (rc.contextValue as { access?: { user?: { username?: string } | null } }).access?.user?.username;
           pipeline.reportDenied(user, body.singleResult.errors);
+          // What may make the answer emptier than the cluster, as over WebSocket (pipeline.executeQuery).
+          const warnings = rejected === null ? warningsOf(rc.contextValue) : null;
+          if (warnings !== null && warnings.size > 0) body.singleResult.extensions = { ...body.singleResult.extensions, warnings: warnings.list() };
         },
         async responseForOperation() {
           if (rejected === null) return null;

@@ -18,6 +18,7 @@ import { OpenCaller, type Access, type Caller } from '../auth/access.ts';
 import { AuthErrorCode, bearerToken, connectionParamsToken, type CallerAuth } from './auth.ts';
 import type { ProtocolHooks } from './ws-protocol.ts';
 import { errorText, type Logger } from '../log.ts';
+import { rfc3339 } from '../model/text.ts';
 
 export interface GraphQLLayer<C extends BaseContext> {
   /** The one operation pipeline (HTTP through Apollo, WebSocket through the fan-out). */
@@ -46,6 +47,8 @@ export interface ServerOptions<C extends BaseContext> {
   maxBodyBytes: number;
   ws: { maxMessageBytes: number; maxOperations: number; initTimeoutMs: number; keepAliveMs: number; onKeepAliveTimeout?: () => void };
   allowedOrigins: readonly string[];
+  /** Where the explorer is served, to point to it from a GET of /graphql without a query; null when it is off. @default null */
+  explorerPath?: string | null;
   /** Routes tried before GraphQL (explorer, metrics). */
   routes?: readonly ExtraRoute[];
   /** Called with each HTTP request's duration (ms) and status, for metrics. */
@@ -60,6 +63,9 @@ export interface ServerOptions<C extends BaseContext> {
 }
 
 export const GraphQLPath = '/graphql';
+
+/** The methods /graphql answers. */
+const AllowedMethods = 'GET, POST, OPTIONS';
 
 /** RFC 6455 "Try Again Later": the API server could not review the token. */
 const CloseTryAgainLater = 1013;
@@ -167,7 +173,8 @@ export class GatewayServer<C extends BaseContext> {
             draining: this.draining,
             auth: this.options.auth.mode,
             ...(this.options.warning ? { warning: this.options.warning } : {}),
-            kinds: this.options.cache.health(),
+            // Times as RFC 3339, as GraphQL's cluster.kinds gives them.
+            kinds: this.options.cache.health().map((h) => ({ ...h, syncedAt: rfc3339(h.syncedAt), lastEventAt: rfc3339(h.lastEventAt) })),
           });
           return;
         }
@@ -180,6 +187,7 @@ export class GatewayServer<C extends BaseContext> {
       }
       if (url.pathname === GraphQLPath) {
         route = 'graphql';
+        if (this.answerMethod(req, res, url)) return;
         const outcome = await this.options.auth.callerFor(bearerToken(req.headers.authorization));
         switch (outcome.kind) {
           case 'ok':
@@ -261,6 +269,45 @@ export class GatewayServer<C extends BaseContext> {
     }
   }
 
+  /**
+   * Requests to /graphql that are not an operation, answered here instead of by Apollo's CSRF
+   * refusal: a GET without `query` (a browser that wants HTML has had the explorer already) is
+   * told how to ask; a method GraphQL over HTTP does not use is 405 with `Allow`; an OPTIONS
+   * that applyCors did not answer (no Origin, or one not in --allowed-origins) is 204 with
+   * `Allow` and no CORS headers, so a browser still refuses the cross-origin request. Returns
+   * true when the request was answered.
+   */
+  private answerMethod(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    const method = req.method ?? 'GET';
+    if ((method === 'GET' || method === 'HEAD') && !url.searchParams.has('query')) {
+      req.resume();
+      const explorer = this.options.explorerPath ? `; or open the explorer at ${this.options.explorerPath}` : '';
+      sendJSON(res, 400, {
+        errors: [
+          {
+            message: `request: expected a GraphQL operation, got a ${method} without ?query= (POST {"query": "{ cluster { ready } }"} as application/json to ${GraphQLPath}, subscribe over WebSocket at ${GraphQLPath} with graphql-transport-ws${explorer})`,
+            extensions: { code: 'BAD_REQUEST' },
+          },
+        ],
+      });
+      return true;
+    }
+    if (method === 'OPTIONS') {
+      req.resume();
+      res.writeHead(204, { allow: AllowedMethods }).end();
+      return true;
+    }
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
+      req.resume();
+      res.setHeader('allow', AllowedMethods);
+      sendJSON(res, 405, {
+        errors: [{ message: `method: expected GET or POST, got ${JSON.stringify(method.slice(0, 20))}`, extensions: { code: 'METHOD_NOT_ALLOWED' } }],
+      });
+      return true;
+    }
+    return false;
+  }
+
   /** CORS for the configured origins; answers preflights. Returns true when the request was answered. */
   private applyCors(req: IncomingMessage, res: ServerResponse): boolean {
     const origin = req.headers.origin;
@@ -269,7 +316,7 @@ export class GatewayServer<C extends BaseContext> {
     res.setHeader('vary', 'Origin');
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
-        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-methods': AllowedMethods,
         'access-control-allow-headers': 'content-type, authorization, apollo-require-preflight',
         'access-control-max-age': '600',
       });

@@ -50,7 +50,10 @@ export class WsGateway {
       noServer: true,
       maxPayload: o.maxMessageBytes ?? 65_536,
       perMessageDeflate: false,
-      handleProtocols: (protocols) => (protocols.has(SubProtocol) ? SubProtocol : false),
+      // Without ours, the first protocol offered is echoed so that the handshake completes and
+      // the client's library sees the 4406 close and its reason (a 101 without any of the offered
+      // protocols fails on the client's side, which reports only 1006).
+      handleProtocols: (protocols) => (protocols.has(SubProtocol) ? SubProtocol : (protocols.values().next().value ?? false)),
     });
     this.onUpgrade = (req, socket, head) => this.upgrade(req, socket, head);
     o.server.on('upgrade', this.onUpgrade);
@@ -98,7 +101,7 @@ export class WsGateway {
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
     if (ws.protocol !== SubProtocol) {
-      ws.close(CloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
+      ws.close(CloseCode.SubprotocolNotAcceptable, subprotocolRefusal(ws.protocol));
       return;
     }
     const conn = new Connection(
@@ -141,6 +144,15 @@ export class WsGateway {
       ws.ping();
     }
   }
+}
+
+/**
+ * The reason of a 4406 close (at most 123 bytes, as a close reason must be), naming the protocol
+ * expected and the one offered; the legacy `graphql-ws` of subscriptions-transport-ws by name.
+ */
+function subprotocolRefusal(offered: string): string {
+  const got = offered === '' ? 'none' : offered === 'graphql-ws' ? 'graphql-ws (subscriptions-transport-ws, not supported)' : JSON.stringify(offered.slice(0, 30));
+  return `Subprotocol not acceptable: expected ${SubProtocol}, got ${got}`;
 }
 
 function reject(socket: Duplex, status: number, text: string): void {

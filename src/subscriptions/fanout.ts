@@ -22,7 +22,7 @@
  * Service; if more than `maxQueue` distinct Services are still waiting, or the socket has not
  * drained for `slowTimeoutMs`, the socket is closed as too slow (4008) and counted.
  */
-import { execute, type DocumentNode } from 'graphql';
+import { execute, GraphQLError, type DocumentNode } from 'graphql';
 import type { EndpointFeed, FeedBatch, EndpointsChange } from '../model/endpoint-feed.ts';
 import { matches as matchesSel } from '../model/selector.ts';
 import type { ClusterCache } from '../kube/cache.ts';
@@ -31,7 +31,8 @@ import { objectKey } from '../kube/records.ts';
 import type { StoreBatch } from '../kube/store.ts';
 import type { OperationPipeline, SubscriptionArgs } from '../graphql/pipeline.ts';
 import type { ObjectEvent, ObjectEventType } from '../graphql/parents.ts';
-import { authorizationUnavailable, forbidden } from '../graphql/errors.ts';
+import { authorizationUnavailable, ErrorCode, forbidden } from '../graphql/errors.ts';
+import { namespaceNotWatched, withWarnings } from '../graphql/warnings.ts';
 import { AllNamespaces, AuthorizationUnavailableError, OpenCaller, type Access, type Caller, type Resource, type Verb } from '../auth/access.ts';
 import type { OperationSink, StopOperation, SubscribePayload } from './sink.ts';
 import { changeSetOf, coalesce, serviceInScope, snapshotOf, type EndpointChangeSet, type EndpointFilter } from './changesets.ts';
@@ -162,6 +163,12 @@ export class Fanout {
       pipeline.reportDenied(caller.user?.username, errors);
       return sink.error(errors);
     }
+    // A namespace the gateway does not watch would be a stream that never says anything.
+    const namespace = root.args.namespace;
+    if (namespace !== null && !this.options.cache.watchesNamespace(namespace)) {
+      const { message } = namespaceNotWatched(namespace, this.options.cache.namespaces ?? []);
+      return sink.error([pipeline.formatError(new GraphQLError(message, { extensions: { code: ErrorCode.NAMESPACE_NOT_WATCHED } }))]);
+    }
     const key = JSON.stringify([caller.key, payload.query, payload.operationName ?? null, prepared.variables]);
     let topic = this.topics.get(key);
     if (!topic) {
@@ -200,16 +207,17 @@ export class Fanout {
   render(topic: Topic, value: unknown): Promise<string | null> {
     return this.renders.run(async () => {
       this.executions++;
+      const contextValue = this.options.createContext(topic.caller.access, 'watch');
       try {
         const result = await execute({
           schema: this.options.pipeline.schema,
           document: topic.document,
           rootValue: { [topic.responseKey]: value },
-          contextValue: this.options.createContext(topic.caller.access, 'watch'),
+          contextValue,
           variableValues: topic.variables,
           operationName: topic.operationName ?? undefined,
         });
-        return JSON.stringify(this.options.pipeline.formatResult(result));
+        return JSON.stringify(withWarnings(this.options.pipeline.formatResult(result), contextValue));
       } catch (err) {
         this.options.logger.error('subscription render failed', { error: errorText(err), stack: err instanceof Error ? err.stack : undefined });
         return null;

@@ -135,12 +135,44 @@ function errReplacer(_k: string, v: unknown) {
   return v instanceof Error ? v.message : v;
 }
 
-/** A raw graphql-transport-ws socket to a gateway at `url` (http://…), acknowledged (connection_init sent, connection_ack read). */
-export async function openAcknowledged(url: string): Promise<WebSocket> {
+/**
+ * A raw graphql-transport-ws socket to a gateway at `url` (http://…), acknowledged
+ * (connection_init sent, with `initPayload` when given, connection_ack read).
+ */
+export async function openAcknowledged(url: string, initPayload: Record<string, unknown> | null = null): Promise<WebSocket> {
   const ws = new WebSocket(url.replace(/^http/, 'ws') + '/graphql', ['graphql-transport-ws']);
   ws.on('error', () => {});
   await new Promise((resolve) => ws.once('open', resolve));
-  ws.send('{"type":"connection_init"}');
+  ws.send(JSON.stringify(initPayload ? { type: 'connection_init', payload: initPayload } : { type: 'connection_init' }));
   await new Promise((resolve) => ws.once('message', resolve));
   return ws;
+}
+
+/**
+ * One operation over a fresh acknowledged socket: its first `next` or `error` message (whole,
+ * `payload` included), then the socket is closed.
+ * @throws when neither arrives within `timeoutMs`, or the socket closes first.
+ */
+export async function firstMessage(url: string, payload: Record<string, unknown>, initPayload: Record<string, unknown> | null = null, timeoutMs = 15_000): Promise<any> {
+  const ws = await openAcknowledged(url, initPayload);
+  try {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`firstMessage: nothing within ${timeoutMs} ms for ${JSON.stringify(payload).slice(0, 200)}`)), timeoutMs);
+      ws.on('message', (d) => {
+        const m = JSON.parse(d.toString());
+        if (m.id === '1' && (m.type === 'next' || m.type === 'error')) {
+          clearTimeout(timer);
+          resolve(m);
+        }
+      });
+      ws.on('close', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`firstMessage: socket closed with ${code}`));
+      });
+      ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload }));
+    });
+  } finally {
+    ws.removeAllListeners('close');
+    ws.close();
+  }
 }

@@ -196,7 +196,7 @@ describe('explorer in a real browser, on the real control plane', () => {
     assert.deepEqual(await page.locator('.graphiql-tab').allInnerTexts(), examples.map((e) => e.name));
     assert.equal(await editorText(QueryEditor), examples[0]!.query);
     // The first tab shows its example's variables (GraphiQL 4 alone would leave them empty).
-    await waitFor('the first tab\'s variables', 10_000, async () => JSON.parse((await editorText(ToolEditor)) || 'null')?.name === 'frontend');
+    await waitFor('the first tab\'s variables', 10_000, async () => JSON.parse((await editorText(ToolEditor)) || 'null')?.name === examples[0]!.variables?.['name']);
     await waitFor('the schema fetch', 10_000, () => requests.some((r) => r.operationName === 'IntrospectionQuery'));
     t.diagnostic(`chromium launched in ${browser.launchMs} ms; page ready (tabs, variables, schema) in ${Date.now() - t0} ms`);
   });

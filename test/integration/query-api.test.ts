@@ -25,6 +25,7 @@ import { parseConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { ingest } from '../../src/kube/ingest.ts';
 import type { EndpointSliceRecord } from '../../src/kube/records.ts';
+import { compareAddresses } from '../../src/model/address.ts';
 import { mergeServiceEndpoints, type MergedEndpoint, type ServiceEndpoints } from '../../src/model/endpoints.ts';
 import { ControlPlane } from '../harness/control-plane.ts';
 import { KubeClient, type EndpointSubsetInput } from '../harness/kube-client.ts';
@@ -640,7 +641,7 @@ function expectPod(api: Api, p: any): unknown {
       if (e.targetRef?.kind === 'Pod' && e.targetRef.name === name && (e.targetRef.namespace || sns) === namespace) endpoints.push({ svc: [sns, sname], e });
     }
   }
-  endpoints.sort((a, b) => cmp(a.svc[0], b.svc[0]) || cmp(a.svc[1], b.svc[1]) || cmp(a.e.address, b.e.address));
+  endpoints.sort((a, b) => cmp(a.svc[0], b.svc[0]) || cmp(a.svc[1], b.svc[1]) || compareAddresses(a.e.address, b.e.address));
   return {
     metadata: { namespace, name, uid: p.metadata.uid, labels: keyValues(p.metadata.labels), deletionTimestamp: p.metadata.deletionTimestamp ?? null },
     phase: p.status?.phase ?? null,
@@ -666,7 +667,7 @@ function expectNode(api: Api, node: any): unknown {
     const [ns, svc] = splitKey(k);
     for (const e of view.endpoints) if (e.nodeName === name) endpoints.push({ ns, svc, e });
   }
-  endpoints.sort((a, b) => cmp(a.ns, b.ns) || cmp(a.svc, b.svc) || cmp(a.e.address, b.e.address));
+  endpoints.sort((a, b) => cmp(a.ns, b.ns) || cmp(a.svc, b.svc) || compareAddresses(a.e.address, b.e.address));
   const services = uniqueSorted(endpoints.map((x) => `${x.ns}\0${x.svc}`)).map((k) => k.replace('\0', '/')).filter((k) => api.service.has(k));
   return {
     metadata: { name, labels: keyValues(node.metadata.labels) },
@@ -786,7 +787,7 @@ function listCases(): ListCase[] {
 
     { field: 'pods(first: 500)', want: pods },
     { field: `pods(namespace: "${Pay}", first: 500)`, want: (api) => api.pods.filter((p) => p.metadata.namespace === Pay) },
-    ...['app=web', 'app==api', 'app!=web', 'app in (api,ledger,dual)', 'app notin (web,api)', 'track', '!track', 'app=api,track=canary', 'tier in (backend,front),track!=canary'].map((s) => ({
+    ...['app=web', 'app==api', 'app!=web', 'app in (api,ledger,dual)', 'app notin (web,api)', 'track', '!track', 'app=api,track=canary', 'tier in (backend,front),track!=canary', 'track in ()', 'track notin ()'].map((s) => ({
       field: `pods(labelSelector: ${JSON.stringify(s)}, first: 500)`, want: sel(P, pods, s),
     })),
     { field: `pods(namespace: "${Shop}", labelSelector: "!track", first: 500)`, want: sel(P, pods, '!track', (_, p) => p.metadata.namespace === Shop) },
@@ -854,7 +855,7 @@ function walkCases(): WalkCase[] {
       label: 'web endpoints(first: 17)',
       query: `query W($after: String) { service(namespace: "${Shop}", name: "web") { endpoints(first: 17, after: $after) { ${connection('address')} } } }`,
       pick: (d) => d.service?.endpoints, keyOf: (e) => e.address,
-      want: (api) => [...chosenCopies(api.slicesOf.get(`${Shop}/web`) ?? []).keys()].sort(cmp),
+      want: (api) => [...chosenCopies(api.slicesOf.get(`${Shop}/web`) ?? []).keys()].sort(compareAddresses),
     },
     {
       label: 'web pods(first: 11)',
@@ -869,7 +870,7 @@ function walkCases(): WalkCase[] {
       want: (api) => {
         const out: [string, string, string][] = [];
         for (const [k, view] of api.merged) for (const e of view.endpoints) if (e.nodeName === 'qa-node-a1') out.push([...splitKey(k), e.address]);
-        return out.sort((a, b) => cmp(a[0], b[0]) || cmp(a[1], b[1]) || cmp(a[2], b[2])).map(([ns, s, a]) => `${ns}/${s} ${a}`);
+        return out.sort((a, b) => cmp(a[0], b[0]) || cmp(a[1], b[1]) || compareAddresses(a[2], b[2])).map(([ns, s, a]) => `${ns}/${s} ${a}`);
       },
     },
   ];

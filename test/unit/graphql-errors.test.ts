@@ -12,7 +12,8 @@ describe('GraphQL bad input: a coded error that says what was expected and what 
   it('has at least 30 cases, covering every caller code', () => {
     assert.ok(badInputs.length >= 30, `expected at least 30 cases, got ${badInputs.length}`);
     const covered = new Set(badInputs.map((c) => c.code));
-    const missing = Object.values(ErrorCode).filter((c) => !covered.has(c) && c !== 'INTERNAL_SERVER_ERROR');
+    // NAMESPACE_NOT_WATCHED needs a subscription to a gateway watching some namespaces only: test/integration/warnings.test.ts.
+    const missing = Object.values(ErrorCode).filter((c) => !covered.has(c) && c !== 'INTERNAL_SERVER_ERROR' && c !== 'NAMESPACE_NOT_WATCHED');
     assert.deepEqual(missing, []);
   });
 

@@ -21,6 +21,7 @@ describe('GraphQL limits: defaults', () => {
       defaultPageSize: 100,
       maxPageSize: 1_000,
       assumedListSize: 10,
+      partitionSize: 10_000,
     });
   });
 
@@ -73,6 +74,11 @@ describe('GraphQL limits: cost model', () => {
     ['first: $n with known variables', 'query ($n: Int) { services(first: $n) { items { metadata { name } } } }', { n: 7 }, 1 + 7 * 3],
     ['first: $n absent from known variables: the default page size', 'query ($n: Int) { services(first: $n) { items { metadata { name } } } }', {}, 1 + 100 * 3],
     ['nested connections multiply', '{ services(first: 10) { items { endpoints(first: 20) { items { address } } } } }', undefined, 1 + 10 * (1 + 1 + 20 * 2)],
+    ['a partition relation of distinct parents holds at most partitionSize in total', '{ nodes(first: 1000) { items { pods(first: 1000) { items { metadata { name } } } } } }', undefined, 1 + 1000 * 2 + 10_000 * 3],
+    ['through edges and node as through items', '{ services(first: 1000) { edges { node { endpoints(first: 1000) { items { address } } } } } }', undefined, 1 + 1000 * 3 + 10_000 * 2],
+    ['a single-object hop back (pod → node → pods) multiplies in full', '{ nodes(first: 1000) { items { pods(first: 1000) { items { node { pods(first: 1000) { items { metadata { name } } } } } } } } }', undefined, 1 + 1000 * 2 + 10_000 * 3 + 10_000_000 * 3],
+    ['a relation that does not partition (Service.nodes) multiplies in full', '{ services(first: 1000) { items { nodes(first: 1000) { items { pods(first: 1000) { items { metadata { name } } } } } } } }', undefined, 1 + 1000 * 2 + 1_000_000 * 2 + 1_000_000_000 * 3],
+    ['parents from a plain list (Pod.services) may repeat: no cap', '{ pods(first: 1000) { items { services { endpoints(first: 1000) { items { address } } } } } }', undefined, 1 + 1000 + 10_000 * 2 + 10_000_000 * 2],
     ['union branches all count', '{ ip(address: "10.0.0.1") { holders { ... on Pod { podIP } ... on Node { zone } } } }', undefined, 1 + 10 * (1 + 1 + 1)],
     ['introspection is free', '{ __typename __type(name: "Pod") { fields { name } } }', undefined, 0],
   ];
@@ -98,15 +104,44 @@ describe('GraphQL limits: cost model', () => {
   });
 });
 
+describe('GraphQL limits: what a user naturally asks of a mid-size cluster passes the defaults, bombs do not', () => {
+  const natural: [string, string][] = [
+    ['every node with its pods', '{ nodes(first: 1000) { items { metadata { name } zone ready pods(first: 1000) { totalCount items { metadata { namespace name } ready phase podIP } } } } }'],
+    ['every Service with its endpoints', '{ services(first: 1000) { items { metadata { namespace name } endpointCounts { total ready } endpoints(first: 1000) { items { address ready zone nodeName } } } } }'],
+    ['every Service with the pods it selects', '{ services(first: 1000) { items { metadata { name } pods(first: 1000) { items { metadata { name } ready nodeName } } } } }'],
+    ['every node with the endpoints on it', '{ nodes(first: 1000) { items { metadata { name } endpoints(first: 1000) { items { address ready service { metadata { name } } } } } } }'],
+    ['a page of pods with the Services that select them', '{ pods(first: 1000) { items { metadata { name } podIP services { metadata { namespace name } } } } }'],
+  ];
+  for (const [name, query] of natural) {
+    it(`passes: ${name}`, async () => {
+      const { cost } = measure(query);
+      assert.ok(cost <= DefaultLimits.maxCost, `cost ${cost}`);
+      const result = await smallCluster().run(query);
+      assert.deepEqual(result.errors ?? [], []);
+    });
+  }
+  const bombs: [string, string][] = [
+    ['a cycle through a pod\'s node', '{ nodes(first: 1000) { items { pods(first: 1000) { items { node { pods(first: 1000) { items { metadata { name } } } } } } } } }'],
+    ['Services × their nodes × those nodes\' pods', '{ services(first: 1000) { items { nodes(first: 1000) { items { pods(first: 1000) { items { metadata { name } } } } } } } }'],
+    ['the natural question 30 times over, by aliases', `{ ${Array.from({ length: 30 }, (_, i) => `n${i}: nodes(first: 1000) { items { pods(first: 1000) { items { metadata { name namespace uid } ready } } } }`).join(' ')} }`],
+  ];
+  for (const [name, query] of bombs) {
+    it(`refused: ${name}`, async () => {
+      const result = await smallCluster().run(query);
+      assert.deepEqual(result.errors?.map((e) => e.extensions?.['code']), [ErrorCode.QUERY_TOO_COSTLY]);
+    });
+  }
+});
+
 describe('GraphQL limits: as plain graphql-js rules (Apollo validationRules, graphql-ws validate)', () => {
   it('report coded errors next to graphql-js\'s rules', () => {
-    const document = parse(`{ ${Array.from({ length: 31 }, (_, i) => `a${i}: __typename`).join(' ')} services(first: 1000) { items { endpoints(first: 1000) { items { address } } } } }`);
+    const document = parse(`{ ${Array.from({ length: 31 }, (_, i) => `a${i}: __typename`).join(' ')} services(first: 1000) { items { nodes(first: 1000) { items { name: metadata { name } } } } } }`);
     const errors = validate(schema, document, [...specifiedRules, ...validationRules()]);
     assert.deepEqual(errors.map((e) => e.extensions?.['code']), [ErrorCode.TOO_MANY_ALIASES, ErrorCode.QUERY_TOO_COSTLY]);
   });
 
   it('can leave cost to checkCost, which judges `first: $n` by the variables of each request', () => {
-    const document = parse(`query ($n: Int) { services(first: $n) { items { pods(first: $n) { items { metadata { name } } } } } }`);
+    const document = parse(`query ($n: Int) { services(first: $n) { items { nodes(first: $n) { items { metadata { name } } } } } }`);
     const operation = getOperationAST(document)!;
     assert.deepEqual(validate(schema, document, validationRules()).map((e) => e.extensions?.['code']), [ErrorCode.QUERY_TOO_COSTLY], 'statically, $n may be 1000');
     assert.deepEqual(validate(schema, document, validationRules(DefaultLimits, { cost: false })), []);

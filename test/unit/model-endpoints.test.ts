@@ -189,16 +189,18 @@ describe('mergeServiceEndpoints', () => {
       want: ['10.0.0.1 RS- http/TCP:8080,metrics/TCP:9090 web-a,web-b'],
     },
     {
-      name: 'output sorted by address in code-unit order, whatever the input order',
+      name: 'output sorted by address in numeric order (IPv4, then IPv6), whatever the input order',
       slices: [
-        slice('web-b', { endpoints: [ep('10.0.0.2'), ep('10.0.0.10')] }),
-        slice('web-a', { endpoints: [ep('fd00::1'), ep('10.0.0.1')] }),
+        slice('web-b', { endpoints: [ep('10.0.0.10'), ep('10.0.0.2'), ep('9.0.0.1')] }),
+        slice('web-a', { endpoints: [ep('fd00::10'), ep('fd00::9'), ep('10.0.0.1')] }),
       ],
       want: [
+        '9.0.0.1 RS- http/TCP:8080 web-b',
         '10.0.0.1 RS- http/TCP:8080 web-a',
-        '10.0.0.10 RS- http/TCP:8080 web-b',
         '10.0.0.2 RS- http/TCP:8080 web-b',
-        'fd00::1 RS- http/TCP:8080 web-a',
+        '10.0.0.10 RS- http/TCP:8080 web-b',
+        'fd00::9 RS- http/TCP:8080 web-a',
+        'fd00::10 RS- http/TCP:8080 web-a',
       ],
       wantSlices: ['web-a', 'web-b'],
     },

@@ -2,6 +2,7 @@
 import { Kinds } from '../../kube/cache.ts';
 import type { ClusterResolvers, KindSyncStatusResolvers } from '../generated/resolvers-types.ts';
 import { present } from './shared.ts';
+import { rfc3339 } from '../../model/text.ts';
 
 export const Cluster: ClusterResolvers = {
   ready: async (_, __, ctx) => present(await ctx.loaders.kindHealthByKind.loadMany(Kinds)).every((h) => h.synced),
@@ -11,6 +12,8 @@ export const Cluster: ClusterResolvers = {
     if (health === null) throw new Error(`cluster.kind: no health for kind ${kind}`); // unreachable: every Kind has one
     return health;
   },
+  watchedNamespaces: (_, __, ctx) => ctx.loaders.watched.namespaces,
+  watchesNodes: (_, __, ctx) => ctx.loaders.watched.nodes,
 };
 
 export const KindSyncStatus: KindSyncStatusResolvers = {
@@ -27,8 +30,4 @@ export const KindSyncStatus: KindSyncStatusResolvers = {
 
 function isTime(ms: number | null): ms is number {
   return ms !== null && Number.isFinite(ms);
-}
-
-function rfc3339(ms: number | null): string | null {
-  return isTime(ms) ? new Date(ms).toISOString() : null;
 }

@@ -20,6 +20,7 @@ export const Query: QueryResolvers = {
   node: (_, a, ctx) => ctx.loaders.nodeByName.load(nameArg('name', a.name)),
   endpointSlice: (_, a, ctx) => lookup(ctx, 'endpointslices', a, ctx.loaders.sliceByKey),
   ip: (_, a) => ipArg(a.address),
+  namespaces: (_, __, ctx) => ctx.loaders.namespaceSummaries.load(NamespaceAll),
 
   services: (_, a, ctx) => serviceConnection(ctx, ctx.loaders.servicesByNamespace.load(optionalNamespaceArg(a.namespace) ?? NamespaceAll), a),
   pods: (_, a, ctx) => {
