@@ -157,6 +157,8 @@ describe('plain HTTP on a non-loopback address', () => {
     const gw = await GatewayProcess.start(['--demo', '--host', '0.0.0.0', '--port', '0']);
     try {
       assert.ok(gw.url.startsWith('http://'), gw.url);
+      // The warning is logged right after the serving line the start waited for: wait until it is read.
+      await waitFor('the plain HTTP warning', 10_000, () => gw.logs().some((l) => l.level === 'warn'));
       const warnings = gw.logs().filter((l) => l.level === 'warn');
       assert.equal(warnings.length, 1, JSON.stringify(warnings));
       assert.match(warnings[0]!.msg, /plain HTTP on a non-loopback address: bearer tokens .* plain text; serve TLS with --tls-cert-file and --tls-private-key-file/);
