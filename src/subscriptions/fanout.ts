@@ -17,6 +17,13 @@
  *   does not read costs no rendering and no memory beyond its queue). Snapshot frames are shared
  *   by every subscriber of a topic that starts at the same feed position.
  *
+ * Filtered streams: an endpoint subscriber receives the exact difference of its filtered view
+ * (changesets.ts). Service label changes are steps beside endpoint changes, in one numbered
+ * history that cursors point into, so a Service entering or leaving a label selector is sent
+ * live and replayed on resume. A start reflects every step logged before it runs; steps still
+ * queued behind it are not delivered to that subscriber again. Object streams send what starts
+ * or stops matching as ADDED or DELETED, as the API server's filtered watch does.
+ *
  * Slow subscribers: while its socket is writable, frames go straight out; behind that, change
  * sets queue. Past `maxQueue` live change sets they are coalesced to the latest state per
  * Service; if more than `maxQueue` distinct Services are still waiting, or the socket has not
@@ -413,7 +420,7 @@ export class Fanout {
         const cs = stepChangeSet(topic.filter!, step);
         if (!cs) continue;
         const due = (sub: Subscriber) => sub.startsAfter < step.ord;
-        if (![...topic.subscribers].some(due)) continue;
+        if (!someOf(topic.subscribers, due)) continue; // every subscriber's start already holds it
         const frame = await this.render(topic, cs);
         if (frame !== null) await this.pushAll(topic, (sub) => due(sub) && sub.push(cs, frame));
       }
@@ -507,6 +514,11 @@ function filteredEvent(old: AnyRecord | null, now: AnyRecord | null, matches: (r
   return { type: 'DELETED', object: { ...old, meta: { ...old.meta, resourceVersion: now.meta.resourceVersion } } as AnyRecord };
 }
 
+function someOf<T>(items: Iterable<T>, test: (item: T) => boolean): boolean {
+  for (const item of items) if (test(item)) return true;
+  return false;
+}
+
 /**
  * A pace for one loop of work: call it between steps. Once `sliceMs` has passed since the loop
  * started or last yielded, it returns a promise that resolves in a later turn of the event loop
@@ -572,7 +584,7 @@ class Topic {
   readonly subscribers = new Set<Subscriber>();
   /** Subscribers whose start has not been queued yet. */
   readonly pending = new Set<Subscriber>();
-  /** Snapshot frames at feed position `snapshotsAt`, by type and Service (shared by subscribers starting there). */
+  /** Snapshot frames at step position `snapshotsAt`, by type and Service (shared by subscribers starting there). */
   readonly snapshots = new Map<string, Promise<string | null>>();
   snapshotsAt = -1;
   readonly filter: EndpointFilter | null;
