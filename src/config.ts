@@ -112,7 +112,7 @@ export const Options: Readonly<Record<string, Option>> = {
   'ws-max-queue': { type: 'string', help: 'change sets queued per slow subscriber before they are coalesced per Service; more distinct Services than this closes it (4008)', default: '1000' },
   'ws-slow-timeout-ms': { type: 'string', help: 'a subscriber whose socket does not drain for this long while change sets wait is closed (4008), in ms', default: '20000' },
   'ws-keepalive-ms': { type: 'string', help: 'WebSocket ping interval; a socket that neither answers nor reads for one interval is terminated, in ms', default: '30000' },
-  'ws-history': { type: 'string', help: 'endpoint changes kept so a reconnecting subscriber can resume from its cursor', default: '10000' },
+  'ws-history': { type: 'string', help: 'endpoint changes and Service label changes kept so a reconnecting subscriber can resume from its cursor', default: '10000' },
   'shutdown-delay-seconds': { type: 'string', help: 'on SIGTERM, seconds to stay up unready before closing', default: '0' },
   'demo-churn-per-second': { type: 'string', help: 'demo cluster churn, changes per second (0: none)', default: '2' },
   help: { type: 'boolean', help: 'print this help and exit', default: false },

@@ -13,7 +13,7 @@ import type {
   ServiceRecord,
   SliceEndpoint,
 } from '../kube/records.ts';
-import type { EndpointCounts, MergedEndpoint, ServiceEndpoints } from '../model/endpoints.ts';
+import type { EndpointCounts, MergedEndpoint } from '../model/endpoints.ts';
 import type { EndpointChange } from '../model/diff.ts';
 import type { AnyRecord, Kind } from '../kube/records.ts';
 
@@ -112,9 +112,8 @@ export interface EndpointChangeSet {
   readonly cursor: string;
   /** When the change was computed (ms since epoch). */
   readonly at: number;
-  /** Unnarrowed views, kept for coalescing a slow subscriber's queue. */
-  readonly before: ServiceEndpoints | null;
-  readonly after: ServiceEndpoints | null;
+  /** What the subscriber held for this Service before the set (narrowed, sorted), kept for coalescing a slow subscriber's queue. */
+  readonly held: readonly MergedEndpoint[];
   readonly seq: number;
 }
 

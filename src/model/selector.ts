@@ -103,6 +103,15 @@ export function matches(selector: Selector, labels: Readonly<Record<string, stri
   return selector.requirements.every((r) => requirementMatches(r, labels));
 }
 
+/** Whether two label sets are equal (null: no object, equal only to null). */
+export function sameLabels(a: Readonly<Record<string, string>> | null, b: Readonly<Record<string, string>> | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
 /**
  * A Service's equality selector (`spec.selector`). `null` (a selectorless Service) and `{}` both
  * give `Nothing`: the EndpointSlice controller skips Services without a selector, and the API

@@ -2,8 +2,16 @@
  * Endpoint change sets: what an `endpointChanges` subscriber receives, built from the endpoint
  * feed, filtered to the Services a subscription asked for and narrowed to a node or zone.
  * Pure: no sockets, no GraphQL.
+ *
+ * The rule: a subscriber holds the *filtered view* of each Service (its endpoints narrowed to
+ * the node or zone, or nothing while the Service is out of the subscription's scope), and each
+ * change set is the exact difference between the filtered view before and after one step. So
+ * `added`, `removed` and `changed` applied to what the subscriber held give the set's own
+ * `endpoints`: an endpoint that moves into the node or zone is `added`, one that moves out is
+ * `removed`, a Service that comes into scope (its labels now match) has all its endpoints
+ * `added`, and one that leaves scope has all of them `removed`.
  */
-import { diffEndpoints, isEmptyDiff, type EndpointDiff } from '../model/diff.ts';
+import { diffEndpoints, isEmptyDiff, type EndpointChange, type EndpointDiff } from '../model/diff.ts';
 import { countEndpoints, type MergedEndpoint, type ServiceEndpoints } from '../model/endpoints.ts';
 import type { ChangeSetType, EndpointChangeSet } from '../graphql/parents.ts';
 
@@ -11,6 +19,7 @@ export type { ChangeSetType, EndpointChangeSet };
 import { encodeCursor } from '../model/cursor.ts';
 import type { EndpointsChange } from '../model/endpoint-feed.ts';
 import { matches, type Selector } from '../model/selector.ts';
+import { compareAddresses } from '../model/address.ts';
 
 export const CursorKind = 'endpointChanges';
 
@@ -23,8 +32,17 @@ export interface EndpointFilter {
   readonly zone: string | null;
 }
 
+/** A Service's labels; null: the Service does not exist (not created yet, or deleted). */
+export type ServiceLabels = Readonly<Record<string, string>> | null;
+
+/** One side of a step: the Service's labels and its merged endpoints (null: no slices). */
+export interface ServiceState {
+  readonly labels: ServiceLabels;
+  readonly view: ServiceEndpoints | null;
+}
+
 /** Whether a Service (by key and labels) is in the filter's scope; labels null: unknown (deleted). */
-export function serviceInScope(f: EndpointFilter, serviceKey: string, labels: Readonly<Record<string, string>> | null): boolean {
+export function serviceInScope(f: EndpointFilter, serviceKey: string, labels: ServiceLabels): boolean {
   const slash = serviceKey.indexOf('/');
   const ns = serviceKey.slice(0, slash);
   const name = serviceKey.slice(slash + 1);
@@ -34,64 +52,152 @@ export function serviceInScope(f: EndpointFilter, serviceKey: string, labels: Re
   return true;
 }
 
+/** Whether a Service's scope can change with its labels (a label selector): otherwise its key decides. */
+export function scopeFollowsLabels(f: EndpointFilter): boolean {
+  return f.selector !== null;
+}
+
 /**
- * A feed change as a change set for this filter, or null when nothing in its narrowed view
- * changed. Reuses the diff the feed computed once for everyone.
+ * What a subscriber with this filter holds of a Service in `state`: its endpoints narrowed to
+ * the node or zone, or none while the Service is out of scope. Sorted by address.
  */
-export function changeSetOf(f: EndpointFilter, c: EndpointsChange, type: ChangeSetType = c.resync ? 'RESYNC' : 'CHANGE'): EndpointChangeSet | null {
-  return build(f, type, c.serviceKey, c.before, c.after, c.diff, c.seq, c.at, type === 'RESYNC');
+export function filteredEndpoints(f: EndpointFilter, serviceKey: string, state: ServiceState): readonly MergedEndpoint[] {
+  if (!serviceInScope(f, serviceKey, state.labels) || state.view === null) return [];
+  return narrowed(f) ? state.view.endpoints.filter(keeper(f)) : state.view.endpoints;
 }
 
-/** The current state of one Service as a SNAPSHOT (or RESYNC) change set: everything added. */
-export function snapshotOf(f: EndpointFilter, serviceKey: string, view: ServiceEndpoints | null, seq: number, type: ChangeSetType = 'SNAPSHOT'): EndpointChangeSet {
-  const diff: EndpointDiff = { added: view?.endpoints ?? [], removed: [], changed: [] };
-  return build(f, type, serviceKey, null, view, diff, seq, Date.now(), true)!;
+/**
+ * The change set from `before` to `after` of one Service for this filter: the exact difference
+ * of the filtered views (see `filteredEndpoints`), or null when it is empty (a RESYNC is sent
+ * even then, for a Service in scope after the step). `diff` is the unnarrowed diff of the two
+ * views when the caller has it (the feed computed it once for everyone).
+ */
+export function changeSetBetween(
+  f: EndpointFilter,
+  serviceKey: string,
+  before: ServiceState,
+  after: ServiceState,
+  seq: number,
+  at: number,
+  type: ChangeSetType = 'CHANGE',
+  diff?: EndpointDiff,
+): EndpointChangeSet | null {
+  const wasIn = serviceInScope(f, serviceKey, before.labels);
+  const isIn = serviceInScope(f, serviceKey, after.labels);
+  if (!wasIn && !isIn) return null;
+  const held = wasIn ? filteredEndpoints(f, serviceKey, before) : [];
+  const endpoints = isIn ? filteredEndpoints(f, serviceKey, after) : [];
+  let delta: EndpointDiff;
+  if (wasIn && isIn) delta = narrowDiff(f, diff ?? diffEndpoints(before.view, after.view));
+  else delta = { added: endpoints, removed: held, changed: [] };
+  if (isEmptyDiff(delta) && !(type === 'RESYNC' && isIn)) return null;
+  const counts = isIn && !narrowed(f) && after.view ? after.view.counts : countEndpoints(endpoints);
+  return make(type, serviceKey, delta, endpoints, counts, held, seq, at);
 }
 
-/** Several queued change sets of one Service folded into one: from the first's before to the last's after. */
-export function coalesce(f: EndpointFilter, sets: readonly EndpointChangeSet[]): EndpointChangeSet | null {
+/**
+ * A feed change as a change set for this filter, or null when nothing in its filtered view
+ * changed. `labels`: the Service's labels when the change happened (only a label selector
+ * reads them). Reuses the diff the feed computed once for everyone.
+ */
+export function changeSetOf(f: EndpointFilter, c: EndpointsChange, labels: ServiceLabels = null, type: ChangeSetType = c.resync ? 'RESYNC' : 'CHANGE'): EndpointChangeSet | null {
+  return changeSetBetween(f, c.serviceKey, { labels, view: c.before }, { labels, view: c.after }, c.seq, c.at, type, c.diff);
+}
+
+/** The current filtered state of one Service as a SNAPSHOT (or RESYNC) change set: everything added. */
+export function snapshotOf(f: EndpointFilter, serviceKey: string, state: ServiceState, seq: number, type: ChangeSetType = 'SNAPSHOT'): EndpointChangeSet {
+  return snapshotOfEndpoints(type, serviceKey, filteredEndpoints(f, serviceKey, state), seq, Date.now());
+}
+
+/** Several queued change sets of one Service folded into one: from what was held before the first to the last's endpoints. */
+export function coalesce(sets: readonly EndpointChangeSet[]): EndpointChangeSet | null {
   const first = sets[0]!;
   const last = sets[sets.length - 1]!;
   const type: ChangeSetType = sets.some((s) => s.type === 'RESYNC') ? 'RESYNC' : first.type === 'SNAPSHOT' ? 'SNAPSHOT' : 'CHANGE';
-  if (type === 'SNAPSHOT') return snapshotOf(f, first.serviceKey, last.after, last.seq);
-  return build(f, type, first.serviceKey, first.before, last.after, diffEndpoints(first.before, last.after), last.seq, last.at, type === 'RESYNC');
+  if (type === 'SNAPSHOT') return snapshotOfEndpoints(type, first.serviceKey, last.endpoints, last.seq, last.at);
+  const delta = diffEndpoints(asView(first.held), asView(last.endpoints));
+  if (type === 'CHANGE' && isEmptyDiff(delta)) return null;
+  return make(type, first.serviceKey, delta, last.endpoints, last.counts, first.held, last.seq, last.at);
 }
 
 // Private:
 
-function build(
-  f: EndpointFilter,
+function narrowed(f: EndpointFilter): boolean {
+  return f.node !== null || f.zone !== null;
+}
+
+function keeper(f: EndpointFilter): (e: MergedEndpoint) => boolean {
+  return (e) => (f.node === null || e.nodeName === f.node) && (f.zone === null || e.zone === f.zone);
+}
+
+/**
+ * The diff of two unnarrowed views, narrowed to the node or zone: an endpoint whose `nodeName`
+ * or `zone` moves it into the narrowing is added, out of it removed; only one that stays
+ * inside is changed.
+ */
+function narrowDiff(f: EndpointFilter, diff: EndpointDiff): EndpointDiff {
+  if (!narrowed(f)) return diff;
+  const keep = keeper(f);
+  const added = diff.added.filter(keep);
+  const removed = diff.removed.filter(keep);
+  const changed: EndpointChange[] = [];
+  let moved = false;
+  for (const c of diff.changed) {
+    const a = keep(c.before);
+    const b = keep(c.after);
+    if (a && b) changed.push(c);
+    else if (b) {
+      added.push(c.after);
+      moved = true;
+    } else if (a) {
+      removed.push(c.before);
+      moved = true;
+    }
+  }
+  if (moved) {
+    added.sort(byAddress);
+    removed.sort(byAddress);
+  }
+  return { added, removed, changed };
+}
+
+function byAddress(a: MergedEndpoint, b: MergedEndpoint): number {
+  return compareAddresses(a.address, b.address);
+}
+
+/** A sorted endpoint list in the shape diffEndpoints reads. */
+function asView(endpoints: readonly MergedEndpoint[]): ServiceEndpoints {
+  return { endpoints, slices: [], counts: countEndpoints(endpoints) };
+}
+
+function snapshotOfEndpoints(type: ChangeSetType, serviceKey: string, endpoints: readonly MergedEndpoint[], seq: number, at: number): EndpointChangeSet {
+  return make(type, serviceKey, { added: endpoints, removed: [], changed: [] }, endpoints, countEndpoints(endpoints), [], seq, at);
+}
+
+function make(
   type: ChangeSetType,
   serviceKey: string,
-  before: ServiceEndpoints | null,
-  after: ServiceEndpoints | null,
-  diff: EndpointDiff,
+  delta: EndpointDiff,
+  endpoints: readonly MergedEndpoint[],
+  counts: EndpointChangeSet['counts'],
+  held: readonly MergedEndpoint[],
   seq: number,
   at: number,
-  emitEmpty: boolean,
-): EndpointChangeSet | null {
-  const keep = (e: MergedEndpoint) => (f.node === null || e.nodeName === f.node) && (f.zone === null || e.zone === f.zone);
-  const narrow = f.node !== null || f.zone !== null;
-  const added = narrow ? diff.added.filter(keep) : diff.added;
-  const removed = narrow ? diff.removed.filter(keep) : diff.removed;
-  const changed = narrow ? diff.changed.filter((c) => keep(c.before) || keep(c.after)) : diff.changed;
-  if (!emitEmpty && isEmptyDiff({ added, removed, changed })) return null;
-  const endpoints = after ? (narrow ? after.endpoints.filter(keep) : after.endpoints) : [];
+): EndpointChangeSet {
   const slash = serviceKey.indexOf('/');
   return {
     type,
     serviceKey,
     namespace: serviceKey.slice(0, slash),
     name: serviceKey.slice(slash + 1),
-    added,
-    removed,
-    changed,
+    added: delta.added,
+    removed: delta.removed,
+    changed: delta.changed,
     endpoints,
-    counts: narrow || !after ? countEndpoints(endpoints) : after.counts,
+    counts,
     cursor: encodeCursor(CursorKind, String(seq)),
     at,
-    before,
-    after,
+    held,
     seq,
   };
 }

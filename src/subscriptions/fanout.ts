@@ -17,6 +17,13 @@
  *   does not read costs no rendering and no memory beyond its queue). Snapshot frames are shared
  *   by every subscriber of a topic that starts at the same feed position.
  *
+ * Filtered streams: an endpoint subscriber receives the exact difference of its filtered view
+ * (changesets.ts). Service label changes are steps beside endpoint changes, in one numbered
+ * history that cursors point into, so a Service entering or leaving a label selector is sent
+ * live and replayed on resume. A start reflects every step logged before it runs; steps still
+ * queued behind it are not delivered to that subscriber again. Object streams send what starts
+ * or stops matching as ADDED or DELETED, as the API server's filtered watch does.
+ *
  * Slow subscribers: while its socket is writable, frames go straight out; behind that, change
  * sets queue. Past `maxQueue` live change sets they are coalesced to the latest state per
  * Service; if more than `maxQueue` distinct Services are still waiting, or the socket has not
@@ -24,7 +31,8 @@
  */
 import { execute, GraphQLError, type DocumentNode } from 'graphql';
 import type { EndpointFeed, FeedBatch, EndpointsChange } from '../model/endpoint-feed.ts';
-import { matches as matchesSel } from '../model/selector.ts';
+import type { ServiceEndpoints } from '../model/endpoints.ts';
+import { matches as matchesSel, sameLabels } from '../model/selector.ts';
 import type { ClusterCache } from '../kube/cache.ts';
 import type { AnyRecord, Kind } from '../kube/records.ts';
 import { objectKey } from '../kube/records.ts';
@@ -35,7 +43,7 @@ import { authorizationUnavailable, ErrorCode, forbidden } from '../graphql/error
 import { namespaceNotWatched, withWarnings } from '../graphql/warnings.ts';
 import { AllNamespaces, AuthorizationUnavailableError, OpenCaller, type Access, type Caller, type Resource, type Verb } from '../auth/access.ts';
 import type { OperationSink, StopOperation, SubscribePayload } from './sink.ts';
-import { changeSetOf, coalesce, serviceInScope, snapshotOf, type EndpointChangeSet, type EndpointFilter } from './changesets.ts';
+import { changeSetBetween, coalesce, serviceInScope, snapshotOf, type EndpointChangeSet, type EndpointFilter, type ServiceLabels } from './changesets.ts';
 import { errorText, type Logger } from '../log.ts';
 
 export interface FanoutOptions {
@@ -59,7 +67,7 @@ export interface FanoutOptions {
    * @default 20_000 // 20 seconds
    */
   slowTimeoutMs?: number;
-  /** Feed changes kept for resuming from a cursor. @default 10_000 // changes */
+  /** Steps (endpoint changes and Service label changes) kept for resuming from a cursor. @default 10_000 // steps */
   historySize?: number;
   /** Rendering done in one turn of the event loop before yielding to other work. @default 5 // milliseconds */
   sliceMs?: number;
@@ -83,7 +91,12 @@ export class Fanout {
   private readonly maxQueue: number;
   private readonly historySize: number;
   private readonly topics = new Map<string, Topic>();
-  private readonly history: EndpointsChange[] = [];
+  /** The steps endpoint subscriptions follow, oldest first (see Step), for resuming from a cursor. */
+  private readonly history: Step[] = [];
+  /** Ordinal of the last step logged: the position a subscriber starting now starts after. */
+  private position = 0;
+  /** A cursor below this no longer resumes: steps after it were dropped from the history. */
+  private oldestResumable = 0;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly renders: RenderQueue;
   private chain: Promise<void> = Promise.resolve();
@@ -108,7 +121,12 @@ export class Fanout {
   start(): void {
     this.unsubscribe.push(this.options.feed.subscribe((b) => this.onFeed(b)));
     for (const kind of ['Service', 'Pod', 'Node'] as const) {
-      this.unsubscribe.push(this.options.cache.storeOf(kind).subscribe((b) => this.onStore(kind, b as StoreBatch<AnyRecord>)));
+      this.unsubscribe.push(
+        this.options.cache.storeOf(kind).subscribe((b) => {
+          if (kind === 'Service') this.onServices(b as StoreBatch<AnyRecord>);
+          this.onStore(kind, b as StoreBatch<AnyRecord>);
+        }),
+      );
     }
   }
 
@@ -180,11 +198,13 @@ export class Fanout {
     topic.pending.add(sub);
     const t = topic;
     const resumeAfter = root.field === 'endpointChanges' && root.args.after !== null ? Number(root.args.after) : null;
-    // Through the serial chain: the snapshot reflects the feed up to here, and every change
-    // processed after it is queued behind it.
+    // Through the serial chain. The start reflects every step logged so far (the cache and the
+    // feed are already past them), including steps still queued in the chain behind this: the
+    // subscriber is marked as starting after them, so they are not delivered to it twice.
     this.serially(async () => {
       if (!t.pending.delete(sub)) return; // stopped before it started
       if (t.rootField === 'endpointChanges') this.startEndpoints(t, sub, root.args.snapshot, resumeAfter);
+      sub.startsAfter = this.position;
       t.subscribers.add(sub);
     });
     return () => this.drop(t, sub);
@@ -317,27 +337,38 @@ export class Fanout {
     this.chain = this.chain.then(fn).catch((err) => this.options.logger.error('subscription processing failed', { error: errorText(err) }));
   }
 
-  /** Queue the subscriber's start: a snapshot per Service in scope, or a replay from the history, or RESYNC when it does not reach back. Nothing is rendered here. */
+  /**
+   * Queue the subscriber's start, as of every step logged so far: a snapshot per Service in
+   * scope, or a replay of the steps after its cursor, or RESYNC when the history does not reach
+   * back. Nothing is rendered here.
+   */
   private startEndpoints(topic: Topic, sub: Subscriber, snapshot: boolean, resumeAfter: number | null): void {
     const f = topic.filter!;
-    const position = this.options.feed.position - 1;
+    const position = this.position;
     if (resumeAfter !== null) {
-      const oldest = this.history[0]?.seq ?? this.options.feed.position;
-      if (resumeAfter >= oldest - 1 && resumeAfter <= position) {
-        for (const c of this.history) {
-          if (c.seq <= resumeAfter) continue;
-          if (!this.inScope(topic, c.serviceKey)) continue;
-          const cs = changeSetOf(f, c);
+      if (resumeAfter >= this.oldestResumable && resumeAfter <= position) {
+        for (const step of this.history) {
+          if (step.ord <= resumeAfter) continue;
+          const cs = stepChangeSet(f, step);
           if (cs) sub.pushStart(cs, false);
         }
         return;
       }
       // History does not reach back that far: the client must replace what it holds.
-      for (const key of this.scopeKeys(topic)) sub.pushStart(snapshotOf(f, key, this.options.feed.get(key), position, 'RESYNC'), true);
+      for (const key of this.scopeKeys(f)) sub.pushStart(snapshotOf(f, key, this.stateOf(key), position, 'RESYNC'), true);
       return;
     }
     if (!snapshot) return;
-    for (const key of this.scopeKeys(topic)) sub.pushStart(snapshotOf(f, key, this.options.feed.get(key), position), true);
+    for (const key of this.scopeKeys(f)) sub.pushStart(snapshotOf(f, key, this.stateOf(key), position), true);
+  }
+
+  /** A Service's labels and endpoints now (after every logged step). */
+  private stateOf(serviceKey: string) {
+    return { labels: this.labelsOf(serviceKey), view: this.options.feed.get(serviceKey) };
+  }
+
+  private labelsOf(serviceKey: string): ServiceLabels {
+    return this.options.cache.services.get(serviceKey)?.meta.labels ?? null;
   }
 
   /**
@@ -345,43 +376,61 @@ export class Fanout {
    * the one named Service even when it does not exist (its snapshot says so: `service: null`,
    * no endpoints), so that a typo is never a silent subscription.
    */
-  private scopeKeys(topic: Topic): string[] {
+  private scopeKeys(f: EndpointFilter): string[] {
     const keys = new Set<string>();
-    const f = topic.filter!;
     if (f.namespace !== null && f.name !== null) keys.add(`${f.namespace}/${f.name}`);
     else {
       for (const s of this.options.cache.services.list()) {
         const k = objectKey(s.meta);
         if (serviceInScope(f, k, s.meta.labels)) keys.add(k);
       }
-      for (const k of this.options.feed.serviceKeys()) if (this.inScope(topic, k)) keys.add(k);
+      for (const k of this.options.feed.serviceKeys()) if (serviceInScope(f, k, this.labelsOf(k))) keys.add(k);
     }
-    for (const k of keys) topic.seen.add(k);
     return [...keys].sort();
   }
 
-  private inScope(topic: Topic, serviceKey: string): boolean {
-    if (topic.seen.has(serviceKey)) return true;
-    const svc = this.options.cache.services.get(serviceKey);
-    return serviceInScope(topic.filter!, serviceKey, svc ? svc.meta.labels : null);
+  /**
+   * Log steps in the order the gateway saw them (the store and feed listeners run
+   * synchronously, so the cache is exactly past them), and publish them through the chain.
+   */
+  private log(steps: Step[]): void {
+    if (steps.length === 0) return;
+    this.history.push(...steps);
+    if (this.history.length > this.historySize) {
+      const dropped = this.history.splice(0, this.history.length - this.historySize);
+      this.oldestResumable = dropped.at(-1)!.ord;
+    }
+    this.serially(() => this.publishSteps(steps));
   }
 
   private onFeed(batch: FeedBatch): void {
-    for (const c of batch.changes) this.history.push(c);
-    if (this.history.length > this.historySize) this.history.splice(0, this.history.length - this.historySize);
-    if (batch.changes.length > 0) this.serially(() => this.publishFeed(batch));
+    this.log(batch.changes.map((change) => ({ kind: 'endpoints', ord: ++this.position, change, labels: this.labelsOf(change.serviceKey) })));
   }
 
-  private async publishFeed(batch: FeedBatch): Promise<void> {
+  /** Service label changes (creations and deletions included) move Services in and out of label-selector subscriptions. */
+  private onServices(batch: StoreBatch<AnyRecord>): void {
+    const steps: Step[] = [];
+    const at = Date.now();
+    for (const ev of batch.events) {
+      const before = ev.old?.meta.labels ?? null;
+      const after = ev.new?.meta.labels ?? null;
+      if (sameLabels(before, after)) continue;
+      const serviceKey = objectKey((ev.new ?? ev.old)!.meta);
+      steps.push({ kind: 'labels', ord: ++this.position, serviceKey, before, after, view: this.options.feed.get(serviceKey), resync: batch.relist, at });
+    }
+    this.log(steps);
+  }
+
+  private async publishSteps(steps: readonly Step[]): Promise<void> {
     for (const topic of [...this.topics.values()]) {
       if (topic.rootField !== 'endpointChanges' || topic.subscribers.size === 0) continue;
-      for (const c of batch.changes) {
-        if (!this.inScope(topic, c.serviceKey)) continue;
-        topic.seen.add(c.serviceKey);
-        const cs = changeSetOf(topic.filter!, c);
+      for (const step of steps) {
+        const cs = stepChangeSet(topic.filter!, step);
         if (!cs) continue;
+        const due = (sub: Subscriber) => sub.startsAfter < step.ord;
+        if (!someOf(topic.subscribers, due)) continue; // every subscriber's start already holds it
         const frame = await this.render(topic, cs);
-        if (frame !== null) await this.pushAll(topic, (sub) => sub.push(cs, frame));
+        if (frame !== null) await this.pushAll(topic, (sub) => due(sub) && sub.push(cs, frame));
       }
     }
   }
@@ -407,9 +456,9 @@ export class Fanout {
     for (const topic of [...this.topics.values()]) {
       if (ObjectRootFields[topic.rootField] !== kind || topic.subscribers.size === 0) continue;
       for (const ev of batch.events) {
-        const object = (ev.new ?? ev.old)!;
-        if (!topic.objectMatches(object) && !(ev.old && topic.objectMatches(ev.old))) continue;
-        const value: ObjectEvent = { type: ev.type, kind, object, old: ev.old, resync: batch.relist, at };
+        const event = filteredEvent(ev.old, ev.new, (r) => topic.objectMatches(r));
+        if (!event) continue;
+        const value: ObjectEvent = { ...event, kind, old: ev.old, resync: batch.relist, at };
         const frame = await this.render(topic, value);
         if (frame !== null) await this.pushAll(topic, (sub) => sub.pushObject(at, frame));
       }
@@ -425,6 +474,58 @@ export class Fanout {
 }
 
 // Private:
+
+/**
+ * One step endpoint subscriptions follow, numbered in the order the gateway saw it: a change of
+ * a Service's merged endpoints (with the Service's labels at that moment), or a change of a
+ * Service's labels (creation and deletion included, with its endpoints at that moment). The
+ * ordinal is what cursors carry.
+ */
+type Step =
+  | { readonly kind: 'endpoints'; readonly ord: number; readonly change: EndpointsChange; readonly labels: ServiceLabels }
+  | {
+      readonly kind: 'labels';
+      readonly ord: number;
+      readonly serviceKey: string;
+      readonly before: ServiceLabels;
+      readonly after: ServiceLabels;
+      readonly view: ServiceEndpoints | null;
+      readonly resync: boolean;
+      readonly at: number;
+    };
+
+/** A step as a change set for this filter, or null when nothing the subscriber holds changes. */
+function stepChangeSet(f: EndpointFilter, step: Step): EndpointChangeSet | null {
+  if (step.kind === 'endpoints') {
+    const c = step.change;
+    const state = (view: ServiceEndpoints | null) => ({ labels: step.labels, view });
+    return changeSetBetween(f, c.serviceKey, state(c.before), state(c.after), step.ord, c.at, c.resync ? 'RESYNC' : 'CHANGE', c.diff);
+  }
+  // Entering or leaving scope only: a label change that keeps the Service in (or out) sends nothing.
+  if (serviceInScope(f, step.serviceKey, step.before) === serviceInScope(f, step.serviceKey, step.after)) return null;
+  const type = step.resync ? 'RESYNC' : 'CHANGE';
+  return changeSetBetween(f, step.serviceKey, { labels: step.before, view: step.view }, { labels: step.after, view: step.view }, step.ord, step.at, type);
+}
+
+/**
+ * A store event as a filtered watch sends it (the API server's watch cache does the same): an
+ * object that starts matching is ADDED, one that stops matching is DELETED (with its last
+ * matching state, at the event's resourceVersion), one that matches before and after is
+ * MODIFIED, and one that matches neither is not sent.
+ */
+function filteredEvent(old: AnyRecord | null, now: AnyRecord | null, matches: (r: AnyRecord) => boolean): { type: ObjectEventType; object: AnyRecord } | null {
+  const was = old !== null && matches(old);
+  const is = now !== null && matches(now);
+  if (is) return { type: was ? 'MODIFIED' : 'ADDED', object: now };
+  if (!was) return null;
+  if (now === null) return { type: 'DELETED', object: old };
+  return { type: 'DELETED', object: { ...old, meta: { ...old.meta, resourceVersion: now.meta.resourceVersion } } as AnyRecord };
+}
+
+function someOf<T>(items: Iterable<T>, test: (item: T) => boolean): boolean {
+  for (const item of items) if (test(item)) return true;
+  return false;
+}
 
 /**
  * A pace for one loop of work: call it between steps. Once `sliceMs` has passed since the loop
@@ -491,9 +592,7 @@ class Topic {
   readonly subscribers = new Set<Subscriber>();
   /** Subscribers whose start has not been queued yet. */
   readonly pending = new Set<Subscriber>();
-  /** Services this topic has sent something about: their removal is sent even when labels no longer match. */
-  readonly seen = new Set<string>();
-  /** Snapshot frames at feed position `snapshotsAt`, by type and Service (shared by subscribers starting there). */
+  /** Snapshot frames at step position `snapshotsAt`, by type and Service (shared by subscribers starting there). */
   readonly snapshots = new Map<string, Promise<string | null>>();
   snapshotsAt = -1;
   readonly filter: EndpointFilter | null;
@@ -576,6 +675,8 @@ class Subscriber {
   /** In the fan-out's send loop (scheduled or sending). */
   private scheduled = false;
   private disposed = false;
+  /** The step position the subscriber's start reflects: later steps only are delivered to it live. */
+  startsAfter = Number.POSITIVE_INFINITY;
 
   constructor(sink: OperationSink, maxQueue: number, slowTimeoutMs: number, topic: Topic, fanout: Fanout) {
     this.sink = sink;
@@ -644,7 +745,7 @@ class Subscriber {
         next.push(items[0]!);
         continue;
       }
-      const one = coalesce(this.topic.filter!, items.map((q) => q.set!));
+      const one = coalesce(items.map((q) => q.set!));
       // Rendered when it is sent (a coalesced snapshot is the shared snapshot of its position).
       if (one) next.push({ set: one, frame: null, at: one.at, snapshot: one.type === 'SNAPSHOT', live: items.some((q) => q.live) });
     }

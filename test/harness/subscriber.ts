@@ -1,7 +1,9 @@
 /**
- * A real graphql-ws subscriber for tests: collects every `endpointChanges` change set, folds
- * them into the endpoint state a client would hold, and checks each change set against that
- * state as it applies it (no gap, no duplicate, `changed.before` is what the client held).
+ * Real graphql-ws subscribers for tests. `EndpointSubscriber` collects every `endpointChanges`
+ * change set, folds them into the endpoint state a client would hold, and checks each change
+ * set against that state as it applies it (no gap, no duplicate, `changed.before` is what the
+ * client held). `ObjectStream` folds `podChanges`, `nodeChanges` or `serviceChanges` events by
+ * the usual watch rules (ADDED and MODIFIED set, DELETED removes).
  */
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -28,8 +30,8 @@ export interface ChangeSetMsg {
 }
 
 const Fields = 'address ready serving terminating nodeName';
-export const EndpointChangesQuery = `subscription Churn($ns: String, $name: String, $after: String, $snapshot: Boolean) {
-  endpointChanges(namespace: $ns, name: $name, after: $after, snapshot: $snapshot) {
+export const EndpointChangesQuery = `subscription Churn($ns: String, $name: String, $after: String, $snapshot: Boolean, $sel: String, $node: String, $zone: String) {
+  endpointChanges(namespace: $ns, name: $name, after: $after, snapshot: $snapshot, labelSelector: $sel, node: $node, zone: $zone) {
     type namespace name cursor
     added { ${Fields} }
     removed { address }
@@ -46,13 +48,20 @@ export class EndpointSubscriber {
   readonly errors: unknown[] = [];
   private readonly client: Client;
   private dispose: (() => void) | null = null;
+  /** Subscribed to one named Service: its first change set must be a SNAPSHOT (or RESYNC). */
+  private named = true;
   completed = false;
 
   constructor(url: string) {
     this.client = createClient({ url: url.replace(/^http/, 'ws') + '/graphql', webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
   }
 
-  start(variables: { ns?: string; name?: string; after?: string; snapshot?: boolean }): void {
+  /**
+   * Subscribe. Without `name`, a CHANGE may open a Service the client holds nothing of yet (one
+   * created, or coming into a label selector's scope, after the start).
+   */
+  start(variables: { ns?: string; name?: string; after?: string; snapshot?: boolean; sel?: string; node?: string; zone?: string }): void {
+    this.named = variables.name !== undefined;
     this.dispose = this.client.subscribe<{ endpointChanges: ChangeSetMsg }>(
       { query: EndpointChangesQuery, variables },
       {
@@ -83,6 +92,13 @@ export class EndpointSubscriber {
     return this.events.at(-1)?.cursor;
   }
 
+  /** Every Service holding at least one endpoint → its endpoints, sorted by address (keys sorted). */
+  heldAll(): Record<string, EndpointView[]> {
+    const out: Record<string, EndpointView[]> = {};
+    for (const key of [...this.state.keys()].sort()) if (this.state.get(key)!.size > 0) out[key] = this.held(key);
+    return out;
+  }
+
   /** The held endpoints of one Service, sorted by address. */
   held(serviceKey: string): EndpointView[] {
     return [...(this.state.get(serviceKey)?.values() ?? [])].sort((a, b) => (a.address < b.address ? -1 : 1));
@@ -106,7 +122,8 @@ export class EndpointSubscriber {
       held = new Map(cs.endpoints.map((e) => [e.address, e]));
       this.state.set(key, held);
     } else {
-      if (!held) throw new Error(`${key}: CHANGE before any SNAPSHOT`);
+      if (!held && this.named) throw new Error(`${key}: CHANGE before any SNAPSHOT`);
+      if (!held) this.state.set(key, (held = new Map()));
       for (const r of cs.removed) {
         if (!held.has(r.address)) throw new Error(`${key}: removed ${r.address}, which the client did not hold`);
         held.delete(r.address);
@@ -128,6 +145,72 @@ export class EndpointSubscriber {
     if (mine !== theirs) throw new Error(`${key}: after applying ${cs.type}, held [${mine}] but the change set says [${theirs}]`);
     const ready = cs.endpoints.filter((e) => e.ready).length;
     if (cs.counts.total !== cs.endpoints.length || cs.counts.ready !== ready) throw new Error(`${key}: counts ${JSON.stringify(cs.counts)} disagree with endpoints`);
+  }
+}
+
+/** One object as an object stream holds it. */
+export interface HeldObject {
+  name: string;
+  namespace: string | null;
+  resourceVersion: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * A `podChanges`, `nodeChanges` or `serviceChanges` subscription folded by the usual watch
+ * rules: ADDED and MODIFIED set the object, DELETED removes it. ADDED for an object held, or
+ * MODIFIED or DELETED for one not held, is recorded as an error (a client would drift).
+ */
+export class ObjectStream {
+  /** `namespace/name` (or `name`) → the object as last received. */
+  readonly held = new Map<string, HeldObject>();
+  readonly events: { type: string; key: string }[] = [];
+  readonly errors: unknown[] = [];
+  private readonly client: Client;
+  private readonly field: 'podChanges' | 'nodeChanges' | 'serviceChanges';
+  private readonly objectField: 'pod' | 'node' | 'service';
+
+  /** @param args the field's arguments as GraphQL source, e.g. `namespace: "a", labelSelector: "role=edge"` */
+  constructor(url: string, field: 'podChanges' | 'nodeChanges' | 'serviceChanges', args: string) {
+    this.client = createClient({ url: url.replace(/^http/, 'ws') + '/graphql', webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+    this.field = field;
+    this.objectField = field === 'podChanges' ? 'pod' : field === 'nodeChanges' ? 'node' : 'service';
+    const query = `subscription { ${field}(${args}) { type ${this.objectField} { metadata { namespace name resourceVersion labels { key value } } } } }`;
+    this.client.subscribe<Record<string, { type: string } & Record<string, { metadata: { namespace: string | null; name: string; resourceVersion: string; labels: { key: string; value: string }[] } }>>>(
+      { query },
+      {
+        next: (v) => {
+          if (v.errors) this.errors.push(v.errors);
+          const e = v.data?.[this.field];
+          if (e) this.apply(e.type, e[this.objectField]!.metadata);
+        },
+        error: (e) => this.errors.push(e),
+        complete: () => {},
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.client.dispose();
+  }
+
+  throwIfErrors(): void {
+    if (this.errors.length > 0) throw new Error(`${this.field} stream got errors: ${JSON.stringify(this.errors, errReplacer).slice(0, 800)}`);
+  }
+
+  /** Held objects as `key@resourceVersion`, sorted. */
+  heldVersions(): string[] {
+    return [...this.held].map(([k, o]) => `${k}@${o.resourceVersion}`).sort();
+  }
+
+  private apply(type: string, m: { namespace: string | null; name: string; resourceVersion: string; labels: { key: string; value: string }[] }): void {
+    const key = m.namespace ? `${m.namespace}/${m.name}` : m.name;
+    this.events.push({ type, key });
+    const has = this.held.has(key);
+    if (type === 'ADDED' && has) this.errors.push(`${this.field}: ADDED ${key}, which the client already held`);
+    if (type !== 'ADDED' && !has) this.errors.push(`${this.field}: ${type} ${key}, which the client did not hold`);
+    if (type === 'DELETED') this.held.delete(key);
+    else this.held.set(key, { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion, labels: Object.fromEntries(m.labels.map((l) => [l.key, l.value])) });
   }
 }
 

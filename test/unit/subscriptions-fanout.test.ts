@@ -26,12 +26,12 @@ function service(ns: string, name: string, labels: Record<string, string> = {}):
 }
 
 let rv = 1;
-function slice(ns: string, svc: string, name: string, eps: { ip: string; ready?: boolean; node?: string }[]): EndpointSliceRecord {
+function slice(ns: string, svc: string, name: string, eps: { ip: string; ready?: boolean; node?: string; zone?: string }[]): EndpointSliceRecord {
   return ingest('EndpointSlice', {
     metadata: { namespace: ns, name, uid: `uid-${name}`, resourceVersion: String(++rv), labels: { 'kubernetes.io/service-name': svc } },
     addressType: 'IPv4',
     ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-    endpoints: eps.map((e) => ({ addresses: [e.ip], conditions: { ready: e.ready ?? true }, nodeName: e.node ?? 'n1' })),
+    endpoints: eps.map((e) => ({ addresses: [e.ip], conditions: { ready: e.ready ?? true }, nodeName: e.node ?? 'n1', ...(e.zone ? { zone: e.zone } : {}) })),
   });
 }
 
@@ -242,5 +242,188 @@ describe('subscription fan-out', () => {
       [['ADDED', false, 'web-1', '1'], ['MODIFIED', false, 'web-1', '2'], ['DELETED', false, 'web-1', '2']],
     );
     assert.deepEqual(services.frames.map((f) => JSON.parse(f).data.serviceChanges).map((e: any) => [e.type, e.service.metadata.name]), [['ADDED', 'new']]);
+  });
+});
+
+/** Every field a folding client needs. */
+const folding = `subscription($ns: String, $sel: String, $node: String, $zone: String, $after: String) {
+  endpointChanges(namespace: $ns, labelSelector: $sel, node: $node, zone: $zone, after: $after) {
+    type namespace name cursor
+    added { address nodeName zone ready } removed { address nodeName zone ready }
+    changed { before { address nodeName zone ready } after { address nodeName zone ready } }
+    endpoints { address nodeName zone ready } counts { total ready }
+  }
+}`;
+
+type Ep = { address: string; nodeName: string | null; zone: string | null; ready: boolean };
+
+/** Fold change sets as a client does, refusing any that does not apply to what it holds; returns service key → sorted endpoints (empty Services left out). */
+function fold(payloads: any[], start: Map<string, Map<string, Ep>> = new Map()): Record<string, Ep[]> {
+  const held = new Map([...start].map(([k, m]) => [k, new Map(m)]));
+  for (const cs of payloads) {
+    const key = `${cs.namespace}/${cs.name}`;
+    let m = held.get(key) ?? new Map<string, Ep>();
+    if (cs.type !== 'CHANGE') m = new Map();
+    for (const r of cs.removed) assert.ok(m.delete(r.address), `${cs.type} of ${key} removes ${r.address}, which was not held`);
+    for (const a of cs.added) {
+      assert.ok(!m.has(a.address), `${cs.type} of ${key} adds ${a.address}, which was held`);
+      m.set(a.address, a);
+    }
+    for (const c of cs.changed) {
+      assert.deepEqual(m.get(c.before.address), c.before, `changed.before of ${c.before.address} is what was held`);
+      m.set(c.after.address, c.after);
+    }
+    assert.deepEqual([...m.values()].sort(byAddress), cs.endpoints, `after ${cs.type} of ${key}, held equals the set's endpoints`);
+    held.set(key, m);
+  }
+  return Object.fromEntries([...held].filter(([, m]) => m.size > 0).map(([k, m]) => [k, [...m.values()].sort(byAddress)]));
+}
+
+function byAddress(a: { address: string }, b: { address: string }): number {
+  return a.address < b.address ? -1 : a.address > b.address ? 1 : 0;
+}
+
+describe('filtered subscriptions across the filter boundary', () => {
+  let cache: ClusterCache;
+  let feed: EndpointFeed;
+  let fanout: Fanout;
+  const make = (sliceMs?: number) => {
+    cache = new ClusterCache({ client: null });
+    cache.services.replace([service('a', 'web', { tier: 'front' }), service('a', 'api', { tier: 'back' })]);
+    cache.slices.replace([
+      slice('a', 'web', 'web-1', [{ ip: '10.0.0.1', zone: 'za' }, { ip: '10.0.0.2', node: 'n2', zone: 'zb' }]),
+      slice('a', 'api', 'api-1', [{ ip: '10.0.1.1', zone: 'za' }]),
+    ]);
+    feed = new EndpointFeed(cache.slices, (k) => cache.slicesByService(k));
+    feed.start();
+    fanout = new Fanout({ pipeline: new OperationPipeline({ schema, logger }), cache, feed, createContext: () => createContext({ cache, feed }), logger, ...(sliceMs === undefined ? {} : { sliceMs }) });
+    fanout.start();
+  };
+  const relabel = (name: string, labels: Record<string, string>) => {
+    const s = service('a', name, labels);
+    cache.services.upsert({ ...s, meta: { ...s.meta, resourceVersion: String(++rv) } });
+  };
+  beforeEach(() => make());
+
+  it('a Service relabelled out of a label selector is emptied by one CHANGE and then left out; one relabelled in arrives with every endpoint added', async () => {
+    const s = new RecordingSink('sel');
+    fanout.subscribe(s, { query: folding, variables: { sel: 'tier=back' } });
+    await fanout.idle();
+    relabel('api', { tier: 'front' });
+    cache.slices.upsert(slice('a', 'api', 'api-1', [{ ip: '10.0.1.1' }, { ip: '10.0.1.2' }])); // out of scope now: not sent
+    relabel('web', { tier: 'back' });
+    cache.slices.upsert(slice('a', 'web', 'web-1', [{ ip: '10.0.0.1', ready: false, zone: 'za' }, { ip: '10.0.0.2', node: 'n2', zone: 'zb' }]));
+    await fanout.idle();
+    assert.deepEqual(
+      s.payloads.map((p) => [p.type, p.name, p.added.map((e: Ep) => e.address), p.removed.map((e: Ep) => e.address), p.changed.map((c: any) => c.after.address), p.counts.total]),
+      [
+        ['SNAPSHOT', 'api', ['10.0.1.1'], [], [], 1],
+        ['CHANGE', 'api', [], ['10.0.1.1'], [], 0],
+        ['CHANGE', 'web', ['10.0.0.1', '10.0.0.2'], [], [], 2],
+        ['CHANGE', 'web', [], [], ['10.0.0.1'], 2],
+      ],
+    );
+    assert.deepEqual(Object.keys(fold(s.payloads)), ['a/web']);
+  });
+
+  it('endpoints whose nodeName or zone moves across a node or zone narrowing are added and removed, never changed', async () => {
+    const byNode = new RecordingSink('node');
+    const byZone = new RecordingSink('zone');
+    fanout.subscribe(byNode, { query: folding, variables: { ns: 'a', node: 'n2' } });
+    fanout.subscribe(byZone, { query: folding, variables: { ns: 'a', zone: 'za' } });
+    await fanout.idle();
+    // 10.0.0.1 moves to n2 in zone zb; 10.0.0.2 moves to n1 in zone za.
+    cache.slices.upsert(slice('a', 'web', 'web-1', [{ ip: '10.0.0.1', node: 'n2', zone: 'zb' }, { ip: '10.0.0.2', zone: 'za' }]));
+    await fanout.idle();
+    const last = (sink: RecordingSink) => sink.payloads.at(-1);
+    assert.deepEqual([last(byNode).added.map((e: Ep) => e.address), last(byNode).removed.map((e: Ep) => e.address), last(byNode).changed], [['10.0.0.1'], ['10.0.0.2'], []]);
+    assert.deepEqual([last(byZone).added.map((e: Ep) => e.address), last(byZone).removed.map((e: Ep) => e.address), last(byZone).changed], [['10.0.0.2'], ['10.0.0.1'], []]);
+    assert.deepEqual(fold(byNode.payloads), { 'a/web': [{ address: '10.0.0.1', nodeName: 'n2', zone: 'zb', ready: true }] });
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(fold(byZone.payloads)).map(([k, v]) => [k, v.map((e) => e.address)])),
+      { 'a/api': ['10.0.1.1'], 'a/web': ['10.0.0.2'] },
+    );
+  });
+
+  it('a subscriber resuming across Service label changes gets them replayed in order: what it folds equals the filtered truth', async () => {
+    const s = new RecordingSink('r1');
+    fanout.subscribe(s, { query: folding, variables: { sel: 'tier=back' } });
+    await fanout.idle();
+    const cursor = s.payloads.at(-1).cursor;
+    const held = fold(s.payloads);
+    relabel('api', { tier: 'front' });
+    cache.slices.upsert(slice('a', 'api', 'api-1', [{ ip: '10.0.1.7' }]));
+    relabel('web', { tier: 'back' });
+    relabel('api', { tier: 'back' });
+    await fanout.idle();
+    const resumed = new RecordingSink('r2');
+    fanout.subscribe(resumed, { query: folding, variables: { sel: 'tier=back', after: cursor } });
+    await fanout.idle();
+    assert.ok(resumed.payloads.every((p) => p.type === 'CHANGE'));
+    const start = new Map(Object.entries(held).map(([k, eps]) => [k, new Map(eps.map((e) => [e.address, e]))]));
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(fold(resumed.payloads, start)).map(([k, v]) => [k, v.map((e) => e.address)])),
+      { 'a/api': ['10.0.1.7'], 'a/web': ['10.0.0.1', '10.0.0.2'] },
+    );
+  });
+
+  it('a subscriber that starts while changes are still queued gets each of them once: in its snapshot or live, never both', async () => {
+    make(0); // every paced loop yields at once: queued work stays queued across turns of the event loop
+    const first = new RecordingSink('first');
+    fanout.subscribe(first, { query: folding, variables: { sel: 'tier=back' } });
+    await fanout.idle();
+    // A change whose publication is in flight (its frames are being handed out)...
+    cache.slices.upsert(slice('a', 'api', 'api-1', [{ ip: '10.0.1.1' }, { ip: '10.0.1.2' }]));
+    // ...then a new subscriber and a resuming one, queued behind it...
+    const fresh = new RecordingSink('fresh');
+    const resumed = new RecordingSink('resumed');
+    const cursor = first.payloads.at(-1).cursor;
+    await fanout.subscribe(fresh, { query: folding, variables: { sel: 'tier=back' } });
+    await fanout.subscribe(resumed, { query: folding, variables: { sel: 'tier=back', after: cursor } });
+    // ...then more changes, logged before either start runs, published after it.
+    cache.slices.upsert(slice('a', 'api', 'api-1', [{ ip: '10.0.1.2' }, { ip: '10.0.1.3' }]));
+    relabel('web', { tier: 'back' });
+    await fanout.idle();
+    const snapshot = fresh.payloads.filter((p) => p.type === 'SNAPSHOT');
+    assert.deepEqual(
+      snapshot.map((p) => [p.name, p.endpoints.map((e: Ep) => e.address)]),
+      [['api', ['10.0.1.2', '10.0.1.3']], ['web', ['10.0.0.1', '10.0.0.2']]],
+      'the start ran after the later changes were logged: the snapshot already holds them',
+    );
+    assert.deepEqual(fresh.payloads.filter((p) => p.type !== 'SNAPSHOT'), [], 'and they are not delivered again');
+    const truth = { 'a/api': ['10.0.1.2', '10.0.1.3'], 'a/web': ['10.0.0.1', '10.0.0.2'] };
+    const addresses = (r: Record<string, Ep[]>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.map((e) => e.address)]));
+    assert.deepEqual(addresses(fold(fresh.payloads)), truth);
+    assert.deepEqual(addresses(fold(first.payloads)), truth);
+    const start = new Map([['a/api', new Map([['10.0.1.1', { address: '10.0.1.1', nodeName: 'n1', zone: 'za', ready: true }]])]]);
+    assert.deepEqual(addresses(fold(resumed.payloads, start)), truth, 'the resumed one replays each change once');
+  });
+
+  it('Pod and Node change subscriptions: starting to match is ADDED, stopping is DELETED with the last matching state at the new resourceVersion, as the API server watch sends', async () => {
+    const pod = (name: string, rv: string, labels: Record<string, string>) =>
+      ingest('Pod', { metadata: { namespace: 'a', name, uid: `u-${name}`, resourceVersion: rv, labels }, spec: { nodeName: 'n1', containers: [] }, status: { phase: 'Running' } });
+    const node = (name: string, rv: string, zone: string) => ingest('Node', { metadata: { name, uid: `u-${name}`, resourceVersion: rv, labels: { 'topology.kubernetes.io/zone': zone } } });
+    const pods = new RecordingSink('p');
+    const nodes = new RecordingSink('n');
+    fanout.subscribe(pods, { query: 'subscription { podChanges(namespace: "a", labelSelector: "role=edge") { type pod { metadata { name resourceVersion labels { key value } } } } }' });
+    fanout.subscribe(nodes, { query: 'subscription { nodeChanges(zone: "zb") { type node { metadata { name resourceVersion } zone } } }' });
+    await fanout.idle();
+    cache.pods.upsert(pod('p1', '1', { role: 'core' })); // outside: nothing
+    cache.pods.upsert(pod('p1', '2', { role: 'edge' })); // enters: ADDED
+    cache.pods.upsert(pod('p1', '3', { role: 'edge', v: '2' })); // stays: MODIFIED
+    cache.pods.upsert(pod('p1', '4', { role: 'core' })); // leaves: DELETED with role=edge at rv 4
+    cache.pods.delete('a/p1'); // outside: nothing
+    cache.nodes.upsert(node('n9', '1', 'zb'));
+    cache.nodes.upsert(node('n9', '2', 'zc'));
+    cache.nodes.upsert(node('n9', '3', 'zb'));
+    await fanout.idle();
+    assert.deepEqual(
+      pods.frames.map((f) => JSON.parse(f).data.podChanges).map((e: any) => [e.type, e.pod.metadata.resourceVersion, e.pod.metadata.labels.map((l: any) => `${l.key}=${l.value}`).join(',')]),
+      [['ADDED', '2', 'role=edge'], ['MODIFIED', '3', 'role=edge,v=2'], ['DELETED', '4', 'role=edge,v=2']],
+    );
+    assert.deepEqual(
+      nodes.frames.map((f) => JSON.parse(f).data.nodeChanges).map((e: any) => [e.type, e.node.metadata.resourceVersion, e.node.zone]),
+      [['ADDED', '1', 'zb'], ['DELETED', '2', 'zb'], ['ADDED', '3', 'zb']],
+    );
   });
 });

@@ -22,7 +22,11 @@ export type AddressType =
 
 /** How a change set relates to what the subscriber already holds. */
 export type ChangeSetType =
-  /** A live change: apply `added`, `removed` and `changed`. */
+  /**
+   * A live change: apply `added`, `removed` and `changed`. A Service that comes into the
+   * subscription's scope (its labels now match `labelSelector`) has all its endpoints in `added`;
+   * one that leaves it has everything the subscriber held in `removed`, and no `endpoints`.
+   */
   | 'CHANGE'
   /**
    * Replace what you hold with `endpoints`. Sent after the gateway relisted (then `added`,
@@ -131,7 +135,11 @@ export type EndpointChangeSet = {
   readonly counts: EndpointCounts;
   /** Opaque resume point: pass it as `after`. */
   readonly cursor: Scalars['String']['output'];
-  /** Every endpoint after the change (narrowed to `node` or `zone` when asked), sorted by address. */
+  /**
+   * Every endpoint after the change (narrowed to `node` or `zone` when asked; none once the
+   * Service is out of scope), sorted by address: `added`, `removed` and `changed` applied to what
+   * the subscriber held give exactly this list.
+   */
   readonly endpoints: ReadonlyArray<Endpoint>;
   /** Name of the Service. */
   readonly name: Scalars['String']['output'];
@@ -1108,11 +1116,23 @@ export type Subscription = {
    * gateway's history no longer reaches back that far).
    */
   readonly endpointChanges: EndpointChangeSet;
-  /** Nodes added, modified or deleted, optionally matching a label selector or in one zone. */
+  /**
+   * Nodes added, modified or deleted, optionally matching a label selector or in one zone. A
+   * Node that starts matching (relabelled into the zone) is ADDED, one that stops matching is
+   * DELETED (with its last matching state).
+   */
   readonly nodeChanges: NodeEvent;
-  /** Pods added, modified or deleted, optionally in one namespace, matching a label selector, or on one node. */
+  /**
+   * Pods added, modified or deleted, optionally in one namespace, matching a label selector, or
+   * on one node. A Pod that starts matching is ADDED, one that stops matching is DELETED (with its
+   * last matching state).
+   */
   readonly podChanges: PodEvent;
-  /** Services added, modified or deleted, optionally in one namespace or matching a label selector. */
+  /**
+   * Services added, modified or deleted, optionally in one namespace or matching a label
+   * selector. As the API server's filtered watch: a Service that starts matching is ADDED, one
+   * that stops matching is DELETED (with its last matching state).
+   */
   readonly serviceChanges: ServiceEvent;
 };
 
