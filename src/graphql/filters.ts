@@ -24,6 +24,12 @@ export interface ServiceFilters extends PageArgs {
   readonly type?: string | null;
   readonly headless?: boolean | null;
   readonly hasReadyEndpoints?: boolean | null;
+  /**
+   * The list holds only Services without a ready endpoint already (the loader
+   * servicesWithoutReadyEndpoints): nothing to load, but a named namespace still needs
+   * EndpointSlices as `hasReadyEndpoints` does.
+   */
+  readonly readinessFiltered?: boolean;
 }
 
 export interface PodFilters extends PageArgs {
@@ -66,7 +72,7 @@ export async function serviceConnection(ctx: GatewayContext, services: Promise<r
   const namespace = optionalNamespaceArg(f.namespace);
   const selector = selectorArg(f.labelSelector);
   // Readiness comes from the EndpointSlices: a namespace named explicitly needs both.
-  const allowed = mayList(ctx, 'services', namespace, f.hasReadyEndpoints != null ? 'endpointslices' : null);
+  const allowed = mayList(ctx, 'services', namespace, f.hasReadyEndpoints != null || f.readinessFiltered === true ? 'endpointslices' : null);
   if (allowed) await allowed;
   let out = (await services).filter(
     (s) =>

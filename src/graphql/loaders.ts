@@ -38,6 +38,7 @@ import { AllNamespaces, OpenAccess, type Access, type Resource, type Verb } from
 import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
 import type { EndpointFeed } from '../model/endpoint-feed.ts';
 import { sliceServiceKey, type MergedEndpoint, type ServiceEndpoints } from '../model/endpoints.ts';
+import { ServicesWithoutReadyEndpoints } from '../model/without-ready.ts';
 import { byEndpointKey, byObjectKey, compareStrings } from './pagination.ts';
 import { Permissions } from './permissions.ts';
 import type { Store } from '../kube/store.ts';
@@ -100,6 +101,13 @@ export interface Loaders {
   readonly endpointsByAddress: DataLoader<string, readonly EndpointParent[]>;
   /** Namespace (NamespaceAll: every one) → its Services, sorted. */
   readonly servicesByNamespace: DataLoader<string, readonly ServiceRecord[]>;
+  /**
+   * Namespace (NamespaceAll: every one) → its Services without a ready endpoint that the caller
+   * may see, ExternalName left out, sorted. Read from an answer kept current as the cache changes
+   * (model/without-ready.ts), not by loading every Service's endpoints; readiness is what the
+   * caller may see of the EndpointSlices (a namespace whose slices it may not list has none ready).
+   */
+  readonly servicesWithoutReadyEndpoints: DataLoader<string, readonly ServiceRecord[]>;
   /** Namespace (NamespaceAll: every one) → its Pods, sorted. */
   readonly podsByNamespace: DataLoader<string, readonly PodRecord[]>;
   /** Namespace (NamespaceAll: every one) → its EndpointSlices, sorted. */
@@ -190,6 +198,7 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
       ),
     ),
     servicesByNamespace: make('servicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'services', cache.services, keys)),
+    servicesWithoutReadyEndpoints: make('servicesWithoutReadyEndpoints', (keys: readonly string[]) => withoutReadyLists(perms, cache, withoutReadyOf(sources), keys)),
     podsByNamespace: make('podsByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'pods', cache.pods, keys)),
     slicesByNamespace: make('slicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'endpointslices', cache.slices, keys)),
     nodesByZone: make('nodesByZone', (keys: readonly string[]) =>
@@ -281,6 +290,60 @@ function namespaceLists<R extends ServiceRecord | PodRecord | EndpointSliceRecor
       if (ns !== NamespaceAll) return visible.has(ns) ? listOf(ns) : Empty;
       const out: R[] = [];
       for (const n of [...visible].sort(compareStrings)) out.push(...listOf(n));
+      return frozen(out);
+    });
+  });
+}
+
+/**
+ * The kept answer of each (cache, feed) pair, made and started on first use and kept current
+ * from then on by the store and the feed it follows.
+ */
+const keptWithoutReady = new WeakMap<EndpointFeed, ServicesWithoutReadyEndpoints>();
+function withoutReadyOf(sources: LoaderSources): ServicesWithoutReadyEndpoints {
+  let kept = keptWithoutReady.get(sources.feed);
+  if (kept === undefined) {
+    kept = new ServicesWithoutReadyEndpoints(sources.cache.services, sources.feed);
+    kept.start();
+    keptWithoutReady.set(sources.feed, kept);
+  }
+  return kept;
+}
+
+/**
+ * `servicesWithoutReadyEndpoints`: open or cluster-wide on both resources, the kept lists. Else
+ * per namespace whose Services the caller may see: the kept list where it may see the
+ * EndpointSlices too, and every Service but ExternalName ones where it may not (it sees no ready
+ * endpoint there). Slices are asked about only for namespaces that have some.
+ */
+function withoutReadyLists(
+  perms: Permissions,
+  cache: ClusterCache,
+  kept: ServicesWithoutReadyEndpoints,
+  keys: readonly string[],
+): (readonly ServiceRecord[])[] | Promise<(readonly ServiceRecord[])[]> {
+  if (perms.open) return keys.map((ns) => kept.list(ns));
+  const serviceNamespaces = function* () {
+    for (const ns of keys) {
+      if (ns === NamespaceAll) yield* cache.services.indexValues(ByNamespace);
+      else if (cache.services.countByIndex(ByNamespace, ns) > 0) yield ns;
+    }
+  };
+  return perms.visibleNamespaces('services', serviceNamespaces).then(async (services) => {
+    const withServices = services ?? new Set(serviceNamespaces());
+    const withSlices = function* () {
+      for (const ns of withServices) if (cache.slices.countByIndex(ByNamespace, ns) > 0) yield ns;
+    };
+    const slices = await perms.visibleNamespaces('endpointslices', withSlices);
+    if (services === null && slices === null) return keys.map((ns) => kept.list(ns));
+    const listOf = (ns: string): readonly ServiceRecord[] =>
+      slices === null || slices.has(ns) || cache.slices.countByIndex(ByNamespace, ns) === 0
+        ? kept.list(ns)
+        : frozen(sortedOnce(cache.services, ns, () => cache.services.byIndex(ByNamespace, ns)).filter((s) => s.type !== 'ExternalName'));
+    return keys.map((ns) => {
+      if (ns !== NamespaceAll) return withServices.has(ns) ? listOf(ns) : Empty;
+      const out: ServiceRecord[] = [];
+      for (const n of [...withServices].sort(compareStrings)) out.push(...listOf(n));
       return frozen(out);
     });
   });
