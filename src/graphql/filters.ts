@@ -16,7 +16,7 @@ import { matches } from '../model/selector.ts';
 import { nameArg, optionalNamespaceArg, pageArgs, selectorArg, type PageArgs } from './args.ts';
 import type { GatewayContext } from './context.ts';
 import { endpointSortKey, mapPage, objectSortKey, paginate } from './pagination.ts';
-import type { EndpointPage, EndpointParent, EndpointSlicePage, NodePage, PodPage, ServicePage } from './parents.ts';
+import { EndpointParent, type EndpointPage, type EndpointSlicePage, type NodePage, type PodPage, type ServicePage } from './parents.ts';
 
 export interface ServiceFilters extends PageArgs {
   readonly namespace?: string | null;
@@ -182,7 +182,7 @@ export function serviceEndpointConnection(
 }
 
 export function endpointParent(namespace: string, serviceName: string, endpoint: MergedEndpoint): EndpointParent {
-  return { kind: 'Endpoint', namespace, serviceName, endpoint };
+  return new EndpointParent(namespace, serviceName, endpoint);
 }
 
 // Private:

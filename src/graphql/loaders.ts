@@ -42,7 +42,7 @@ import { ServicesWithoutReadyEndpoints } from '../model/without-ready.ts';
 import { byEndpointKey, byObjectKey, compareStrings } from './pagination.ts';
 import { Permissions } from './permissions.ts';
 import type { Store } from '../kube/store.ts';
-import type { EndpointParent } from './parents.ts';
+import { EndpointParent } from './parents.ts';
 
 /** What loaders read. */
 export interface LoaderSources {
@@ -127,7 +127,11 @@ export interface Loaders {
 
 export type LoaderName = Exclude<keyof Loaders, 'permissions'>;
 
-/** A fresh set of loaders: create one per operation (HTTP) or per event (WebSocket). */
+/**
+ * A fresh set of loaders: create one per operation (HTTP) or per event (WebSocket). Each
+ * DataLoader is made on first use: an operation touches a few of them, and making all of them
+ * for every request was a good part of a small request's garbage.
+ */
 export function createLoaders(sources: LoaderSources, options: LoaderOptions = {}): Loaders {
   const { cache, feed } = sources;
   const perms = new Permissions(options.access ?? OpenAccess, options.verb ?? 'list');
@@ -144,15 +148,15 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
   const lists = <R>(resource: Resource, results: (readonly R[])[], namespaceOf: (r: R) => string) => visibleLists(perms, resource, results, namespaceOf);
   const nodes = <V>(results: V[]) => visibleNodes(perms, results);
 
-  return {
-    serviceByKey: make('serviceByKey', (keys: readonly string[]) => byKey('services', keys, keys.map((k) => cache.services.get(k) ?? null))),
-    podByKey: make('podByKey', (keys: readonly string[]) => byKey('pods', keys, keys.map((k) => cache.pods.get(k) ?? null))),
-    nodeByName: make('nodeByName', (keys: readonly string[]) => nodes(keys.map((k) => cache.nodes.get(k) ?? null))),
-    sliceByKey: make('sliceByKey', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => cache.slices.get(k) ?? null))),
-    slicesByService: make('slicesByService', (keys: readonly string[]) => lists('endpointslices', keys.map((k) => frozen(cache.slicesByService(k))), namespaceOfRecord)),
-    endpointsByService: make('endpointsByService', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => feed.get(k)))),
-    podsByService: make('podsByService', (keys: readonly string[]) => lists('pods', podsSelectedBy(cache, keys), namespaceOfRecord)),
-    servicesByPod: make('servicesByPod', (keys: readonly string[]) =>
+  const factories: LoaderFactories = {
+    serviceByKey: () => make('serviceByKey', (keys: readonly string[]) => byKey('services', keys, keys.map((k) => cache.services.get(k) ?? null))),
+    podByKey: () => make('podByKey', (keys: readonly string[]) => byKey('pods', keys, keys.map((k) => cache.pods.get(k) ?? null))),
+    nodeByName: () => make('nodeByName', (keys: readonly string[]) => nodes(keys.map((k) => cache.nodes.get(k) ?? null))),
+    sliceByKey: () => make('sliceByKey', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => cache.slices.get(k) ?? null))),
+    slicesByService: () => make('slicesByService', (keys: readonly string[]) => lists('endpointslices', keys.map((k) => frozen(cache.slicesByService(k))), namespaceOfRecord)),
+    endpointsByService: () => make('endpointsByService', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => feed.get(k)))),
+    podsByService: () => make('podsByService', (keys: readonly string[]) => lists('pods', podsSelectedBy(cache, keys), namespaceOfRecord)),
+    servicesByPod: () => make('servicesByPod', (keys: readonly string[]) =>
       lists(
         'services',
         keys.map((k) => {
@@ -162,15 +166,15 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
         namespaceOfRecord,
       ),
     ),
-    podsByNode: make('podsByNode', (keys: readonly string[]) => lists('pods', keys.map((k) => sorted(cache.pods.byIndex(PodsByNode, k))), namespaceOfRecord)),
-    endpointsByNode: make('endpointsByNode', (keys: readonly string[]) =>
+    podsByNode: () => make('podsByNode', (keys: readonly string[]) => lists('pods', keys.map((k) => sorted(cache.pods.byIndex(PodsByNode, k))), namespaceOfRecord)),
+    endpointsByNode: () => make('endpointsByNode', (keys: readonly string[]) =>
       lists(
         'endpointslices',
         keys.map((node) => endpointsOfSlices(feed, cache.slices.byIndex(SlicesByNode, node), (e) => e.nodeName === node)),
         namespaceOfEndpoint,
       ),
     ),
-    endpointsByPod: make('endpointsByPod', (keys: readonly string[]) =>
+    endpointsByPod: () => make('endpointsByPod', (keys: readonly string[]) =>
       lists(
         'endpointslices',
         keys.map((podKey) => {
@@ -185,35 +189,85 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
         namespaceOfEndpoint,
       ),
     ),
-    podsByIP: make('podsByIP', (keys: readonly string[]) => lists('pods', keys.map((ip) => sorted(cache.pods.byIndex(PodsByIP, ip))), namespaceOfRecord)),
-    servicesByClusterIP: make('servicesByClusterIP', (keys: readonly string[]) =>
+    podsByIP: () => make('podsByIP', (keys: readonly string[]) => lists('pods', keys.map((ip) => sorted(cache.pods.byIndex(PodsByIP, ip))), namespaceOfRecord)),
+    servicesByClusterIP: () => make('servicesByClusterIP', (keys: readonly string[]) =>
       lists('services', keys.map((ip) => sorted(cache.services.byIndex(ServicesByClusterIP, ip))), namespaceOfRecord),
     ),
-    nodesByAddress: make('nodesByAddress', (keys: readonly string[]) => nodes(nodesWithAddresses(cache, keys))),
-    endpointsByAddress: make('endpointsByAddress', (keys: readonly string[]) =>
+    nodesByAddress: () => make('nodesByAddress', (keys: readonly string[]) => nodes(nodesWithAddresses(cache, keys))),
+    endpointsByAddress: () => make('endpointsByAddress', (keys: readonly string[]) =>
       lists(
         'endpointslices',
         keys.map((ip) => endpointsOfSlices(feed, cache.slices.byIndex(SlicesByAddress, ip), (e) => e.address === ip)),
         namespaceOfEndpoint,
       ),
     ),
-    servicesByNamespace: make('servicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'services', cache.services, keys)),
-    servicesWithoutReadyEndpoints: make('servicesWithoutReadyEndpoints', (keys: readonly string[]) => withoutReadyLists(perms, cache, withoutReadyOf(sources), keys)),
-    podsByNamespace: make('podsByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'pods', cache.pods, keys)),
-    slicesByNamespace: make('slicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'endpointslices', cache.slices, keys)),
-    nodesByZone: make('nodesByZone', (keys: readonly string[]) =>
+    servicesByNamespace: () => make('servicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'services', cache.services, keys)),
+    servicesWithoutReadyEndpoints: () => make('servicesWithoutReadyEndpoints', (keys: readonly string[]) => withoutReadyLists(perms, cache, withoutReadyOf(sources), keys)),
+    podsByNamespace: () => make('podsByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'pods', cache.pods, keys)),
+    slicesByNamespace: () => make('slicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'endpointslices', cache.slices, keys)),
+    nodesByZone: () => make('nodesByZone', (keys: readonly string[]) =>
       nodes(keys.map((zone) => sortedOnce(cache.nodes, zone, () => (zone === AnyZone ? [...cache.nodes.list()] : cache.nodes.byIndex(NodesByZone, zone))))),
     ),
-    kindHealthByKind: make('kindHealthByKind', (keys: readonly Kind[]) => {
+    kindHealthByKind: () => make('kindHealthByKind', (keys: readonly Kind[]) => {
       const health = new Map(cache.health().map((h) => [h.kind, h]));
       return keys.map((k) => health.get(k) ?? null);
     }),
-    objectCountByKind: make('objectCountByKind', (keys: readonly Kind[]) => Promise.all(keys.map((k) => visibleCount(perms, cache, k)))),
-    permissions: perms,
+    objectCountByKind: () => make('objectCountByKind', (keys: readonly Kind[]) => Promise.all(keys.map((k) => visibleCount(perms, cache, k)))),
   };
+  return new LazyLoaders(perms, factories) as unknown as Loaders;
 }
 
 // Private:
+
+type LoaderFactories = { readonly [N in LoaderName]: () => Loaders[N] };
+
+/** Every loader name, once (the getters of LazyLoaders). */
+const LoaderNames = Object.keys({
+  serviceByKey: true,
+  podByKey: true,
+  nodeByName: true,
+  sliceByKey: true,
+  slicesByService: true,
+  endpointsByService: true,
+  podsByService: true,
+  servicesByPod: true,
+  podsByNode: true,
+  endpointsByNode: true,
+  endpointsByPod: true,
+  podsByIP: true,
+  servicesByClusterIP: true,
+  nodesByAddress: true,
+  endpointsByAddress: true,
+  servicesByNamespace: true,
+  servicesWithoutReadyEndpoints: true,
+  podsByNamespace: true,
+  slicesByNamespace: true,
+  nodesByZone: true,
+  kindHealthByKind: true,
+  objectCountByKind: true,
+} satisfies Record<LoaderName, true>) as LoaderName[];
+
+/** Loaders made on first use; one getter per name on the prototype, so nothing per request but two objects. */
+class LazyLoaders {
+  readonly permissions: Permissions;
+  private readonly factories: LoaderFactories;
+  private readonly made: { [N in LoaderName]?: Loaders[N] } = {};
+
+  constructor(permissions: Permissions, factories: LoaderFactories) {
+    this.permissions = permissions;
+    this.factories = factories;
+  }
+
+  static {
+    for (const name of LoaderNames) {
+      Object.defineProperty(LazyLoaders.prototype, name, {
+        get(this: LazyLoaders) {
+          return (this.made[name] ??= this.factories[name]() as never);
+        },
+      });
+    }
+  }
+}
 
 const Empty: readonly never[] = Object.freeze([]);
 
@@ -403,7 +457,7 @@ function endpointsOfSlices(
     const namespace = key.slice(0, slash);
     const serviceName = key.slice(slash + 1);
     for (const endpoint of view.endpoints) {
-      if (keep(endpoint, namespace)) out.push(Object.freeze({ kind: 'Endpoint', namespace, serviceName, endpoint }));
+      if (keep(endpoint, namespace)) out.push(Object.freeze(new EndpointParent(namespace, serviceName, endpoint)));
     }
   }
   return frozen(out.sort(byEndpointKey));

@@ -169,6 +169,8 @@ export async function serveGraphQL<C extends BaseContext>(
   res.statusCode = out.status ?? 200;
   for (const [k, v] of out.headers) res.setHeader(k, v);
   if (out.body.kind === 'complete') {
+    // With its length known the body goes out in one write, not as a chunked stream.
+    res.setHeader('content-length', Buffer.byteLength(out.body.string));
     res.end(out.body.string);
   } else {
     for await (const chunk of out.body.asyncIterator) res.write(chunk);
