@@ -1,5 +1,5 @@
 /** Endpoint (the merged view of one address of a Service) and EndpointPort. */
-import type { EndpointPortResolvers, EndpointResolvers, Protocol } from '../generated/resolvers-types.ts';
+import type { EndpointPortResolvers, EndpointResolvers } from '../generated/resolvers-types.ts';
 import { present } from './shared.ts';
 
 export const Endpoint: EndpointResolvers = {
@@ -16,9 +16,8 @@ export const Endpoint: EndpointResolvers = {
   slices: async (p, _, ctx) => present(await ctx.loaders.sliceByKey.loadMany(p.endpoint.slices.map((name) => `${p.namespace}/${name}`))),
 };
 
-export const EndpointPort: EndpointPortResolvers = {
-  protocol: (p) => p.protocol as Protocol,
-};
+// protocol: the record's own string, checked against the enum when serialized.
+export const EndpointPort: EndpointPortResolvers = {};
 
 /** `EndpointHints`, or null when the slice gives none. */
 export function hints(forZones: readonly string[], forNodes: readonly string[]): { forZones: readonly string[]; forNodes: readonly string[] } | null {
