@@ -74,13 +74,17 @@ export async function serviceConnection(ctx: GatewayContext, services: Promise<r
   // Readiness comes from the EndpointSlices: a namespace named explicitly needs both.
   const allowed = mayList(ctx, 'services', namespace, f.hasReadyEndpoints != null || f.readinessFiltered === true ? 'endpointslices' : null);
   if (allowed) await allowed;
-  let out = (await services).filter(
-    (s) =>
-      (namespace === null || s.meta.namespace === namespace) &&
-      (selector === null || matches(selector, s.meta.labels)) &&
-      (f.type == null || s.type === f.type) &&
-      (f.headless == null || (s.clusterIP === 'None') === f.headless),
-  );
+  const list = await services;
+  let out =
+    selector === null && f.type == null && f.headless == null && allIn(list, namespace)
+      ? list
+      : list.filter(
+          (s) =>
+            (namespace === null || s.meta.namespace === namespace) &&
+            (selector === null || matches(selector, s.meta.labels)) &&
+            (f.type == null || s.type === f.type) &&
+            (f.headless == null || (s.clusterIP === 'None') === f.headless),
+        );
   if (f.hasReadyEndpoints != null) {
     const views = await ctx.loaders.endpointsByService.loadMany(out.map((s) => objectKey(s.meta)));
     out = out.filter((_, i) => {
@@ -186,6 +190,15 @@ export function endpointParent(namespace: string, serviceName: string, endpoint:
 }
 
 // Private:
+
+/**
+ * Every item of `sorted` (sorted by namespace first, as every list here is) is in `namespace`
+ * (null: no namespace filter): then the namespace filter keeps the list as it is, and the
+ * common case (a namespace's list, no other filter) copies nothing.
+ */
+function allIn(sorted: readonly { readonly meta: { readonly namespace: string } }[], namespace: string | null): boolean {
+  return namespace === null || sorted.length === 0 || (sorted[0]!.meta.namespace === namespace && sorted[sorted.length - 1]!.meta.namespace === namespace);
+}
 
 /**
  * A list may be a loader's promise, started before the arguments were checked: when a check
