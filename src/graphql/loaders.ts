@@ -181,7 +181,7 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
           const slash = podKey.indexOf('/');
           const namespace = podKey.slice(0, slash);
           const name = podKey.slice(slash + 1);
-          return endpointsOfSlices(feed, cache.slices.byIndex(SlicesByPod, podKey), (e, serviceNamespace) => {
+          return endpointsOfSlices(feed, cache.slices.byIndex(SlicesByPod, name), (e, serviceNamespace) => {
             const ref = e.targetRef;
             return ref !== null && ref.kind === 'Pod' && ref.name === name && (ref.namespace || serviceNamespace) === namespace;
           });
