@@ -1,7 +1,7 @@
 /**
  * Runs every query twice: compiled, as the gateway does, and through graphql-js, for the specs
  * that check both paths give the same JSON (test/unit/graphql-execution.test.ts,
- * test/integration/query-api-execution.test.ts). Install it before the specs whose queries
+ * test/integration/query-api.test.ts). Install it before the specs whose queries
  * make the corpus are loaded.
  */
 import { OperationPipeline } from '../../src/graphql/pipeline.ts';

@@ -10,7 +10,7 @@
  * results, formatted by the pipeline's one formatter, must be the same JSON (data, errors,
  * messages, paths, locations, codes, order). Those specs' own assertions run on the compiled
  * answers. The integration spec's queries get the same treatment in
- * test/integration/query-api-execution.test.ts.
+ * test/integration/query-api.test.ts.
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
