@@ -37,6 +37,8 @@ export interface LoadResult {
   /** Latency of every measured response, µs, unsorted. */
   readonly latenciesUs: number[];
   readonly responseBytes: number;
+  /** Every response received, warm-up and stragglers after the window included (for CPU per answer). */
+  readonly completed: number;
 }
 
 if (process.send) {
@@ -56,6 +58,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
   let errors = 0;
   let firstError: string | null = null;
   let bytes = 0;
+  let completed = 0;
   const t0 = performance.now();
   const windowStart = t0 + job.warmupMs;
   let windowEnd = windowStart + job.durationMs;
@@ -92,6 +95,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
       };
       const done = (status: number, size: number, close: boolean) => {
         const end = performance.now();
+        completed++;
         if (started >= windowStart && end <= windowEnd) {
           measured++;
           bytes += size;
@@ -136,7 +140,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
     });
 
   await Promise.all(Array.from({ length: job.connections }, (_, i) => one(i)));
-  return { requests: measured, errors, firstError, elapsedMs: windowEnd - windowStart, latenciesUs: latencies, responseBytes: bytes };
+  return { requests: measured, errors, firstError, elapsedMs: windowEnd - windowStart, latenciesUs: latencies, responseBytes: bytes, completed };
 }
 
 /** One complete response at the start of `buf`, or null when more bytes are needed. */

@@ -9,8 +9,8 @@
  *   startStandaloneServer, over the same schema, resolvers and loaders;
  * - floor: plain node:http + JSON.stringify answering the same three requests by hand from the
  *   cache and the endpoint feed (no GraphQL), with the same JSON as the others (checked);
- * - ours-jit (optional, `--servers ...,ours-jit`): an experiment measuring graphql-jit behind
- *   Apollo's gateway executor seam, configured as ours (see startOursJit);
+ * - ours-graphql-js (optional, `--servers ...,ours-graphql-js`): ours with compiled execution off
+ *   (graphql-js's `execute` for every operation), to show what compiling queries gains;
  * - ours-auth (optional, or `--auth`): ours with `--auth kubernetes`, reviewing tokens and access
  *   through a demo cluster's API (demo/, its TokenReview and SubjectAccessReview answers) over
  *   loopback HTTP; every request carries `Authorization: Bearer demo-admin` (allowed everything,
@@ -20,7 +20,7 @@
  *
  *   node bench/query-api.ts [--preset large] [--seed 1] [--rounds 2] [--duration-ms 2500]
  *                           [--warmup-ms 500] [--connections 8] [--max-requests 200000]
- *                           [--scenarios lookup,namespace,summary,mix] [--servers ours,apollo-default,floor]
+ *                           [--scenarios lookup,namespace,summary,big,mix] [--servers ours,apollo-default,floor]
  *                           [--cpu-profile DIR] [--auth]
  *
  * `--connections` takes a comma-separated list (e.g. 2,16): every (scenario, server) runs at each
@@ -35,7 +35,13 @@
  * - namespace: the first 50 Services of a namespace with endpoint counts (all namespaces in turn);
  * - summary: cluster sync state, the first 20 Services without ready endpoints (a scan of all
  *   10,000) and the Node count per zone;
+ * - big: one Service with 1,000 endpoints (`shop/catalog`), every endpoint with its pod, node and
+ *   zone (the shape users ask for most);
  * - mix: 70 % lookup, 25 % namespace, 5 % summary.
+ *
+ * Besides req/s and latency, each table gives the server's CPU per answer (µs): the CPU time of
+ * this process (where every server runs; the load generator is another process) over the whole
+ * job, divided by every answer it sent, warm-up included.
  *
  * The load generator (bench/load-client.ts) is a separate process with N keep-alive connections
  * in a closed loop. Each (round, scenario) runs every server in turn, the order rotating per
@@ -55,9 +61,6 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
-import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { printSchema, type DocumentNode, type ExecutionResult } from 'graphql';
-import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { KubeConfig } from '@kubernetes/client-node';
 import { composeServing, limitsOf } from '../src/app.ts';
 import { ApiClient } from '../src/kube/client.ts';
@@ -70,13 +73,9 @@ import { createLogger } from '../src/log.ts';
 import { EndpointFeed } from '../src/model/endpoint-feed.ts';
 import type { ServiceEndpoints } from '../src/model/endpoints.ts';
 import { createContext, type GatewayContext } from '../src/graphql/context.ts';
-import { OperationPipeline } from '../src/graphql/pipeline.ts';
-
-const quietLogger = createLogger({ level: 'error', format: 'text' });
+import type { Execution } from '../src/graphql/pipeline.ts';
 import { byObjectKey } from '../src/graphql/pagination.ts';
 import { buildGatewaySchema } from '../src/graphql/schema.ts';
-import { gatewayApolloSettings, serveGraphQL } from '../src/server/apollo.ts';
-import { GatewayServer } from '../src/server/server.ts';
 import { generateCluster, Presets, type PresetName } from '../demo/src/generate.ts';
 import { subscriptionResolvers } from '../src/subscriptions/resolvers.ts';
 import type { LoadJob, LoadResult } from './load-client.ts';
@@ -91,7 +90,7 @@ const { values } = parseArgs({
     'warmup-ms': { type: 'string', default: '500' },
     connections: { type: 'string', default: '8' },
     'max-requests': { type: 'string', default: '200000' },
-    scenarios: { type: 'string', default: 'lookup,namespace,summary,mix' },
+    scenarios: { type: 'string', default: 'lookup,namespace,summary,big,mix' },
     servers: { type: 'string', default: 'ours,apollo-default,floor' },
     'cpu-profile': { type: 'string' },
     auth: { type: 'boolean', default: false },
@@ -113,10 +112,10 @@ const connectionLevels = String(values.connections)
   .map((x) => Number(x.trim()));
 if (connectionLevels.some((c) => !Number.isSafeInteger(c) || c < 1)) fatal(`--connections: expected positive integers, comma-separated, got ${JSON.stringify(values.connections)}`);
 const maxRequests = positive('max-requests');
-const ScenarioNames = ['lookup', 'namespace', 'summary', 'mix'] as const;
+const ScenarioNames = ['lookup', 'namespace', 'summary', 'big', 'mix'] as const;
 type ScenarioName = (typeof ScenarioNames)[number];
 const scenarios = listArg('scenarios', ScenarioNames);
-const ServerNames = ['ours', 'apollo-default', 'floor', 'ours-jit', 'ours-auth'] as const;
+const ServerNames = ['ours', 'apollo-default', 'floor', 'ours-graphql-js', 'ours-auth'] as const;
 type ServerName = (typeof ServerNames)[number];
 const serverNames = listArg('servers', ServerNames);
 
@@ -154,6 +153,14 @@ const SummaryQuery = `query ClusterSummary {
   servicesWithoutReadyEndpoints(first: 20) { totalCount items { metadata { namespace name } type } }
 ${zones.map((z, i) => `  zone${i}: nodes(zone: ${JSON.stringify(z)}, first: 1) { totalCount }`).join('\n')}
 }`;
+const BigQuery = `query BigService($namespace: String!, $name: String!) {
+  service(namespace: $namespace, name: $name) {
+    endpoints(first: 1000) {
+      totalCount
+      items { address ready zone pod { metadata { namespace name } phase ready } node { metadata { name } zone } }
+    }
+  }
+}`;
 
 interface Operation {
   readonly operationName: string;
@@ -170,12 +177,15 @@ const lookups: Operation[] = [cache.services.get('shop/catalog')!, ...Array.from
 const namespaces = [...cache.services.indexValues('namespace')].sort();
 const nsLists: Operation[] = namespaces.map((ns) => ({ operationName: 'NamespaceServices', query: NamespaceQuery, variables: { namespace: ns } }));
 const summaries: Operation[] = [{ operationName: 'ClusterSummary', query: SummaryQuery, variables: {} }];
-const operations = [...lookups, ...nsLists, ...summaries];
+const bigService = [...cache.services.list()].reduce((a, b) => ((feed.get(objectKey(b.meta))?.endpoints.length ?? 0) > (feed.get(objectKey(a.meta))?.endpoints.length ?? 0) ? b : a));
+const bigs: Operation[] = [{ operationName: 'BigService', query: BigQuery, variables: { namespace: bigService.meta.namespace, name: bigService.meta.name } }];
+const operations = [...lookups, ...nsLists, ...summaries, ...bigs];
 const indexOf = new Map(operations.map((o, i) => [o, i]));
 const sequences: Record<ScenarioName, number[]> = {
   lookup: lookups.map((o) => indexOf.get(o)!),
   namespace: nsLists.map((o) => indexOf.get(o)!),
   summary: [indexOf.get(summaries[0]!)!],
+  big: [indexOf.get(bigs[0]!)!],
   // 70 % lookups, 25 % namespace lists, 5 % summaries, shuffled once (seeded).
   mix: shuffle(
     Array.from({ length: 400 }, (_, i) => (i < 280 ? indexOf.get(lookups[i % lookups.length]!)! : i < 380 ? indexOf.get(nsLists[i % nsLists.length]!)! : indexOf.get(summaries[0]!)!)),
@@ -199,12 +209,15 @@ for (const name of serverNames) servers[name] = await start(name);
 for (const name of serverNames) console.log(`  ${name.padEnd(15)} ${servers[name]!.url}`);
 
 // Same answers from every server before measuring anything.
-await checkSameAnswers([lookups[0]!, lookups[1]!, lookups[2]!, nsLists[0]!, nsLists[Math.floor(nsLists.length / 2)]!, summaries[0]!]);
+await checkSameAnswers([lookups[0]!, lookups[1]!, lookups[2]!, nsLists[0]!, nsLists[Math.floor(nsLists.length / 2)]!, summaries[0]!, bigs[0]!]);
 
 // --- The load.
 
 const client = await startLoadClient();
-const results = new Map<string, { rps: number[]; latenciesUs: number[]; errors: number; firstError: string | null; seconds: number; tokenReviews: number; accessReviews: number }>();
+const results = new Map<
+  string,
+  { rps: number[]; latenciesUs: number[]; errors: number; firstError: string | null; seconds: number; tokenReviews: number; accessReviews: number; cpuUs: number; answers: number }
+>();
 const started = performance.now();
 for (let round = 0; round < rounds; round++) {
   for (const scenario of scenarios) {
@@ -225,11 +238,15 @@ for (let round = 0; round < rounds; round++) {
         const profiling = values['cpu-profile'] !== undefined && round === 0 ? await startProfile() : null;
         // Reviews sent over the whole job (warm-up included: an upper bound for the window).
         const before = reviewStats();
+        const cpuBefore = process.cpuUsage();
         const r = await client.run(job);
+        const cpu = process.cpuUsage(cpuBefore);
         const after = reviewStats();
         if (profiling) await profiling.stop(`${values['cpu-profile']}/${scenario}-${name}-c${connections}.cpuprofile`);
         const key = `${scenario}/${name}/${connections}`;
-        const acc = results.get(key) ?? { rps: [], latenciesUs: [], errors: 0, firstError: null, seconds: 0, tokenReviews: 0, accessReviews: 0 };
+        const acc = results.get(key) ?? { rps: [], latenciesUs: [], errors: 0, firstError: null, seconds: 0, tokenReviews: 0, accessReviews: 0, cpuUs: 0, answers: 0 };
+        acc.cpuUs += cpu.user + cpu.system;
+        acc.answers += r.completed;
         acc.rps.push(r.requests / (r.elapsedMs / 1000));
         for (const l of r.latenciesUs) acc.latenciesUs.push(l);
         acc.errors += r.errors;
@@ -266,17 +283,18 @@ for (const [scenario, connections] of scenarios.flatMap((sc) => connectionLevels
       percentile(sorted, 50) / 1000,
       percentile(sorted, 99) / 1000,
       r.latenciesUs.length,
+      r.answers > 0 ? Math.round(r.cpuUs / r.answers) : '–',
       r.errors === 0 ? '0' : `${r.errors} (${r.firstError})`,
       ...(withAuth ? (name === 'ours-auth' ? [`${r.tokenReviews} / ${r.accessReviews}`, r.accessReviews / r.seconds] : ['–', '–']) : []),
     ]);
   }
   console.log(`\n${scenario}, ${connections} connections`);
-  console.log(table(['server', 'req/s', 'p50 ms', 'p99 ms', 'measured', 'errors', ...(withAuth ? ['TokenReviews / SARs sent', 'SARs per s'] : [])], rows));
+  console.log(table(['server', 'req/s', 'p50 ms', 'p99 ms', 'measured', 'CPU µs/answer', 'errors', ...(withAuth ? ['TokenReviews / SARs sent', 'SARs per s'] : [])], rows));
   const ours = serverNames.includes('ours') ? rpsOf('ours') : NaN;
   const parts = [];
   if (serverNames.includes('apollo-default') && serverNames.includes('ours')) parts.push(`ours/apollo-default ${ratio(ours, rpsOf('apollo-default'))}`);
   if (serverNames.includes('floor') && serverNames.includes('ours')) parts.push(`ours/floor ${ratio(ours, rpsOf('floor'))}`);
-  if (serverNames.includes('ours-jit') && serverNames.includes('ours')) parts.push(`ours-jit/ours ${ratio(rpsOf('ours-jit'), ours)}`);
+  if (serverNames.includes('ours-graphql-js') && serverNames.includes('ours')) parts.push(`ours/ours-graphql-js ${ratio(ours, rpsOf('ours-graphql-js'))}`);
   if (serverNames.includes('ours-auth') && serverNames.includes('ours')) parts.push(`ours-auth/ours ${ratio(rpsOf('ours-auth'), ours)}`);
   if (parts.length > 0) console.log(`req/s ratios: ${parts.join(', ')}`);
 }
@@ -328,8 +346,8 @@ async function start(name: ServerName): Promise<RunningServer> {
       return startApolloDefault();
     case 'floor':
       return startFloor();
-    case 'ours-jit':
-      return startOursJit();
+    case 'ours-graphql-js':
+      return startOurs('graphql-js');
     case 'ours-auth':
       return startOursAuth();
     default:
@@ -338,8 +356,8 @@ async function start(name: ServerName): Promise<RunningServer> {
 }
 
 /** GatewayServer composed as src/app.ts composes it (composeServing), without reflectors. */
-async function startOurs(): Promise<RunningServer> {
-  const { server, fanout } = composeServing({ ...cfg, explorer: false }, { cache, feed }, log);
+async function startOurs(execution: Execution = 'compiled'): Promise<RunningServer> {
+  const { server, fanout } = composeServing({ ...cfg, explorer: false }, { cache, feed }, log, { execution });
   const address = await server.start();
   const s = server;
   return {
@@ -387,57 +405,6 @@ async function startApolloDefault(): Promise<RunningServer> {
   return { url, port, path: '/', token: null, stop: () => apollo.stop() };
 }
 
-/**
- * An experiment, not the product: Apollo configured as src/server/apollo.ts configures it, but
- * executing through graphql-jit behind Apollo's gateway executor seam (one compiled query per
- * cached DocumentNode), served through the same serveGraphQL translator on plain node:http
- * (no metrics, CORS or extra routes).
- */
-async function startOursJit(): Promise<RunningServer> {
-  const schema = newSchema();
-  const compiled = new WeakMap<DocumentNode, CompiledQuery | ExecutionResult>();
-  const executor: GatewayExecutor = async (rc) => {
-    let c = compiled.get(rc.document);
-    if (c === undefined) {
-      c = compileQuery(schema, rc.document, rc.operationName ?? undefined);
-      compiled.set(rc.document, c);
-    }
-    if (!isCompiledQuery(c)) return c as ExecutionResult<Record<string, unknown>>;
-    return (await c.query(undefined, rc.context, rc.request.variables ?? {})) as ExecutionResult<Record<string, unknown>>;
-  };
-  const gateway: GatewayInterface = {
-    onSchemaLoadOrUpdate(callback) {
-      callback({ apiSchema: schema, coreSupergraphSdl: printSchema(schema) });
-      return () => {};
-    },
-    load: async () => ({ executor }),
-    stop: async () => {},
-  };
-  const apollo = new ApolloServer<GatewayContext>({
-    gateway,
-    ...gatewayApolloSettings(new OperationPipeline({ schema, limits, introspection: cfg.introspection, logger: quietLogger })),
-  });
-  await apollo.start();
-  const server: Server = createServer((req, res) => {
-    void serveGraphQL(apollo, req, res, async () => context(), cfg.limits.maxBodyBytes);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/graphql`,
-    port,
-    path: '/graphql',
-    token: null,
-    async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await apollo.stop();
-    },
-  };
-}
-
 /** The floor: the same answers by hand, straight from the cache and the feed. */
 async function startFloor(): Promise<RunningServer> {
   const server: Server = createServer((req, res) => {
@@ -475,6 +442,8 @@ async function floorHandle(req: IncomingMessage, res: ServerResponse): Promise<v
       return send(res, 200, { data: { services: floorNamespace(v.namespace ?? '') } });
     case 'ClusterSummary':
       return send(res, 200, { data: floorSummary() });
+    case 'BigService':
+      return send(res, 200, { data: { service: floorBig(v.namespace ?? '', v.name ?? '') } });
     default:
       return send(res, 400, { errors: [{ message: `unknown operation ${JSON.stringify(body.operationName)}` }] });
   }
@@ -514,6 +483,29 @@ function floorLookup(namespace: string, name: string) {
         zone: e.zone,
         targetRef: e.targetRef === null ? null : { kind: e.targetRef.kind, name: e.targetRef.name },
       })),
+    },
+  };
+}
+
+function floorBig(namespace: string, name: string) {
+  const s = cache.services.get(`${namespace}/${name}`);
+  if (!s) return null;
+  const endpoints = feed.get(objectKey(s.meta))?.endpoints ?? [];
+  return {
+    endpoints: {
+      totalCount: endpoints.length,
+      items: endpoints.slice(0, 1000).map((e) => {
+        const ref = e.targetRef;
+        const pod = ref?.kind === 'Pod' ? (cache.pods.get(`${ref.namespace || namespace}/${ref.name}`) ?? null) : null;
+        const node = e.nodeName ? (cache.nodes.get(e.nodeName) ?? null) : null;
+        return {
+          address: e.address,
+          ready: e.ready,
+          zone: e.zone,
+          pod: pod === null ? null : { metadata: { namespace: pod.meta.namespace, name: pod.meta.name }, phase: pod.phase, ready: pod.ready === true },
+          node: node === null ? null : { metadata: { name: node.meta.name }, zone: node.zone },
+        };
+      }),
     },
   };
 }

@@ -11,7 +11,7 @@ import { EndpointFeed } from './model/endpoint-feed.ts';
 import { buildGatewaySchema } from './graphql/schema.ts';
 import { createContext, type GatewayContext } from './graphql/context.ts';
 import { DefaultLimits, resolveLimits, type Limits } from './graphql/limits.ts';
-import { OperationPipeline } from './graphql/pipeline.ts';
+import { OperationPipeline, type Execution } from './graphql/pipeline.ts';
 import { SubjectAccessAuthorizer, TokenAuthenticator, type ReviewClient, type ReviewObserver } from './auth/reviews.ts';
 import type { Access, Verb } from './auth/access.ts';
 import { CallerAuth } from './server/auth.ts';
@@ -170,7 +170,7 @@ export function composeServing(
   cfg: Config,
   sources: { cache: ClusterCache; feed: EndpointFeed },
   log: Logger,
-  opts: { tls?: ServingCertificate | null; client?: ReviewClient | null } = {},
+  opts: { tls?: ServingCertificate | null; client?: ReviewClient | null; execution?: Execution } = {},
 ): Serving {
   const { cache, feed } = sources;
   const tls = opts.tls !== undefined ? opts.tls : servingCertificate(cfg, log);
@@ -179,7 +179,7 @@ export function composeServing(
   const limits = limitsOf(cfg);
   const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
   const context = (access: Access, verb: Verb = 'list') => createContext(sources, { limits, access, verb });
-  const pipeline = new OperationPipeline({ schema, limits, introspection: cfg.introspection, logger: log });
+  const pipeline = new OperationPipeline({ schema, limits, introspection: cfg.introspection, logger: log, execution: opts.execution });
   const fanout = new Fanout({
     pipeline,
     cache,

@@ -17,7 +17,7 @@ import { nameArg, optionalNamespaceArg, pageArgs, selectorArg, type PageArgs } f
 import type { GatewayContext } from './context.ts';
 import { namespaceNotWatched } from './warnings.ts';
 import { endpointSortKey, mapPage, objectSortKey, paginate, serviceEndpointSortKey } from './pagination.ts';
-import type { EndpointPage, EndpointParent, EndpointSlicePage, NodePage, PodPage, ServicePage } from './parents.ts';
+import { EndpointParent, type EndpointPage, type EndpointSlicePage, type NodePage, type PodPage, type ServicePage } from './parents.ts';
 
 export interface ServiceFilters extends PageArgs {
   readonly namespace?: string | null;
@@ -25,6 +25,12 @@ export interface ServiceFilters extends PageArgs {
   readonly type?: string | null;
   readonly headless?: boolean | null;
   readonly hasReadyEndpoints?: boolean | null;
+  /**
+   * The list holds only Services without a ready endpoint already (the loader
+   * servicesWithoutReadyEndpoints): nothing to load, but a named namespace still needs
+   * EndpointSlices as `hasReadyEndpoints` does.
+   */
+  readonly readinessFiltered?: boolean;
 }
 
 export interface PodFilters extends PageArgs {
@@ -67,15 +73,19 @@ export async function serviceConnection(ctx: GatewayContext, services: Promise<r
   const namespace = optionalNamespaceArg(f.namespace);
   const selector = selectorArg(f.labelSelector);
   // Readiness comes from the EndpointSlices: a namespace named explicitly needs both.
-  const allowed = mayList(ctx, 'services', namespace, f.hasReadyEndpoints != null ? 'endpointslices' : null);
+  const allowed = mayList(ctx, 'services', namespace, f.hasReadyEndpoints != null || f.readinessFiltered === true ? 'endpointslices' : null);
   if (allowed) await allowed;
-  let out = (await services).filter(
-    (s) =>
-      (namespace === null || s.meta.namespace === namespace) &&
-      (selector === null || matches(selector, s.meta.labels)) &&
-      (f.type == null || s.type === f.type) &&
-      (f.headless == null || (s.clusterIP === 'None') === f.headless),
-  );
+  const list = await services;
+  let out =
+    selector === null && f.type == null && f.headless == null && allIn(list, namespace)
+      ? list
+      : list.filter(
+          (s) =>
+            (namespace === null || s.meta.namespace === namespace) &&
+            (selector === null || matches(selector, s.meta.labels)) &&
+            (f.type == null || s.type === f.type) &&
+            (f.headless == null || (s.clusterIP === 'None') === f.headless),
+        );
   if (f.hasReadyEndpoints != null) {
     const views = await ctx.loaders.endpointsByService.loadMany(out.map((s) => objectKey(s.meta)));
     out = out.filter((_, i) => {
@@ -177,10 +187,19 @@ export function serviceEndpointConnection(
 }
 
 export function endpointParent(namespace: string, serviceName: string, endpoint: MergedEndpoint): EndpointParent {
-  return { kind: 'Endpoint', namespace, serviceName, endpoint };
+  return new EndpointParent(namespace, serviceName, endpoint);
 }
 
 // Private:
+
+/**
+ * Every item of `sorted` (sorted by namespace first, as every list here is) is in `namespace`
+ * (null: no namespace filter): then the namespace filter keeps the list as it is, and the
+ * common case (a namespace's list, no other filter) copies nothing.
+ */
+function allIn(sorted: readonly { readonly meta: { readonly namespace: string } }[], namespace: string | null): boolean {
+  return namespace === null || sorted.length === 0 || (sorted[0]!.meta.namespace === namespace && sorted[sorted.length - 1]!.meta.namespace === namespace);
+}
 
 /**
  * A list may be a loader's promise, started before the arguments were checked: when a check

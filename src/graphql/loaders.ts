@@ -37,11 +37,12 @@ import {
 import { AllNamespaces, OpenAccess, type Access, type Resource, type Verb } from '../auth/access.ts';
 import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
 import type { EndpointFeed } from '../model/endpoint-feed.ts';
+import { ServicesWithoutReadyEndpoints } from '../model/without-ready.ts';
 import { sliceServiceKey, type MergedEndpoint, type ServiceEndpoints } from '../model/endpoints.ts';
 import { byEndpointKey, byObjectKey, compareStrings } from './pagination.ts';
 import { Permissions } from './permissions.ts';
 import type { Store } from '../kube/store.ts';
-import type { EndpointParent, NamespaceSummary } from './parents.ts';
+import { EndpointParent, type NamespaceSummary } from './parents.ts';
 import { kindNotSynced, kindNotWatched, namespaceNotWatched, namespacesHidden, type Warnings } from './warnings.ts';
 
 /** What loaders read. */
@@ -107,6 +108,13 @@ export interface Loaders {
   readonly endpointsByAddress: DataLoader<string, readonly EndpointParent[]>;
   /** Namespace (NamespaceAll: every one) → its Services, sorted. */
   readonly servicesByNamespace: DataLoader<string, readonly ServiceRecord[]>;
+  /**
+   * Namespace (NamespaceAll: every one) → its Services without a ready endpoint that the caller
+   * may see, ExternalName left out, sorted. Read from an answer kept current as the cache changes
+   * (model/without-ready.ts), not by loading every Service's endpoints; readiness is what the
+   * caller may see of the EndpointSlices (a namespace whose slices it may not list has none ready).
+   */
+  readonly servicesWithoutReadyEndpoints: DataLoader<string, readonly ServiceRecord[]>;
   /** Namespace (NamespaceAll: every one) → its Pods, sorted. */
   readonly podsByNamespace: DataLoader<string, readonly PodRecord[]>;
   /** Namespace (NamespaceAll: every one) → its EndpointSlices, sorted. */
@@ -130,7 +138,11 @@ export interface Loaders {
 
 export type LoaderName = Exclude<keyof Loaders, 'permissions' | 'watched'>;
 
-/** A fresh set of loaders: create one per operation (HTTP) or per event (WebSocket). */
+/**
+ * A fresh set of loaders: create one per operation (HTTP) or per event (WebSocket). Each
+ * DataLoader is made on first use: an operation touches a few of them, and making all of them
+ * for every request was a good part of a small request's garbage.
+ */
 export function createLoaders(sources: LoaderSources, options: LoaderOptions = {}): Loaders {
   const { cache, feed } = sources;
   const perms = new Permissions(options.access ?? OpenAccess, options.verb ?? 'list');
@@ -151,15 +163,15 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
   const crossLists = <R>(resource: Resource, results: (readonly R[])[], namespaceOf: (r: R) => string) => visibleLists(perms, resource, results, namespaceOf, hidden);
   const nodes = <V>(results: V[]) => visibleNodes(perms, results);
 
-  return {
-    serviceByKey: make('serviceByKey', (keys: readonly string[]) => byKey('services', keys, keys.map((k) => cache.services.get(k) ?? null))),
-    podByKey: make('podByKey', (keys: readonly string[]) => byKey('pods', keys, keys.map((k) => cache.pods.get(k) ?? null))),
-    nodeByName: make('nodeByName', (keys: readonly string[]) => nodes(keys.map((k) => cache.nodes.get(k) ?? null))),
-    sliceByKey: make('sliceByKey', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => cache.slices.get(k) ?? null))),
-    slicesByService: make('slicesByService', (keys: readonly string[]) => lists('endpointslices', keys.map((k) => frozen(cache.slicesByService(k))), namespaceOfRecord)),
-    endpointsByService: make('endpointsByService', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => feed.get(k)))),
-    podsByService: make('podsByService', (keys: readonly string[]) => lists('pods', podsSelectedBy(cache, keys), namespaceOfRecord)),
-    servicesByPod: make('servicesByPod', (keys: readonly string[]) =>
+  const factories: LoaderFactories = {
+    serviceByKey: () => make('serviceByKey', (keys: readonly string[]) => byKey('services', keys, keys.map((k) => cache.services.get(k) ?? null))),
+    podByKey: () => make('podByKey', (keys: readonly string[]) => byKey('pods', keys, keys.map((k) => cache.pods.get(k) ?? null))),
+    nodeByName: () => make('nodeByName', (keys: readonly string[]) => nodes(keys.map((k) => cache.nodes.get(k) ?? null))),
+    sliceByKey: () => make('sliceByKey', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => cache.slices.get(k) ?? null))),
+    slicesByService: () => make('slicesByService', (keys: readonly string[]) => lists('endpointslices', keys.map((k) => frozen(cache.slicesByService(k))), namespaceOfRecord)),
+    endpointsByService: () => make('endpointsByService', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => feed.get(k)))),
+    podsByService: () => make('podsByService', (keys: readonly string[]) => lists('pods', podsSelectedBy(cache, keys), namespaceOfRecord)),
+    servicesByPod: () => make('servicesByPod', (keys: readonly string[]) =>
       lists(
         'services',
         keys.map((k) => {
@@ -169,22 +181,22 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
         namespaceOfRecord,
       ),
     ),
-    podsByNode: make('podsByNode', (keys: readonly string[]) => crossLists('pods', keys.map((k) => sorted(cache.pods.byIndex(PodsByNode, k))), namespaceOfRecord)),
-    endpointsByNode: make('endpointsByNode', (keys: readonly string[]) =>
+    podsByNode: () => make('podsByNode', (keys: readonly string[]) => crossLists('pods', keys.map((k) => sorted(cache.pods.byIndex(PodsByNode, k))), namespaceOfRecord)),
+    endpointsByNode: () => make('endpointsByNode', (keys: readonly string[]) =>
       crossLists(
         'endpointslices',
         keys.map((node) => endpointsOfSlices(feed, cache.slices.byIndex(SlicesByNode, node), (e) => e.nodeName === node)),
         namespaceOfEndpoint,
       ),
     ),
-    endpointsByPod: make('endpointsByPod', (keys: readonly string[]) =>
+    endpointsByPod: () => make('endpointsByPod', (keys: readonly string[]) =>
       lists(
         'endpointslices',
         keys.map((podKey) => {
           const slash = podKey.indexOf('/');
           const namespace = podKey.slice(0, slash);
           const name = podKey.slice(slash + 1);
-          return endpointsOfSlices(feed, cache.slices.byIndex(SlicesByPod, podKey), (e, serviceNamespace) => {
+          return endpointsOfSlices(feed, cache.slices.byIndex(SlicesByPod, name), (e, serviceNamespace) => {
             const ref = e.targetRef;
             return ref !== null && ref.kind === 'Pod' && ref.name === name && (ref.namespace || serviceNamespace) === namespace;
           });
@@ -192,36 +204,91 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
         namespaceOfEndpoint,
       ),
     ),
-    podsByIP: make('podsByIP', (keys: readonly string[]) => crossLists('pods', keys.map((ip) => sorted(cache.pods.byIndex(PodsByIP, ip))), namespaceOfRecord)),
-    servicesByClusterIP: make('servicesByClusterIP', (keys: readonly string[]) =>
+    podsByIP: () => make('podsByIP', (keys: readonly string[]) => crossLists('pods', keys.map((ip) => sorted(cache.pods.byIndex(PodsByIP, ip))), namespaceOfRecord)),
+    servicesByClusterIP: () => make('servicesByClusterIP', (keys: readonly string[]) =>
       crossLists('services', keys.map((ip) => sorted(cache.services.byIndex(ServicesByClusterIP, ip))), namespaceOfRecord),
     ),
-    nodesByAddress: make('nodesByAddress', (keys: readonly string[]) => nodes(nodesWithAddresses(cache, keys))),
-    endpointsByAddress: make('endpointsByAddress', (keys: readonly string[]) =>
+    nodesByAddress: () => make('nodesByAddress', (keys: readonly string[]) => nodes(nodesWithAddresses(cache, keys))),
+    endpointsByAddress: () => make('endpointsByAddress', (keys: readonly string[]) =>
       crossLists(
         'endpointslices',
         keys.map((ip) => endpointsOfSlices(feed, cache.slices.byIndex(SlicesByAddress, ip), (e) => e.address === ip)),
         namespaceOfEndpoint,
       ),
     ),
-    servicesByNamespace: make('servicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, hidden, 'services', cache.services, keys)),
-    podsByNamespace: make('podsByNamespace', (keys: readonly string[]) => namespaceLists(perms, hidden, 'pods', cache.pods, keys)),
-    slicesByNamespace: make('slicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, hidden, 'endpointslices', cache.slices, keys)),
-    nodesByZone: make('nodesByZone', (keys: readonly string[]) =>
+    servicesByNamespace: () => make('servicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, hidden, 'services', cache.services, keys)),
+    servicesWithoutReadyEndpoints: () =>
+      make('servicesWithoutReadyEndpoints', (keys: readonly string[]) => withoutReadyLists(perms, hidden, cache, withoutReadyOf(sources), keys)),
+    podsByNamespace: () => make('podsByNamespace', (keys: readonly string[]) => namespaceLists(perms, hidden, 'pods', cache.pods, keys)),
+    slicesByNamespace: () => make('slicesByNamespace', (keys: readonly string[]) => namespaceLists(perms, hidden, 'endpointslices', cache.slices, keys)),
+    nodesByZone: () => make('nodesByZone', (keys: readonly string[]) =>
       nodes(keys.map((zone) => sortedOnce(cache.nodes, zone, () => (zone === AnyZone ? [...cache.nodes.list()] : cache.nodes.byIndex(NodesByZone, zone))))),
     ),
-    namespaceSummaries: make('namespaceSummaries', (keys: readonly string[]) => Promise.all(keys.map(() => namespaceSummaries(perms, hidden, cache)))),
-    kindHealthByKind: make('kindHealthByKind', (keys: readonly Kind[]) => {
+    namespaceSummaries: () => make('namespaceSummaries', (keys: readonly string[]) => Promise.all(keys.map(() => namespaceSummaries(perms, hidden, cache)))),
+    kindHealthByKind: () => make('kindHealthByKind', (keys: readonly Kind[]) => {
       const health = new Map(cache.health().map((h) => [h.kind, h]));
       return keys.map((k) => health.get(k) ?? null);
     }),
-    objectCountByKind: make('objectCountByKind', (keys: readonly Kind[]) => Promise.all(keys.map((k) => visibleCount(perms, cache, k)))),
-    permissions: perms,
-    watched: { namespaces: cache.namespaces, nodes: cache.watchesNodes },
+    objectCountByKind: () => make('objectCountByKind', (keys: readonly Kind[]) => Promise.all(keys.map((k) => visibleCount(perms, cache, k)))),
   };
+  return new LazyLoaders(perms, { namespaces: cache.namespaces, nodes: cache.watchesNodes }, factories) as unknown as Loaders;
 }
 
 // Private:
+
+type LoaderFactories = { readonly [N in LoaderName]: () => Loaders[N] };
+
+/** Every loader name, once (the getters of LazyLoaders). */
+const LoaderNames = Object.keys({
+  serviceByKey: true,
+  podByKey: true,
+  nodeByName: true,
+  sliceByKey: true,
+  slicesByService: true,
+  endpointsByService: true,
+  podsByService: true,
+  servicesByPod: true,
+  podsByNode: true,
+  endpointsByNode: true,
+  endpointsByPod: true,
+  podsByIP: true,
+  servicesByClusterIP: true,
+  nodesByAddress: true,
+  endpointsByAddress: true,
+  servicesByNamespace: true,
+  servicesWithoutReadyEndpoints: true,
+  podsByNamespace: true,
+  slicesByNamespace: true,
+  nodesByZone: true,
+  namespaceSummaries: true,
+  kindHealthByKind: true,
+  objectCountByKind: true,
+} satisfies Record<LoaderName, true>) as LoaderName[];
+
+/** Loaders made on first use; one getter per name on the prototype, so nothing per request but two objects. */
+class LazyLoaders {
+  readonly permissions: Permissions;
+  readonly watched: Loaders['watched'];
+  private readonly factories: LoaderFactories;
+  private readonly made: { [N in LoaderName]?: Loaders[N] } = {};
+
+  constructor(permissions: Permissions, watched: Loaders['watched'], factories: LoaderFactories) {
+    this.permissions = permissions;
+    this.watched = watched;
+    this.factories = factories;
+  }
+
+  static {
+    for (const name of LoaderNames) {
+      Object.defineProperty(LazyLoaders.prototype, name, {
+        get(this: LazyLoaders) {
+          return (this.made[name] ??= this.factories[name]() as never);
+        },
+      });
+    }
+  }
+}
+
 
 /**
  * What each loader reads: the kinds behind its answers, and how to get the namespace from a
@@ -244,6 +311,7 @@ const Reads: Readonly<Record<LoaderName, { readonly kinds: readonly Kind[]; read
   nodesByAddress: { kinds: ['Node'], namespaceOf: null },
   endpointsByAddress: { kinds: ['EndpointSlice'], namespaceOf: null },
   servicesByNamespace: { kinds: ['Service'], namespaceOf: (k) => k },
+  servicesWithoutReadyEndpoints: { kinds: ['Service', 'EndpointSlice'], namespaceOf: (k) => k },
   podsByNamespace: { kinds: ['Pod'], namespaceOf: (k) => k },
   slicesByNamespace: { kinds: ['EndpointSlice'], namespaceOf: (k) => k },
   nodesByZone: { kinds: ['Node'], namespaceOf: null },
@@ -376,6 +444,62 @@ async function namespaceSummaries(perms: Permissions, hidden: ((resource: Resour
   return frozen(out);
 }
 
+/**
+ * The kept answer of each (cache, feed) pair, made and started on first use and kept current
+ * from then on by the store and the feed it follows.
+ */
+const keptWithoutReady = new WeakMap<EndpointFeed, ServicesWithoutReadyEndpoints>();
+function withoutReadyOf(sources: LoaderSources): ServicesWithoutReadyEndpoints {
+  let kept = keptWithoutReady.get(sources.feed);
+  if (kept === undefined) {
+    kept = new ServicesWithoutReadyEndpoints(sources.cache.services, sources.feed);
+    kept.start();
+    keptWithoutReady.set(sources.feed, kept);
+  }
+  return kept;
+}
+
+/**
+ * `servicesWithoutReadyEndpoints`: open or cluster-wide on both resources, the kept lists. Else
+ * per namespace whose Services the caller may see: the kept list where it may see the
+ * EndpointSlices too, and every Service but ExternalName ones where it may not (it sees no ready
+ * endpoint there). Slices are asked about only for namespaces that have some.
+ */
+function withoutReadyLists(
+  perms: Permissions,
+  hidden: ((resource: Resource) => void) | null,
+  cache: ClusterCache,
+  kept: ServicesWithoutReadyEndpoints,
+  keys: readonly string[],
+): (readonly ServiceRecord[])[] | Promise<(readonly ServiceRecord[])[]> {
+  if (perms.open) return keys.map((ns) => kept.list(ns));
+  const serviceNamespaces = function* () {
+    for (const ns of keys) {
+      if (ns === NamespaceAll) yield* cache.services.indexValues(ByNamespace);
+      else if (cache.services.countByIndex(ByNamespace, ns) > 0) yield ns;
+    }
+  };
+  return perms.visibleNamespaces('services', serviceNamespaces).then(async (services) => {
+    const withServices = services ?? new Set(serviceNamespaces());
+    const withSlices = function* () {
+      for (const ns of withServices) if (cache.slices.countByIndex(ByNamespace, ns) > 0) yield ns;
+    };
+    const slices = await perms.visibleNamespaces('endpointslices', withSlices);
+    if (services === null && slices === null) return keys.map((ns) => kept.list(ns));
+    if (services !== null && keys.includes(NamespaceAll)) hidden?.('services');
+    const listOf = (ns: string): readonly ServiceRecord[] =>
+      slices === null || slices.has(ns) || cache.slices.countByIndex(ByNamespace, ns) === 0
+        ? kept.list(ns)
+        : frozen(sortedOnce(cache.services, ns, () => cache.services.byIndex(ByNamespace, ns)).filter((s) => s.type !== 'ExternalName'));
+    return keys.map((ns) => {
+      if (ns !== NamespaceAll) return withServices.has(ns) ? listOf(ns) : Empty;
+      const out: ServiceRecord[] = [];
+      for (const n of [...withServices].sort(compareStrings)) out.push(...listOf(n));
+      return frozen(out);
+    });
+  });
+}
+
 /** How many objects of `kind` the caller may see: the store's size, or the sum over visible namespaces. */
 async function visibleCount(perms: Permissions, cache: ClusterCache, kind: Kind): Promise<number> {
   const store = cache.storeOf(kind) as Store<ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord>;
@@ -430,7 +554,7 @@ function endpointsOfSlices(
     const namespace = key.slice(0, slash);
     const serviceName = key.slice(slash + 1);
     for (const endpoint of view.endpoints) {
-      if (keep(endpoint, namespace)) out.push(Object.freeze({ kind: 'Endpoint', namespace, serviceName, endpoint }));
+      if (keep(endpoint, namespace)) out.push(Object.freeze(new EndpointParent(namespace, serviceName, endpoint)));
     }
   }
   return frozen(out.sort(byEndpointKey));

@@ -33,15 +33,59 @@ export type {
 export type { EndpointCounts, EndpointPort } from '../model/endpoints.ts';
 import type { Edge, Page } from './pagination.ts';
 
-/** A merged endpoint with the Service it belongs to (`Endpoint`). */
-export interface EndpointParent {
+/**
+ * A merged endpoint with the Service it belongs to (`Endpoint`). The endpoint's own fields are
+ * getters named as the schema names them, so that they resolve as plain properties: compiled
+ * execution reads a property where it would otherwise call a resolver per field and endpoint.
+ */
+export class EndpointParent {
   /** Tells `IPHolder` members apart (records carry their own `kind`). */
-  readonly kind: 'Endpoint';
+  readonly kind = 'Endpoint' as const;
   /** Namespace of the Service (and of its slices). */
   readonly namespace: string;
   /** Name of the Service: the slices' `kubernetes.io/service-name` label. */
   readonly serviceName: string;
   readonly endpoint: MergedEndpoint;
+
+  constructor(namespace: string, serviceName: string, endpoint: MergedEndpoint) {
+    this.namespace = namespace;
+    this.serviceName = serviceName;
+    this.endpoint = endpoint;
+  }
+
+  get address(): string {
+    return this.endpoint.address;
+  }
+  get addresses(): readonly string[] {
+    return this.endpoint.addresses;
+  }
+  get addressType(): string {
+    return this.endpoint.addressType;
+  }
+  get ready(): boolean {
+    return this.endpoint.ready;
+  }
+  get serving(): boolean {
+    return this.endpoint.serving;
+  }
+  get terminating(): boolean {
+    return this.endpoint.terminating;
+  }
+  get hostname(): string | null {
+    return this.endpoint.hostname;
+  }
+  get nodeName(): string | null {
+    return this.endpoint.nodeName;
+  }
+  get zone(): string | null {
+    return this.endpoint.zone;
+  }
+  get targetRef(): MergedEndpoint['targetRef'] {
+    return this.endpoint.targetRef;
+  }
+  get ports(): MergedEndpoint['ports'] {
+    return this.endpoint.ports;
+  }
 }
 
 /** One endpoint as one slice lists it (`SliceEndpoint`). */

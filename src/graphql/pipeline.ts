@@ -16,10 +16,17 @@
  * text (bounded): `first: $n` is costed by its default or the page-size cap, the same for
  * every set of variables (limits.ts).
  *
+ * Queries execute compiled (graphql-jit: one function per checked operation, compiled on first
+ * use and kept as long as its document is cached), or with graphql-js's `execute` where an
+ * operation does not compile or compiled execution is turned off. Both give the same answers
+ * and the same errors (test/unit/graphql-execution.test.ts runs every query of the specs through
+ * both).
+ *
  * One error formatter and one masking policy for both transports (`formatError`): a coded
  * caller error is shown as it is; anything else is logged with its stack and answered as
  * INTERNAL_SERVER_ERROR without details.
  */
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import {
   execute,
   getOperationAST,
@@ -102,7 +109,14 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** Documents whose parse and validation outcome is kept. @default 1_000 // documents */
   readonly documentCacheSize?: number;
+  /**
+   * How queries execute: `compiled` (graphql-jit, falling back to graphql-js for an operation
+   * that does not compile) or `graphql-js` always. @default 'compiled'
+   */
+  readonly execution?: Execution;
 }
+
+export type Execution = 'compiled' | 'graphql-js';
 
 /** Codes a caller may see as they are: ours, plus Apollo's request-level ones. */
 export const CallerCodes: ReadonlySet<string> = new Set<string>([
@@ -116,9 +130,12 @@ export class OperationPipeline {
   readonly schema: GraphQLSchema;
   readonly limits: Limits;
   readonly introspection: boolean;
+  readonly execution: Execution;
   private readonly logger: Logger;
   private readonly cacheSize: number;
   private readonly documents = new Map<string, Checked>();
+  /** Per checked operation: its compiled form, or null when it does not compile (graphql-js runs it). */
+  private readonly compiled = new WeakMap<OperationDefinitionNode, CompiledQuery | null>();
   private readonly limitRules: readonly ValidationRule[];
   private readonly schemaRules: readonly ValidationRule[];
 
@@ -128,6 +145,7 @@ export class OperationPipeline {
     this.introspection = o.introspection ?? true;
     this.logger = o.logger;
     this.cacheSize = o.documentCacheSize ?? 1_000;
+    this.execution = o.execution ?? 'compiled';
     this.limitRules = validationRules(this.limits);
     this.schemaRules = this.introspection ? specifiedRules : [...specifiedRules, noIntrospectionRule];
   }
@@ -155,14 +173,23 @@ export class OperationPipeline {
 
   /** Execute a prepared query with `contextValue`; errors are formatted and masked, the context's warnings added as `extensions.warnings`. */
   async executeQuery(prepared: Extract<PreparedOperation, { kind: 'query' }>, contextValue: unknown): Promise<FormattedExecutionResult> {
-    const result = await execute({
-      schema: this.schema,
-      document: prepared.document,
-      operationName: prepared.operation.name?.value,
-      variableValues: prepared.variables,
-      contextValue,
-    });
-    return withWarnings(this.formatResult(result), contextValue);
+    return withWarnings(this.formatResult(await this.execute(prepared.document, prepared.operation, prepared.variables, contextValue)), contextValue);
+  }
+
+  /**
+   * Execute a checked query operation of `document` (from `prepare`): compiled when it compiles,
+   * else with graphql-js. Errors come in document order (`inDocumentOrder`), not in the order
+   * their fields happened to fail, so that both paths, and two runs, list them alike. They are
+   * not formatted yet (Apollo formats them through `formatError`; `executeQuery` does it for the
+   * other callers).
+   */
+  execute(document: DocumentNode, operation: OperationDefinitionNode, variables: Readonly<Record<string, unknown>>, contextValue: unknown): ExecutionResult | Promise<ExecutionResult> {
+    const compiled = this.execution === 'compiled' ? this.compiledOf(document, operation) : null;
+    const result =
+      compiled !== null
+        ? compiled.query(undefined, contextValue, variables as Record<string, unknown>)
+        : execute({ schema: this.schema, document, operationName: operation.name?.value, variableValues: variables, contextValue });
+    return isPromise(result) ? result.then(inDocumentOrder) : inDocumentOrder(result);
   }
 
   /** prepare, then executeQuery, or the rejection: what a query costs on any transport (tests, benchmarks). */
@@ -222,7 +249,28 @@ export class OperationPipeline {
     this.logger.info('request denied', { user: username ?? null, denied: denied.slice(0, 5).join('; '), count: denied.length });
   }
 
+  /** Which path executes a checked query operation of `document`: `compiled` when it compiles. */
+  executionOf(document: DocumentNode, operation: OperationDefinitionNode): Execution {
+    return this.execution === 'compiled' && this.compiledOf(document, operation) !== null ? 'compiled' : 'graphql-js';
+  }
+
   // Private:
+
+  /** The compiled form of `operation`, compiled once; null when graphql-jit cannot compile it. */
+  private compiledOf(document: DocumentNode, operation: OperationDefinitionNode): CompiledQuery | null {
+    let c = this.compiled.get(operation);
+    if (c !== undefined) return c;
+    c = null;
+    try {
+      const out = compileQuery(this.schema, document, operation.name?.value, CompileOptions);
+      if (isCompiledQuery(out)) c = out;
+      else this.logger.debug('operation not compiled; graphql-js executes it', { operation: operation.name?.value ?? null, errors: (out.errors ?? []).map((e) => e.message).join('; ') });
+    } catch (err) {
+      this.logger.debug('operation not compiled; graphql-js executes it', { operation: operation.name?.value ?? null, error: err instanceof Error ? err.message : String(err) });
+    }
+    this.compiled.set(operation, c);
+    return c;
+  }
 
   /** Parse and validate once per document text (bounded cache, oldest dropped first). */
   private check(query: string): Checked {
@@ -292,6 +340,45 @@ export class OperationPipeline {
 }
 
 // Private:
+
+/**
+ * graphql-jit's options: no JSON serializer of its own (Apollo serializes the result), leaves
+ * serialized by their scalar and enum types as graphql-js does.
+ */
+const CompileOptions = { customJSONSerializer: false, disableLeafSerialization: false } as const;
+
+/**
+ * The result with its errors sorted by where they are in the document (line, column of their
+ * first location), then by path (list indexes in numeric order); errors without a location keep
+ * their place after those with one. Execution order depends on which promise settles first.
+ */
+function inDocumentOrder<R extends ExecutionResult>(result: R): R {
+  const errors = result.errors;
+  if (errors === undefined || errors.length < 2) return result;
+  return { ...result, errors: [...errors].sort(byDocumentPosition) };
+}
+
+function byDocumentPosition(a: GraphQLError, b: GraphQLError): number {
+  const la = a.locations?.[0];
+  const lb = b.locations?.[0];
+  if (la === undefined || lb === undefined) return la === undefined ? (lb === undefined ? 0 : 1) : -1;
+  if (la.line !== lb.line) return la.line - lb.line;
+  if (la.column !== lb.column) return la.column - lb.column;
+  const pa = a.path ?? [];
+  const pb = b.path ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    if (typeof x === 'number' && typeof y === 'number') return x - y;
+    return String(x) < String(y) ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
 
 interface Checked {
   readonly document: DocumentNode | null;

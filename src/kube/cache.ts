@@ -19,7 +19,10 @@ export const SlicesByService = 'service';
 /** Every address of every endpoint in the slice. */
 export const SlicesByAddress = 'address';
 export const SlicesByNode = 'node';
-/** `namespace/name` of every endpoint's Pod targetRef. */
+/**
+ * The name of every endpoint's Pod targetRef: the record's own string, so the index adds no
+ * string per endpoint. Names repeat across namespaces only rarely; readers check the namespace.
+ */
 export const SlicesByPod = 'pod';
 export const PodsByNode = 'node';
 export const PodsByIP = 'ip';
@@ -68,8 +71,7 @@ export class ClusterCache {
     [SlicesByService]: (s) => (s.serviceName ? [`${s.meta.namespace}/${s.serviceName}`] : []),
     [SlicesByAddress]: (s) => unique(s.endpoints.flatMap((e) => e.addresses)),
     [SlicesByNode]: (s) => unique(s.endpoints.flatMap((e) => (e.nodeName ? [e.nodeName] : []))),
-    [SlicesByPod]: (s) =>
-      unique(s.endpoints.flatMap((e) => (e.targetRef?.kind === 'Pod' ? [`${e.targetRef.namespace || s.meta.namespace}/${e.targetRef.name}`] : []))),
+    [SlicesByPod]: (s) => unique(s.endpoints.flatMap((e) => (e.targetRef?.kind === 'Pod' ? [e.targetRef.name] : []))),
   });
   readonly pods = new Store<PodRecord>({
     [ByNamespace]: (p) => [p.meta.namespace],

@@ -37,16 +37,22 @@ export function ingest<K extends Kind>(kind: K, obj: any): RecordOf[K] {
   }
 }
 
-export function ingestMeta(m: any): ObjectMeta {
+/**
+ * `share`: intern labels, annotations and owner references (pods of one ReplicaSet repeat
+ * them). EndpointSlices pass false: their annotations carry a per-slice trigger time and their
+ * labels and owner are their Service's, so nearly every value is unique and interning it would
+ * only add the pool's key and weak reference.
+ */
+export function ingestMeta(m: any, share = true): ObjectMeta {
   if (!m || typeof m.name !== 'string' || m.name === '') {
     throw new Error(`object: expected metadata.name, got ${JSON.stringify(m?.name)}`);
   }
   const annotations = strMap(m.annotations);
   if (annotations && LastApplied in annotations) {
     const { [LastApplied]: _dropped, ...rest } = annotations;
-    return metaOf(m, rest);
+    return metaOf(m, rest, share);
   }
-  return metaOf(m, annotations);
+  return metaOf(m, annotations, share);
 }
 
 export function ingestService(o: any): ServiceRecord {
@@ -81,7 +87,7 @@ export function ingestService(o: any): ServiceRecord {
 }
 
 export function ingestEndpointSlice(o: any): EndpointSliceRecord {
-  const meta = ingestMeta(o.metadata);
+  const meta = ingestMeta(o.metadata, false);
   return deepFreeze({
     kind: 'EndpointSlice',
     meta,
@@ -156,19 +162,21 @@ const LastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
 const EmptyMap: Readonly<Record<string, string>> = Object.freeze({});
 const EmptyArray: readonly never[] = Object.freeze([]);
 
-function metaOf(m: any, annotations: Record<string, string> | null): ObjectMeta {
+function metaOf(m: any, annotations: Record<string, string> | null, share: boolean): ObjectMeta {
+  const keep = share ? interned : exact;
+  const map = (x: Record<string, string> | null) => (x && Object.keys(x).length > 0 ? keep(x) : EmptyMap);
   return {
     namespace: pooled(str(m.namespace)) ?? '',
     name: m.name,
     uid: str(m.uid) ?? '',
     resourceVersion: str(m.resourceVersion) ?? '',
-    labels: internMap(strMap(m.labels)),
-    annotations: internMap(annotations),
+    labels: map(strMap(m.labels)),
+    annotations: map(annotations),
     creationTimestamp: pooled(timestamp(m.creationTimestamp)) ?? '',
     deletionTimestamp: timestamp(m.deletionTimestamp),
     ownerReferences:
       Array.isArray(m.ownerReferences) && m.ownerReferences.length > 0
-        ? interned(
+        ? keep(
             m.ownerReferences.map((r: any) => ({
               kind: str(r.kind) ?? '',
               name: str(r.name) ?? '',
@@ -189,10 +197,6 @@ const Strings = new StringPool();
 
 function interned<T extends object>(value: T): T {
   return Objects.get(JSON.stringify(value), () => deepFreeze(exact(value))) as T;
-}
-
-function internMap(m: Record<string, string> | null): Readonly<Record<string, string>> {
-  return m && Object.keys(m).length > 0 ? interned(m) : EmptyMap;
 }
 
 function pooled(s: string | null): string | null {

@@ -1,7 +1,9 @@
 /**
  * Apollo Server 5 behind Node's HTTP server: a thin translator from node:http into Apollo's
  * neutral HTTPGraphQLRequest and back. Operations are prepared by the gateway's one pipeline
- * (graphql/pipeline.ts) through the `usePipeline` plugin, and errors formatted and masked by it.
+ * (graphql/pipeline.ts) through the `usePipeline` plugin, executed by it through Apollo's
+ * executor seam (`pipelineExecutor`: compiled where the operation compiles), and errors
+ * formatted and masked by it.
  * Apollo's per-field cache-control plugin, landing page, usage reporting and inline tracing
  * are off (they cost and serve no one here); CSRF prevention is on.
  */
@@ -13,7 +15,8 @@ import {
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
-import { parse, type GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
+import { parse, printSchema, type ExecutionResult, type GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OperationPipeline } from '../graphql/pipeline.ts';
 import type { Logger } from '../log.ts';
@@ -27,7 +30,6 @@ export interface ApolloOptions {
 
 export async function startApollo<C extends BaseContext>(o: ApolloOptions): Promise<ApolloServer<C>> {
   const apollo = new ApolloServer<C>({
-    schema: o.pipeline.schema,
     ...gatewayApolloSettings(o.pipeline),
     logger: apolloLogger(o.logger),
   });
@@ -37,11 +39,13 @@ export async function startApollo<C extends BaseContext>(o: ApolloOptions): Prom
 
 /**
  * Apollo settings the gateway runs with, whatever serves its schema (also used by bench/):
- * every operation goes through `pipeline` (the `usePipeline` plugin), errors through its one
- * formatter, and what costs and serves no one is off.
+ * the pipeline's schema, every operation prepared by `pipeline` (the `usePipeline` plugin) and
+ * executed by it (`pipelineExecutor`), errors through its one formatter, and what costs and
+ * serves no one is off.
  */
 export function gatewayApolloSettings(pipeline: OperationPipeline) {
   return {
+    gateway: pipelineExecutor(pipeline),
     // The pipeline decides; Apollo's own introspection switch would be a second rule.
     introspection: true,
     // The pipeline caches checked documents; Apollo's store would skip the pipeline.
@@ -105,6 +109,25 @@ export function usePipeline(pipeline: OperationPipeline): ApolloServerPlugin<Bas
 }
 
 /**
+ * Apollo's executor seam (its gateway interface, here with one fixed schema): Apollo keeps
+ * the HTTP side, the plugins and the response, and hands the checked document to the
+ * pipeline, which executes it compiled where it compiles (pipeline.ts).
+ */
+export function pipelineExecutor(pipeline: OperationPipeline): GatewayInterface {
+  // usePipeline gave Apollo the checked document, so Apollo has resolved the operation in it.
+  const executor: GatewayExecutor = async (rc) =>
+    (await pipeline.execute(rc.document, rc.operation!, rc.request.variables ?? {}, rc.context)) as ExecutionResult<Record<string, unknown>>;
+  return {
+    onSchemaLoadOrUpdate(callback) {
+      callback({ apiSchema: pipeline.schema, coreSupergraphSdl: printSchema(pipeline.schema) });
+      return () => {};
+    },
+    load: async () => ({ executor }),
+    stop: async () => {},
+  };
+}
+
+/**
  * Serve one HTTP request through Apollo. Bodies over `maxBodyBytes` get 413 with a coded
  * GraphQL error; a body that is not JSON gets 400 (from Apollo).
  */
@@ -150,6 +173,8 @@ export async function serveGraphQL<C extends BaseContext>(
   res.statusCode = out.status ?? 200;
   for (const [k, v] of out.headers) res.setHeader(k, v);
   if (out.body.kind === 'complete') {
+    // With its length known the body goes out in one write, not as a chunked stream.
+    res.setHeader('content-length', Buffer.byteLength(out.body.string));
     res.end(out.body.string);
   } else {
     for await (const chunk of out.body.asyncIterator) res.write(chunk);

@@ -3,7 +3,7 @@
  * with the event itself as the root field's value; these resolvers only shape it, and reach
  * data (the Service of a change set) through loaders made for that event.
  */
-import type { EndpointChangeParent, EndpointParent } from '../graphql/parents.ts';
+import { EndpointParent, type EndpointChangeParent } from '../graphql/parents.ts';
 
 export type { EndpointChangeParent };
 import type {
@@ -37,12 +37,7 @@ const Subscription: SubscriptionResolvers = {
   nodeChanges: fromRoot('nodeChanges') as never,
 };
 
-const inService = (cs: EndpointChangeSet) => (endpoint: MergedEndpoint): EndpointParent => ({
-  kind: 'Endpoint',
-  namespace: cs.namespace,
-  serviceName: cs.name,
-  endpoint,
-});
+const inService = (cs: EndpointChangeSet) => (endpoint: MergedEndpoint): EndpointParent => new EndpointParent(cs.namespace, cs.name, endpoint);
 
 const EndpointChangeSetR: EndpointChangeSetResolvers = {
   service: (cs, _, ctx) => ctx.loaders.serviceByKey.load(cs.serviceKey),

@@ -31,6 +31,9 @@ import { ControlPlane } from '../harness/control-plane.ts';
 import { KubeClient, type EndpointSubsetInput } from '../harness/kube-client.ts';
 import { postGraphQL, queryData } from '../harness/graphql-http.ts';
 import { waitFor } from '../harness/wait.ts';
+import { bothPathsRecorder } from '../harness/execution-parity.ts';
+
+const parity = bothPathsRecorder();
 
 const Shop = 'qa-shop';
 const Pay = 'qa-pay';
@@ -260,6 +263,14 @@ describe('Query API on the real control plane', () => {
     assert.equal(ready.status, 200);
     await ready.body?.cancel();
     await expectGatewayToEqualApi('after the bad inputs', 20_000);
+  });
+
+  // Compiled execution (src/graphql/pipeline.ts) against graphql-js for this spec's queries: every
+  // query above also ran through graphql-js on the same context (test/harness/execution-parity.ts).
+  it('answered every query above with the same JSON compiled and with graphql-js', () => {
+    assert.deepEqual(parity.mismatches, []);
+    assert.ok(parity.executed >= 100, `expected at least 100 executed queries, got ${parity.executed}`);
+    assert.deepEqual(parity.notCompiled, []);
   });
 });
 

@@ -1,20 +1,11 @@
 /** Endpoint (the merged view of one address of a Service) and EndpointPort. */
-import type { AddressType, EndpointPortResolvers, EndpointResolvers, Protocol } from '../generated/resolvers-types.ts';
+import type { EndpointPortResolvers, EndpointResolvers } from '../generated/resolvers-types.ts';
 import { present } from './shared.ts';
 
 export const Endpoint: EndpointResolvers = {
-  address: (p) => p.endpoint.address,
-  addresses: (p) => p.endpoint.addresses,
-  addressType: (p) => p.endpoint.addressType as AddressType,
-  ready: (p) => p.endpoint.ready,
-  serving: (p) => p.endpoint.serving,
-  terminating: (p) => p.endpoint.terminating,
-  hostname: (p) => p.endpoint.hostname,
-  nodeName: (p) => p.endpoint.nodeName,
-  zone: (p) => p.endpoint.zone,
+  // address, addresses, addressType, ready, serving, terminating, hostname, nodeName, zone,
+  // targetRef, ports: the parent's own getters (parents.ts EndpointParent).
   hints: (p) => hints(p.endpoint.hintsForZones, p.endpoint.hintsForNodes),
-  targetRef: (p) => p.endpoint.targetRef,
-  ports: (p) => p.endpoint.ports,
 
   service: (p, _, ctx) => ctx.loaders.serviceByKey.load(`${p.namespace}/${p.serviceName}`),
   pod: (p, _, ctx) => {
@@ -25,9 +16,8 @@ export const Endpoint: EndpointResolvers = {
   slices: async (p, _, ctx) => present(await ctx.loaders.sliceByKey.loadMany(p.endpoint.slices.map((name) => `${p.namespace}/${name}`))),
 };
 
-export const EndpointPort: EndpointPortResolvers = {
-  protocol: (p) => p.protocol as Protocol,
-};
+// protocol: the record's own string, checked against the enum when serialized.
+export const EndpointPort: EndpointPortResolvers = {};
 
 /** `EndpointHints`, or null when the slice gives none. */
 export function hints(forZones: readonly string[], forNodes: readonly string[]): { forZones: readonly string[]; forNodes: readonly string[] } | null {

@@ -1,24 +1,21 @@
 /** EndpointSlice, EndpointSlicePort and SliceEndpoint: slices as their controller wrote them. */
 import type {
-  AddressType,
   EndpointSlicePortResolvers,
   EndpointSliceResolvers,
-  Protocol,
   SliceEndpointResolvers,
 } from '../generated/resolvers-types.ts';
 import { compareStrings } from '../pagination.ts';
 import { hints } from './endpoint.ts';
 
 export const EndpointSlice: EndpointSliceResolvers = {
+  // addressType: the record's own string, checked against the enum when serialized.
   metadata: (s) => s.meta,
-  addressType: (s) => s.addressType as AddressType,
   service: (s, _, ctx) => (s.serviceName === null ? null : ctx.loaders.serviceByKey.load(`${s.meta.namespace}/${s.serviceName}`)),
   endpoints: (s) => s.endpoints.map((endpoint) => ({ slice: s, endpoint })),
 };
 
-export const EndpointSlicePort: EndpointSlicePortResolvers = {
-  protocol: (p) => p.protocol as Protocol,
-};
+// protocol: the record's own string, checked against the enum when serialized.
+export const EndpointSlicePort: EndpointSlicePortResolvers = {};
 
 export const SliceEndpoint: SliceEndpointResolvers = {
   addresses: (p) => p.endpoint.addresses,

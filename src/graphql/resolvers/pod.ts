@@ -1,11 +1,11 @@
 /** Pod, ContainerPort and PodServicePort. Relations read nodeByName, servicesByPod and endpointsByPod. */
 import { objectKey } from '../../kube/records.ts';
 import { resolveTargetPort } from '../../model/targetport.ts';
-import type { ContainerPortResolvers, PodPhase, PodResolvers, PodServicePortResolvers, Protocol } from '../generated/resolvers-types.ts';
+import type { ContainerPortResolvers, PodResolvers, PodServicePortResolvers } from '../generated/resolvers-types.ts';
 
 export const Pod: PodResolvers = {
+  // phase: the record's own string, checked against the enum when serialized.
   metadata: (p) => p.meta,
-  phase: (p) => p.phase as PodPhase | null,
   podIP: (p) => p.podIPs[0] ?? null,
   ready: (p) => p.ready === true,
   terminating: (p) => p.meta.deletionTimestamp !== null,
@@ -21,9 +21,8 @@ export const Pod: PodResolvers = {
   },
 };
 
-export const ContainerPort: ContainerPortResolvers = {
-  protocol: (p) => p.protocol as Protocol,
-};
+// protocol: the record's own string, checked against the enum when serialized.
+export const ContainerPort: ContainerPortResolvers = {};
 
 export const PodServicePort: PodServicePortResolvers = {
   podPort: (p) => resolveTargetPort(p.port, p.pod),

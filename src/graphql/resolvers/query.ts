@@ -31,11 +31,10 @@ export const Query: QueryResolvers = {
   nodes: (_, a, ctx) => nodeConnection(ctx, ctx.loaders.nodesByZone.load(a.zone ?? AnyZone), a),
   endpointSlices: (_, a, ctx) => sliceConnection(ctx, ctx.loaders.slicesByNamespace.load(optionalNamespaceArg(a.namespace) ?? NamespaceAll), a),
 
-  servicesWithoutReadyEndpoints: async (_, a, ctx) => {
-    const services = await ctx.loaders.servicesByNamespace.load(optionalNamespaceArg(a.namespace) ?? NamespaceAll);
-    // ExternalName Services never have endpoints: they are not "without ready endpoints".
-    return serviceConnection(ctx, services.filter((s) => s.type !== 'ExternalName'), { ...a, hasReadyEndpoints: false });
-  },
+  // ExternalName Services never have endpoints: they are not "without ready endpoints". The
+  // loader's lists are the answer already; `readinessFiltered` keeps the permission check on slices.
+  servicesWithoutReadyEndpoints: (_, a, ctx) =>
+    serviceConnection(ctx, ctx.loaders.servicesWithoutReadyEndpoints.load(optionalNamespaceArg(a.namespace) ?? NamespaceAll), { ...a, readinessFiltered: true }),
 };
 
 // Private:

@@ -3,14 +3,14 @@ import { objectKey } from '../../kube/records.ts';
 import { countEndpoints, type EndpointCounts, type ServiceEndpoints } from '../../model/endpoints.ts';
 import { selectorFromMap, selectorToString } from '../../model/selector.ts';
 import { nodeConnection, podConnection, serviceEndpointConnection } from '../filters.ts';
-import type { IpFamily, ServicePortResolvers, ServiceResolvers, ServiceType, ZoneEndpointCounts } from '../generated/resolvers-types.ts';
+import type { IpFamily, ServicePortResolvers, ServiceResolvers, ZoneEndpointCounts } from '../generated/resolvers-types.ts';
 import { compareStrings } from '../pagination.ts';
 import { keyValues } from './meta.ts';
 import { present } from './shared.ts';
 
 export const Service: ServiceResolvers = {
+  // type: the record's own string, checked against the enum when serialized.
   metadata: (s) => s.meta,
-  type: (s) => s.type as ServiceType,
   ipFamilies: (s) => s.ipFamilies as readonly IpFamily[],
   selector: (s) => (s.selector === null ? null : keyValues(s.selector)),
   selectorString: (s) => (s.selector === null ? null : selectorToString(selectorFromMap(s.selector))),
@@ -33,7 +33,7 @@ export const Service: ServiceResolvers = {
 };
 
 export const ServicePort: ServicePortResolvers = {
-  protocol: (p) => p.protocol as 'TCP' | 'UDP' | 'SCTP',
+  // protocol: the record's own string, checked against the enum when serialized.
   targetPort: (p) => String(p.targetPort),
   targetPortNumber: (p) => (typeof p.targetPort === 'number' ? p.targetPort : null),
   targetPortName: (p) => (typeof p.targetPort === 'string' ? p.targetPort : null),
