@@ -5,7 +5,8 @@
  * Paths (GET only; anything else is 405):
  * - `/api/v1/{pods,services,nodes,namespaces}`, `/api/v1/namespaces/{ns}/{pods,services}`,
  *   `/apis/discovery.k8s.io/v1/endpointslices`, `/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices`,
- *   `/apis/apps/v1/deployments` (and namespaced): LIST, or WATCH with `watch=1|true`;
+ *   `/apis/apps/v1/deployments`, `/apis/networking.k8s.io/v1/{ingresses,ingressclasses}` (and
+ *   namespaced): LIST, or WATCH with `watch=1|true`;
  * - `…/{name}` below those: GET one object;
  * - `/api`, `/apis`, `/api/v1`, `/apis/{group}/{version}`: discovery documents;
  * - `/version`, `/healthz`, `/readyz`, `/livez`;
@@ -138,6 +139,8 @@ export const Resources: readonly ResourceInfo[] = [
   { group: '', version: 'v1', resource: 'namespaces', singular: 'namespace', kind: 'Namespace', listKind: 'NamespaceList', namespaced: false, shortNames: ['ns'] },
   { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', listKind: 'EndpointSliceList', namespaced: true, shortNames: [] },
   { group: 'apps', version: 'v1', resource: 'deployments', singular: 'deployment', kind: 'Deployment', listKind: 'DeploymentList', namespaced: true, shortNames: ['deploy'] },
+  { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', singular: 'ingress', kind: 'Ingress', listKind: 'IngressList', namespaced: true, shortNames: ['ing'] },
+  { group: 'networking.k8s.io', version: 'v1', resource: 'ingressclasses', singular: 'ingressclass', kind: 'IngressClass', listKind: 'IngressClassList', namespaced: false, shortNames: [] },
 ];
 
 /**

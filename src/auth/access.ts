@@ -19,7 +19,7 @@ export interface UserInfo {
 export type Verb = 'list' | 'watch';
 
 /** The resources the cache serves, as RBAC names them. */
-export type Resource = 'services' | 'endpointslices' | 'pods' | 'nodes';
+export type Resource = 'services' | 'endpointslices' | 'pods' | 'nodes' | 'ingresses' | 'ingressclasses';
 
 /** The API group of each resource (for SubjectAccessReview's resourceAttributes). */
 export const ResourceGroup: Readonly<Record<Resource, string>> = {
@@ -27,6 +27,8 @@ export const ResourceGroup: Readonly<Record<Resource, string>> = {
   endpointslices: 'discovery.k8s.io',
   pods: '',
   nodes: '',
+  ingresses: 'networking.k8s.io',
+  ingressclasses: 'networking.k8s.io',
 };
 
 /** metav1.NamespaceAll: as a namespace, cluster-wide (and the only scope of Nodes). */

@@ -227,7 +227,7 @@ export class SubjectAccessAuthorizer {
 
   /** Nodes are cluster-scoped; a cluster-wide allow answers every namespace. */
   async #allowed(user: UserInfo, identity: string, verb: Verb, resource: Resource, namespace: string): Promise<boolean> {
-    if (resource === 'nodes' || namespace === AllNamespaces) return this.#ask(user, identity, verb, resource, AllNamespaces);
+    if (resource === 'nodes' || resource === 'ingressclasses' || namespace === AllNamespaces) return this.#ask(user, identity, verb, resource, AllNamespaces);
     if (await this.#ask(user, identity, verb, resource, AllNamespaces)) return true;
     return this.#ask(user, identity, verb, resource, namespace);
   }

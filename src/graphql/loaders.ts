@@ -42,6 +42,8 @@ import { byEndpointKey, byObjectKey, compareStrings } from './pagination.ts';
 import { Permissions } from './permissions.ts';
 import type { Store } from '../kube/store.ts';
 import type { EndpointParent } from './parents.ts';
+import type { IngressClassRecord, IngressRecord } from '../kube/routes.ts';
+import { createRouteLoaders, type RouteLoaderName, type RouteLoaders } from './route-loaders.ts';
 
 /** What loaders read. */
 export interface LoaderSources {
@@ -115,15 +117,17 @@ export interface Loaders {
    * whatever the data, ask it first (`require`). Not a DataLoader.
    */
   readonly permissions: Permissions;
+  /** Ingresses and IngressClasses (route-loaders.ts). */
+  readonly routes: RouteLoaders;
 }
 
-export type LoaderName = Exclude<keyof Loaders, 'permissions'>;
+export type LoaderName = Exclude<keyof Loaders, 'permissions' | 'routes'> | RouteLoaderName;
 
 /** A fresh set of loaders: create one per operation (HTTP) or per event (WebSocket). */
 export function createLoaders(sources: LoaderSources, options: LoaderOptions = {}): Loaders {
   const { cache, feed } = sources;
   const perms = new Permissions(options.access ?? OpenAccess, options.verb ?? 'list');
-  const make = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>): DataLoader<K, V> =>
+  const make: MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>): DataLoader<K, V> =>
     new DataLoader<K, V>(
       (keys) => {
         options.onBatch?.(name, keys);
@@ -201,19 +205,30 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
     }),
     objectCountByKind: make('objectCountByKind', (keys: readonly Kind[]) => Promise.all(keys.map((k) => visibleCount(perms, cache, k)))),
     permissions: perms,
+    routes: createRouteLoaders(cache, perms, make),
   };
 }
 
+/** Makes one named loader over a batch function (reports batches to `onBatch`). */
+export type MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>) => DataLoader<K, V>;
+
 // Private:
 
-const Empty: readonly never[] = Object.freeze([]);
+export const Empty: readonly never[] = Object.freeze([]);
 
-function frozen<T>(xs: T[]): readonly T[] {
+export function frozen<T>(xs: T[]): readonly T[] {
   return xs.length === 0 ? Empty : Object.freeze(xs);
 }
 
 /** The RBAC resource of each kind. */
-const ResourceOfKind: Readonly<Record<Kind, Resource>> = { Service: 'services', EndpointSlice: 'endpointslices', Pod: 'pods', Node: 'nodes' };
+const ResourceOfKind: Readonly<Record<Kind, Resource>> = {
+  Service: 'services',
+  EndpointSlice: 'endpointslices',
+  Pod: 'pods',
+  Node: 'nodes',
+  Ingress: 'ingresses',
+  IngressClass: 'ingressclasses',
+};
 
 const namespaceOfRecord = (r: { readonly meta: { readonly namespace: string } }): string => r.meta.namespace;
 const namespaceOfEndpoint = (e: EndpointParent): string => e.namespace;
@@ -224,7 +239,7 @@ const namespaceOfKey = (key: string): string => key.slice(0, key.indexOf('/'));
  * in a namespace the caller may not see becomes null. Asks about the namespaces of the keys
  * that found something.
  */
-function visibleByKey<R>(perms: Permissions, resource: Resource, keys: readonly string[], results: (R | null)[]): (R | null)[] | Promise<(R | null)[]> {
+export function visibleByKey<R>(perms: Permissions, resource: Resource, keys: readonly string[], results: (R | null)[]): (R | null)[] | Promise<(R | null)[]> {
   if (perms.open) return results;
   const touched = function* () {
     for (let i = 0; i < keys.length; i++) if (results[i] !== null) yield namespaceOfKey(keys[i]!);
@@ -235,7 +250,7 @@ function visibleByKey<R>(perms: Permissions, resource: Resource, keys: readonly 
 }
 
 /** Lists: items in namespaces the caller may not see are left out (a list wholly visible is returned as is). */
-function visibleLists<R>(perms: Permissions, resource: Resource, results: (readonly R[])[], namespaceOf: (r: R) => string): (readonly R[])[] | Promise<(readonly R[])[]> {
+export function visibleLists<R>(perms: Permissions, resource: Resource, results: (readonly R[])[], namespaceOf: (r: R) => string): (readonly R[])[] | Promise<(readonly R[])[]> {
   if (perms.open) return results;
   const touched = function* () {
     for (const list of results) for (const r of list) yield namespaceOf(r);
@@ -261,7 +276,7 @@ function visibleNodes<V>(perms: Permissions, results: V[]): V[] | Promise<(V | E
  * sorted-once lists in namespace order (which is the (namespace, name) order), so a caller
  * who sees a few namespaces pays for those only.
  */
-function namespaceLists<R extends ServiceRecord | PodRecord | EndpointSliceRecord>(
+export function namespaceLists<R extends ServiceRecord | PodRecord | EndpointSliceRecord | IngressRecord>(
   perms: Permissions,
   resource: Resource,
   store: Store<R>,
@@ -290,7 +305,7 @@ function namespaceLists<R extends ServiceRecord | PodRecord | EndpointSliceRecor
 async function visibleCount(perms: Permissions, cache: ClusterCache, kind: Kind): Promise<number> {
   const store = cache.storeOf(kind) as Store<ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord>;
   const resource = ResourceOfKind[kind];
-  if (resource === 'nodes') return perms.open || (await perms.clusterWide('nodes')) ? store.size : 0;
+  if (resource === 'nodes' || resource === 'ingressclasses') return perms.open || (await perms.clusterWide(resource)) ? store.size : 0;
   const visible = await perms.visibleNamespaces(resource, () => store.indexValues(ByNamespace));
   if (visible === null) return store.size;
   let n = 0;
@@ -299,7 +314,7 @@ async function visibleCount(perms: Permissions, cache: ClusterCache, kind: Kind)
 }
 
 /** A new array sorted by (namespace, name); `xs` is a fresh array from the store, safe to sort. */
-function sorted<R extends ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord>(xs: R[]): readonly R[] {
+export function sorted<R extends ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord | IngressRecord | IngressClassRecord>(xs: R[]): readonly R[] {
   return frozen(xs.sort(byObjectKey));
 }
 
@@ -309,7 +324,7 @@ function sorted<R extends ServiceRecord | PodRecord | EndpointSliceRecord | Node
  * every object on every request.
  */
 const sortedLists = new WeakMap<object, { version: number; lists: Map<string, readonly unknown[]> }>();
-function sortedOnce<R extends ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord>(store: Store<R>, key: string, list: () => R[]): readonly R[] {
+export function sortedOnce<R extends ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord | IngressRecord | IngressClassRecord>(store: Store<R>, key: string, list: () => R[]): readonly R[] {
   let memo = sortedLists.get(store);
   if (!memo || memo.version !== store.version) sortedLists.set(store, (memo = { version: store.version, lists: new Map() }));
   let hit = memo.lists.get(key) as readonly R[] | undefined;

@@ -16,6 +16,8 @@ import type {
 import type { EndpointCounts, MergedEndpoint, ServiceEndpoints } from '../model/endpoints.ts';
 import type { EndpointChange } from '../model/diff.ts';
 import type { AnyRecord, Kind } from '../kube/records.ts';
+import type { IngressBackend, IngressPath, IngressRecord, IngressRule } from '../kube/routes.ts';
+import type { IngressMatch } from '../model/ingress-match.ts';
 
 export type {
   ContainerPort,
@@ -127,4 +129,50 @@ export interface ObjectEvent {
   /** The event comes from a relist. */
   readonly resync: boolean;
   readonly at: number;
+}
+
+// Routes (schema/ingress.graphql).
+
+export type { IngressClassRecord, IngressRecord } from '../kube/routes.ts';
+
+/** A rule of an Ingress, with the Ingress's namespace (where its backends' Services live). */
+export interface IngressRuleParent {
+  readonly namespace: string;
+  readonly rule: IngressRule;
+}
+
+/** A path of an Ingress rule (`IngressPath`). */
+export interface IngressPathParent {
+  readonly namespace: string;
+  readonly path: IngressPath;
+}
+
+/** A backend of an Ingress (`IngressBackend`): its Service is `namespace/backend.service.name`. */
+export interface IngressBackendParent {
+  readonly namespace: string;
+  readonly backend: IngressBackend;
+}
+
+export type IngressPage = Page<IngressRecord>;
+export type IngressEdge = Edge<IngressRecord>;
+
+/** What `trace` answers (`Trace`), computed by the resolver in one go. */
+export interface TraceParent {
+  readonly host: string;
+  readonly path: string;
+  readonly method: string;
+  readonly status: 'ROUTED' | 'NO_MATCH' | 'SERVICE_NOT_FOUND' | 'PORT_NOT_FOUND' | 'RESOURCE_BACKEND' | 'NO_READY_ENDPOINTS';
+  readonly message: string;
+  readonly match: TraceMatchParent | null;
+}
+
+/** `TraceMatch`. */
+export interface TraceMatchParent {
+  readonly match: IngressMatch;
+  readonly backends: readonly TraceBackendParent[];
+}
+
+/** `TraceBackend`. */
+export interface TraceBackendParent extends IngressBackendParent {
+  readonly weightPercent: number;
 }

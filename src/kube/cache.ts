@@ -4,7 +4,8 @@
  */
 import type { ApiClient } from './client.ts';
 import { Reflector, type ReflectorPhase, type ReflectorStatus } from './reflector.ts';
-import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, RecordOf, ServiceRecord } from './records.ts';
+import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, RecordOf, RouteKind, ServiceRecord } from './records.ts';
+import { IngressesByHost, IngressesByService, ingressHosts, ingressServiceKeys, type IngressClassRecord, type IngressRecord } from './routes.ts';
 import { objectKey } from './records.ts';
 import { Store } from './store.ts';
 import type { Logger } from '../log.ts';
@@ -25,11 +26,16 @@ export const PodsByNode = 'node';
 export const PodsByIP = 'ip';
 export const NodesByZone = 'zone';
 
-export const Kinds: readonly Kind[] = ['Service', 'EndpointSlice', 'Pod', 'Node'];
+export const Kinds: readonly Kind[] = ['Service', 'EndpointSlice', 'Pod', 'Node', 'Ingress', 'IngressClass'];
+
+/** The optional kinds: watched only when the gateway may read them (preflight.ts). */
+export const RouteKinds: readonly RouteKind[] = ['Ingress', 'IngressClass'];
 
 
 export interface KindHealth {
   readonly kind: Kind;
+  /** The kind has reflectors: false for an optional kind the gateway may not read (or a hand-fed cache). */
+  readonly watched: boolean;
   readonly phase: ReflectorPhase;
   /** Every reflector of this kind has listed once; from then on the kind counts as synced. */
   readonly synced: boolean;
@@ -51,6 +57,8 @@ export interface CacheOptions {
   namespaces?: readonly string[] | null;
   /** Watch Nodes (cluster-scoped). @default true */
   watchNodes?: boolean;
+  /** The optional routing kinds to watch (those the gateway may read). @default RouteKinds */
+  routeKinds?: readonly RouteKind[];
   /** Reflector tuning for tests and benchmarks. */
   reflector?: { stallTimeoutMs?: number; backoffInitialMs?: number; backoffMaxMs?: number; watchTimeoutSeconds?: readonly [number, number]; pageSize?: number };
   onStatus?: (s: ReflectorStatus) => void;
@@ -79,11 +87,18 @@ export class ClusterCache {
   readonly nodes = new Store<NodeRecord>({
     [NodesByZone]: (n) => (n.zone ? [n.zone] : []),
   });
+  readonly ingresses = new Store<IngressRecord>({
+    [ByNamespace]: (i) => [i.meta.namespace],
+    [IngressesByService]: ingressServiceKeys,
+    [IngressesByHost]: ingressHosts,
+  });
+  readonly ingressClasses = new Store<IngressClassRecord>({});
   readonly reflectors: readonly Reflector<Kind>[];
 
   constructor(opts: CacheOptions) {
     const scopes = opts.namespaces && opts.namespaces.length > 0 ? opts.namespaces : [null];
     const client = opts.client;
+    const routeKinds = opts.routeKinds ?? RouteKinds;
     const make = <K extends Kind>(kind: K, store: Store<RecordOf[K]>, namespace: string | null) =>
       new Reflector<K>({ kind, store, namespace, client: client!, ...opts.reflector, onStatus: opts.onStatus, logger: opts.logger }) as unknown as Reflector<Kind>;
     this.reflectors = !client ? [] : [
@@ -91,6 +106,8 @@ export class ClusterCache {
       ...scopes.map((ns) => make('EndpointSlice', this.slices, ns)),
       ...scopes.map((ns) => make('Pod', this.pods, ns)),
       ...(opts.watchNodes === false ? [] : [make('Node', this.nodes, null)]),
+      ...routeKinds.includes('Ingress') ? scopes.map((ns) => make('Ingress', this.ingresses, ns)) : [],
+      ...routeKinds.includes('IngressClass') ? [make('IngressClass', this.ingressClasses, null)] : [],
     ];
   }
 
@@ -116,13 +133,14 @@ export class ClusterCache {
     return Kinds.map((kind) => {
       const st = this.reflectors.filter((r) => r.kind === kind).map((r) => r.status());
       if (st.length === 0) {
-        return { kind, phase: 'stopped', synced: true, syncedAt: null, lastEventAt: null, consecutiveFailures: 0, lastError: null, objects: 0, lists: 0, watches: 0, events: 0 };
+        return { kind, watched: false, phase: 'stopped', synced: true, syncedAt: null, lastEventAt: null, consecutiveFailures: 0, lastError: null, objects: 0, lists: 0, watches: 0, events: 0 };
       }
       const phases: ReflectorPhase[] = ['backing-off', 'listing', 'idle', 'watching', 'stopped'];
       const synced = st.every((s) => s.syncedAt !== null);
       const failing = st.find((s) => s.lastError !== null);
       return {
         kind,
+        watched: true,
         phase: phases.find((p) => st.some((s) => s.phase === p)) ?? 'idle',
         synced,
         syncedAt: synced ? Math.max(...st.map((s) => s.syncedAt!)) : null,
@@ -138,7 +156,7 @@ export class ClusterCache {
   }
 
   storeOf<K extends Kind>(kind: K): Store<RecordOf[K]> {
-    const stores = { Service: this.services, EndpointSlice: this.slices, Pod: this.pods, Node: this.nodes };
+    const stores = { Service: this.services, EndpointSlice: this.slices, Pod: this.pods, Node: this.nodes, Ingress: this.ingresses, IngressClass: this.ingressClasses };
     return stores[kind] as unknown as Store<RecordOf[K]>;
   }
 

@@ -20,6 +20,7 @@ import type {
 } from './records.ts';
 import { LabelManagedBy, LabelRegion, LabelServiceName, LabelZone } from './records.ts';
 import { ObjectInterner, StringPool } from './intern.ts';
+import { AnnotationDefaultClass, AnnotationIngressClass, type IngressBackend, type IngressClassRecord, type IngressRecord } from './routes.ts';
 
 /** Transform one API object of `kind` into its record; throws on an object without metadata.name. */
 export function ingest<K extends Kind>(kind: K, obj: any): RecordOf[K] {
@@ -32,6 +33,10 @@ export function ingest<K extends Kind>(kind: K, obj: any): RecordOf[K] {
       return ingestPod(obj) as RecordOf[K];
     case 'Node':
       return ingestNode(obj) as RecordOf[K];
+    case 'Ingress':
+      return ingestIngress(obj) as RecordOf[K];
+    case 'IngressClass':
+      return ingestIngressClass(obj) as RecordOf[K];
     default:
       return unreachable(kind);
   }
@@ -141,6 +146,37 @@ export function ingestNode(o: any): NodeRecord {
   });
 }
 
+export function ingestIngress(o: any): IngressRecord {
+  const meta = ingestMeta(o.metadata);
+  const spec = o.spec ?? {};
+  return deepFreeze({
+    kind: 'Ingress',
+    meta,
+    ingressClassName: str(spec.ingressClassName) ?? meta.annotations[AnnotationIngressClass] ?? null,
+    defaultBackend: spec.defaultBackend ? ingressBackendOf(spec.defaultBackend) : null,
+    rules: arr(spec.rules).map((r: any) => ({
+      host: str(r?.host),
+      paths: arr(r?.http?.paths).map((p: any) => ({
+        path: str(p?.path),
+        pathType: str(p?.pathType) ?? 'ImplementationSpecific',
+        backend: ingressBackendOf(p?.backend),
+      })),
+    })),
+    tls: arr(spec.tls).map((t: any) => ({ hosts: strArray(t?.hosts), secretName: str(t?.secretName) })),
+    loadBalancerIngress: arr(o.status?.loadBalancer?.ingress).map((i: any) => ({ ip: str(i?.ip), hostname: str(i?.hostname) })),
+  });
+}
+
+export function ingestIngressClass(o: any): IngressClassRecord {
+  const meta = ingestMeta(o.metadata);
+  return deepFreeze({
+    kind: 'IngressClass',
+    meta,
+    controller: str(o.spec?.controller) ?? '',
+    isDefault: meta.annotations[AnnotationDefaultClass] === 'true',
+  });
+}
+
 /** Freeze an object graph (plain objects and arrays only). Returns its argument. */
 export function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object' && !Object.isFrozen(o)) {
@@ -230,6 +266,15 @@ function conditionsOf(ready: boolean | null, serving: boolean | null, terminatin
   let c = Conditions.get(key);
   if (!c) Conditions.set(key, (c = Object.freeze({ ready, serving, terminating })));
   return c;
+}
+
+function ingressBackendOf(b: any): IngressBackend {
+  const svc = b?.service;
+  const res = b?.resource;
+  return {
+    service: svc && str(svc.name) ? { name: svc.name as string, portName: str(svc.port?.name), portNumber: num(svc.port?.number) } : null,
+    resource: res && str(res.kind) && str(res.name) ? { apiGroup: str(res.apiGroup), kind: res.kind as string, name: res.name as string } : null,
+  };
 }
 
 function containerOf(c: any, sidecar: boolean): ContainerRecord {

@@ -5,11 +5,15 @@
  * - reachability and credentials: GET /version (401 is fatal: the credentials are wrong);
  * - permissions: one SelfSubjectAccessReview per (verb, resource, namespace) the cache needs
  *   (get, list, watch on services, pods, endpointslices.discovery.k8s.io, nodes); any denied
- *   one is fatal, named by verb, resource and namespace.
+ *   one is fatal, named by verb, resource and namespace. The optional routing kinds (ingresses
+ *   and ingressclasses.networking.k8s.io) are asked too: a denied one is a warning, and that
+ *   kind is not watched (its fields answer empty, `cluster.kinds` says it is not watched).
  *
  * An unreachable server is not fatal: the reflectors keep retrying and /readyz says not ready.
  */
+import { RouteKinds } from './cache.ts';
 import { ApiError, type ApiClient } from './client.ts';
+import { KindResources, type RouteKind } from './records.ts';
 
 export interface Requirement {
   readonly verb: 'get' | 'list' | 'watch' | 'create';
@@ -17,10 +21,19 @@ export interface Requirement {
   readonly resource: string;
   /** null: all namespaces (or cluster-scoped). */
   readonly namespace: string | null;
+  /** Set for an optional kind: denied means a warning and that kind unwatched, not a failed start. */
+  readonly optional?: RouteKind;
 }
 
 export type PreflightResult =
-  | { readonly phase: 'ok'; readonly version: string }
+  | {
+      readonly phase: 'ok';
+      readonly version: string;
+      /** Optional kinds the gateway may not read: not to be watched. */
+      readonly unreadable: readonly RouteKind[];
+      /** One line per unreadable optional kind, naming what is missing. */
+      readonly warnings: readonly string[];
+    }
   | { readonly phase: 'unreachable'; readonly message: string }
   | { readonly phase: 'fatal'; readonly message: string };
 
@@ -39,6 +52,10 @@ export function requirements(namespaces: readonly string[], watchNodes: boolean,
       out.push({ verb, group: 'discovery.k8s.io', resource: 'endpointslices', namespace: ns });
     }
     if (watchNodes) out.push({ verb, group: '', resource: 'nodes', namespace: null });
+    for (const kind of RouteKinds) {
+      const r = KindResources[kind];
+      for (const ns of r.namespaced ? scopes : [null]) out.push({ verb, group: r.group, resource: r.resource, namespace: ns, optional: kind });
+    }
   }
   if (reviews) {
     out.push({ verb: 'create', group: 'authentication.k8s.io', resource: 'tokenreviews', namespace: null });
@@ -52,7 +69,7 @@ export function describeRequirement(r: Requirement): string {
   return `${r.verb} ${res} ${ClusterScoped.has(r.resource) ? '(cluster-scoped)' : r.namespace ? `in namespace ${r.namespace}` : 'in all namespaces'}`;
 }
 
-const ClusterScoped = new Set(['nodes', 'tokenreviews', 'subjectaccessreviews']);
+const ClusterScoped = new Set(['nodes', 'ingressclasses', 'tokenreviews', 'subjectaccessreviews']);
 
 export async function preflight(client: ApiClient, reqs: readonly Requirement[], timeoutMs = 10_000): Promise<PreflightResult> {
   let version: string;
@@ -93,12 +110,20 @@ export async function preflight(client: ApiClient, reqs: readonly Requirement[],
   if (results instanceof Error) {
     return { phase: 'unreachable', message: `cannot check permissions at ${client.server}: ${results.message}` };
   }
-  for (const { r, allowed } of results) if (!allowed) denied.push(describeRequirement(r));
+  const optionalDenied = new Map<RouteKind, string[]>();
+  for (const { r, allowed } of results) {
+    if (allowed) continue;
+    if (r.optional) optionalDenied.set(r.optional, [...(optionalDenied.get(r.optional) ?? []), describeRequirement(r)]);
+    else denied.push(describeRequirement(r));
+  }
   if (denied.length > 0) {
     return {
       phase: 'fatal',
       message: `missing RBAC permissions: cannot ${denied.join('; cannot ')}. Grant them (deploy/base/clusterrole.yaml, or Roles for --namespaces) or narrow --namespaces / use --no-nodes`,
     };
   }
-  return { phase: 'ok', version };
+  const warnings = [...optionalDenied].map(
+    ([kind, missing]) => `${kind} is not watched (its fields answer empty): cannot ${missing.join('; cannot ')}. Grant them (deploy/base/clusterrole.yaml) to serve ${kind}s`,
+  );
+  return { phase: 'ok', version, unreadable: [...optionalDenied.keys()], warnings };
 }

@@ -18,7 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import { ApiError, type ApiClient } from './client.ts';
 import { ingest } from './ingest.ts';
 import type { Kind, RecordOf } from './records.ts';
-import { objectKey } from './records.ts';
+import { collectionPath, KindResources, objectKey } from './records.ts';
 import type { Store } from './store.ts';
 import { errorText, logger as rootLogger, type Logger } from '../log.ts';
 
@@ -88,7 +88,7 @@ export class Reflector<K extends Kind> {
 
   constructor(opts: ReflectorOptions<K>) {
     this.kind = opts.kind;
-    this.namespace = opts.kind === 'Node' ? null : (opts.namespace ?? null);
+    this.namespace = KindResources[opts.kind].namespaced ? (opts.namespace ?? null) : null;
     this.client = opts.client;
     this.store = opts.store;
     this.tuning = {
@@ -160,10 +160,7 @@ export class Reflector<K extends Kind> {
   }
 
   private path(): string {
-    const resource =
-      this.kind === 'Service' ? 'services' : this.kind === 'Pod' ? 'pods' : this.kind === 'Node' ? 'nodes' : 'endpointslices';
-    const group = this.kind === 'EndpointSlice' ? '/apis/discovery.k8s.io/v1' : '/api/v1';
-    return this.namespace ? `${group}/namespaces/${encodeURIComponent(this.namespace)}/${resource}` : `${group}/${resource}`;
+    return collectionPath(this.kind, this.namespace === null ? null : encodeURIComponent(this.namespace));
   }
 
   private async listAndReplace(signal: AbortSignal): Promise<void> {

@@ -6,6 +6,8 @@ import {
   EndpointEdge,
   EndpointSliceConnection,
   EndpointSliceEdge,
+  IngressConnection,
+  IngressEdge,
   NodeConnection,
   NodeEdge,
   PageInfo,
@@ -22,19 +24,20 @@ import { Node } from './node.ts';
 import { ContainerPort, Pod, PodServicePort } from './pod.ts';
 import { Query } from './query.ts';
 import { Service, ServicePort } from './service.ts';
+import { Ingress, IngressBackend, IngressClass, IngressPath, IngressRule, PodHostnames, RouteQuery, ServiceIngresses, TraceBackend, TraceMatch } from './ingress.ts';
 
 export const resolvers: Resolvers = {
-  Query,
+  Query: { ...Query, ...RouteQuery },
   Cluster,
   KindSyncStatus,
-  Service,
+  Service: { ...Service, ...ServiceIngresses },
   ServicePort,
   Endpoint,
   EndpointPort,
   EndpointSlice,
   EndpointSlicePort,
   SliceEndpoint,
-  Pod,
+  Pod: { ...Pod, ...PodHostnames },
   ContainerPort,
   PodServicePort,
   Node,
@@ -52,4 +55,13 @@ export const resolvers: Resolvers = {
   EndpointSliceEdge,
   EndpointEdge,
   PageInfo,
+  Ingress,
+  IngressRule,
+  IngressPath,
+  IngressBackend,
+  IngressClass,
+  IngressConnection,
+  IngressEdge,
+  TraceMatch,
+  TraceBackend,
 };

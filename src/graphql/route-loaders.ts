@@ -1,0 +1,89 @@
+/**
+ * Loaders of the routing kinds (Ingress, IngressClass), with the contract and the per-caller
+ * filtering of loaders.ts: an Ingress is visible iff the caller may `list` (or `watch`)
+ * `ingresses` in its namespace; IngressClasses are cluster-scoped, all or nothing (every key
+ * fails with FORBIDDEN without the cluster-wide permission), as Nodes are. When the kind is not
+ * watched, the stores are empty and every answer is empty.
+ */
+import type DataLoader from 'dataloader';
+import { AllNamespaces } from '../auth/access.ts';
+import type { ClusterCache } from '../kube/cache.ts';
+import { AnyHost, IngressesByHost, IngressesByService, type IngressClassRecord, type IngressRecord } from '../kube/routes.ts';
+import { namespaceLists, sorted, sortedOnce, visibleByKey, visibleLists, type MakeLoader } from './loaders.ts';
+import type { Permissions } from './permissions.ts';
+
+export interface RouteLoaders {
+  /** `namespace/name` → Ingress. */
+  readonly ingressByKey: DataLoader<string, IngressRecord | null>;
+  /** Namespace (NamespaceAll: every one) → its Ingresses, sorted. */
+  readonly ingressesByNamespace: DataLoader<string, readonly IngressRecord[]>;
+  /** Service key → the Ingresses with a rule or default backend naming it, sorted. */
+  readonly ingressesByService: DataLoader<string, readonly IngressRecord[]>;
+  /** A rule host as written (`*.example.com` included) → the Ingresses with a rule for it, sorted. */
+  readonly ingressesByRuleHost: DataLoader<string, readonly IngressRecord[]>;
+  /**
+   * A request's hostname (lower-case) → every Ingress that may serve it: rules for the host
+   * itself, for its one-label wildcard, rules without a host, and default backends; sorted.
+   */
+  readonly ingressesByHostname: DataLoader<string, readonly IngressRecord[]>;
+  /** IngressClass name → IngressClass; DefaultClass → the default class (the oldest annotated one). */
+  readonly ingressClassByName: DataLoader<string, IngressClassRecord | null>;
+  /** AllClasses → every IngressClass, sorted by name. */
+  readonly ingressClasses: DataLoader<string, readonly IngressClassRecord[]>;
+}
+
+export type RouteLoaderName = keyof RouteLoaders;
+
+/** As a key of `ingressClassByName`: the cluster's default IngressClass. */
+export const DefaultClass = '';
+/** The one key of `ingressClasses`. */
+export const AllClasses = '';
+
+export function createRouteLoaders(cache: ClusterCache, perms: Permissions, make: MakeLoader): RouteLoaders {
+  const ingresses = cache.ingresses;
+  const lists = (results: (readonly IngressRecord[])[]) => visibleLists(perms, 'ingresses', results, (r) => r.meta.namespace);
+  const classes = <V>(results: V[]) => visibleClasses(perms, results);
+  return {
+    ingressByKey: make('ingressByKey', (keys: readonly string[]) => visibleByKey(perms, 'ingresses', keys, keys.map((k) => ingresses.get(k) ?? null))),
+    ingressesByNamespace: make('ingressesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'ingresses', ingresses, keys)),
+    ingressesByService: make('ingressesByService', (keys: readonly string[]) => lists(keys.map((k) => sorted(ingresses.byIndex(IngressesByService, k))))),
+    ingressesByRuleHost: make('ingressesByRuleHost', (keys: readonly string[]) => lists(keys.map((h) => sorted(ingresses.byIndex(IngressesByHost, h.toLowerCase()))))),
+    ingressesByHostname: make('ingressesByHostname', (keys: readonly string[]) =>
+      lists(
+        keys.map((host) => {
+          const dot = host.indexOf('.');
+          const found = new Set<IngressRecord>([...ingresses.byIndex(IngressesByHost, host), ...ingresses.byIndex(IngressesByHost, AnyHost)]);
+          if (dot > 0) for (const i of ingresses.byIndex(IngressesByHost, `*${host.slice(dot)}`)) found.add(i);
+          return sorted([...found]);
+        }),
+      ),
+    ),
+    ingressClassByName: make('ingressClassByName', (keys: readonly string[]) =>
+      classes(keys.map((name) => (name === DefaultClass ? defaultClass(cache) : (cache.ingressClasses.get(name) ?? null)))),
+    ),
+    ingressClasses: make('ingressClasses', (keys: readonly string[]) =>
+      classes(keys.map(() => sortedOnce(cache.ingressClasses, AllClasses, () => [...cache.ingressClasses.list()]))),
+    ),
+  };
+}
+
+// Private:
+
+/** The default IngressClass: the oldest annotated as default (the API server admits one, but may race). */
+function defaultClass(cache: ClusterCache): IngressClassRecord | null {
+  let best: IngressClassRecord | null = null;
+  for (const c of cache.ingressClasses.list()) {
+    if (c.isDefault && (best === null || c.meta.creationTimestamp < best.meta.creationTimestamp || (c.meta.creationTimestamp === best.meta.creationTimestamp && c.meta.name < best.meta.name))) best = c;
+  }
+  return best;
+}
+
+/** IngressClasses are cluster-scoped: all of them, or FORBIDDEN for every key. */
+function visibleClasses<V>(perms: Permissions, results: V[]): V[] | Promise<(V | Error)[]> {
+  if (perms.open) return results;
+  return perms.clusterWide('ingressclasses').then((allowed) => {
+    if (allowed) return results;
+    const error = perms.forbidden('ingressclasses', AllNamespaces);
+    return results.map(() => error);
+  });
+}
