@@ -221,7 +221,7 @@ export class Reflector<K extends Kind> {
       resourceVersion: this.state.resourceVersion,
     });
     const started = Date.now();
-    const res = await this.client.get(`${this.path()}?${q}`, { signal, idleTimeoutMs: this.tuning.stallTimeoutMs });
+    const res = await this.client.watch(`${this.path()}?${q}`, { signal, idleTimeoutMs: this.tuning.stallTimeoutMs });
     this.state.watches++;
     let events = 0;
     await this.consume(res, () => {
