@@ -46,6 +46,7 @@ import { Rng } from './random.ts';
 import { Cluster, rfc3339 } from './cluster.ts';
 import type { ClusterOptions } from './cluster.ts';
 import { reconcileEndpointSlices } from './endpointslices.ts';
+import { generateRoutes } from './routes.ts';
 import { DefaultTolerations, newPod, replicaSetOwner, templateHash } from './objects.ts';
 
 export interface ClusterShape {
@@ -128,6 +129,9 @@ export interface GeneratedCluster {
   readonly services: readonly ServiceJson[];
   readonly pods: readonly PodJson[];
   readonly endpointSlices: readonly EndpointSliceJson[];
+  /** networking.k8s.io/v1 IngressClasses and Ingresses over the fixed Services (routes.ts). */
+  readonly ingressClasses: readonly KubeObject[];
+  readonly ingresses: readonly KubeObject[];
   /** The highest resourceVersion given out (objects are numbered 1..revision in creation order). */
   readonly revision: number;
 }
@@ -153,6 +157,8 @@ export function* clusterObjects(generated: GeneratedCluster): Generator<KubeObje
   yield* generated.services;
   yield* generated.pods;
   yield* generated.endpointSlices;
+  yield* generated.ingressClasses;
+  yield* generated.ingresses;
 }
 
 /** A store loaded with a generated cluster (no events; its revision is the generator's). */
@@ -269,6 +275,7 @@ class Builder {
     const { workloads, services } = this.plan();
     for (const workload of workloads) this.buildWorkload(workload);
     for (const plan of services) this.buildService(plan);
+    const routes = generateRoutes({ nextRV: () => this.nextRV(), uid: () => this.rng.uuid(), ago: (ms) => this.ago(ms) });
     return {
       shape: this.shape,
       seed: this.seed,
@@ -278,6 +285,8 @@ class Builder {
       services: this.services,
       pods: this.pods,
       endpointSlices: this.slices,
+      ingressClasses: routes.ingressClasses,
+      ingresses: routes.ingresses,
       revision: this.revision,
     };
   }

@@ -237,7 +237,7 @@ export type EndpointSlicePort = {
   readonly protocol: Protocol;
 };
 
-/** A request header for `trace` (Ingress rules do not match on headers; they are echoed). */
+/** A request header for `trace`. Ingress rules do not match on headers. */
 export type HeaderInput = {
   readonly name: Scalars['String']['input'];
   readonly value: Scalars['String']['input'];
@@ -750,8 +750,8 @@ export type Query = {
    * Which Ingress rule serves `url` (http or https; the scheme is optional), by the Ingress
    * matching rules (docs/routes.md): the most specific host, then the longest path, Exact over
    * Prefix, then the oldest Ingress; else a default backend. Only Ingresses the caller may list
-   * take part. `method` and `headers` are echoed (Ingress rules do not match on them).
-   * INVALID_ARGUMENT for a URL that is not http(s).
+   * take part. Ingress rules match neither `method` (echoed in the answer) nor `headers`.
+   * INVALID_ARGUMENT for a URL that is not http(s) or a method that is not an HTTP token.
    */
   readonly trace: Trace;
 };
