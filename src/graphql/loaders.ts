@@ -34,7 +34,7 @@ import {
   type ClusterCache,
   type KindHealth,
 } from '../kube/cache.ts';
-import { AllNamespaces, OpenAccess, type Access, type Resource, type Verb } from '../auth/access.ts';
+import { AllNamespaces, ClusterScopedResources, OpenAccess, type Access, type Resource, type Verb } from '../auth/access.ts';
 import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
 import type { EndpointFeed } from '../model/endpoint-feed.ts';
 import { sliceServiceKey, type MergedEndpoint, type ServiceEndpoints } from '../model/endpoints.ts';
@@ -228,6 +228,11 @@ const ResourceOfKind: Readonly<Record<Kind, Resource>> = {
   Node: 'nodes',
   Ingress: 'ingresses',
   IngressClass: 'ingressclasses',
+  GatewayClass: 'gatewayclasses',
+  Gateway: 'gateways',
+  HTTPRoute: 'httproutes',
+  GRPCRoute: 'grpcroutes',
+  ReferenceGrant: 'referencegrants',
 };
 
 const namespaceOfRecord = (r: { readonly meta: { readonly namespace: string } }): string => r.meta.namespace;
@@ -305,7 +310,7 @@ export function namespaceLists<R extends ServiceRecord | PodRecord | EndpointSli
 async function visibleCount(perms: Permissions, cache: ClusterCache, kind: Kind): Promise<number> {
   const store = cache.storeOf(kind) as Store<ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord>;
   const resource = ResourceOfKind[kind];
-  if (resource === 'nodes' || resource === 'ingressclasses') return perms.open || (await perms.clusterWide(resource)) ? store.size : 0;
+  if (ClusterScopedResources.has(resource)) return perms.open || (await perms.clusterWide(resource)) ? store.size : 0;
   const visible = await perms.visibleNamespaces(resource, () => store.indexValues(ByNamespace));
   if (visible === null) return store.size;
   let n = 0;

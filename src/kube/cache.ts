@@ -8,7 +8,24 @@ import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, RecordOf, RouteK
 import { IngressesByHost, IngressesByService, ingressHosts, ingressServiceKeys, type IngressClassRecord, type IngressRecord } from './routes.ts';
 import { objectKey } from './records.ts';
 import { Store } from './store.ts';
-import type { Logger } from '../log.ts';
+import { errorText, logger as rootLogger, type Logger } from '../log.ts';
+import { GatewayApiDiscovery } from './discovery.ts';
+import {
+  GatewayGroup,
+  GatewayKinds,
+  RoutesByGateway,
+  RoutesByService,
+  routeGatewayKeys,
+  routeServiceKeys,
+  type GatewayClassRecord,
+  type GatewayKind,
+  type GatewayRecord,
+  type GRPCRouteRecord,
+  type HTTPRouteRecord,
+  type ReferenceGrantRecord,
+} from './gateway-api.ts';
+import { describeRequirement, kindRequirements, reviewRequirements } from './preflight.ts';
+import { KindResources, type AnyRecord } from './records.ts';
 
 /** Index names, in Kubernetes' words. */
 export const ByNamespace = 'namespace';
@@ -26,7 +43,7 @@ export const PodsByNode = 'node';
 export const PodsByIP = 'ip';
 export const NodesByZone = 'zone';
 
-export const Kinds: readonly Kind[] = ['Service', 'EndpointSlice', 'Pod', 'Node', 'Ingress', 'IngressClass'];
+export const Kinds: readonly Kind[] = ['Service', 'EndpointSlice', 'Pod', 'Node', 'Ingress', 'IngressClass', ...GatewayKinds];
 
 /** The optional kinds: watched only when the gateway may read them (preflight.ts). */
 export const RouteKinds: readonly RouteKind[] = ['Ingress', 'IngressClass'];
@@ -36,6 +53,8 @@ export interface KindHealth {
   readonly kind: Kind;
   /** The kind has reflectors: false for an optional kind the gateway may not read (or a hand-fed cache). */
   readonly watched: boolean;
+  /** The group/version read (`v1`, `networking.k8s.io/v1`, `gateway.networking.k8s.io/v1beta1`); null when not watched. */
+  readonly apiVersion: string | null;
   readonly phase: ReflectorPhase;
   /** Every reflector of this kind has listed once; from then on the kind counts as synced. */
   readonly synced: boolean;
@@ -59,6 +78,10 @@ export interface CacheOptions {
   watchNodes?: boolean;
   /** The optional routing kinds to watch (those the gateway may read). @default RouteKinds */
   routeKinds?: readonly RouteKind[];
+  /** Discover and watch the Gateway API kinds (discovery.ts). @default true (with a client) */
+  gatewayApi?: boolean;
+  /** How often discovery asks whether the Gateway API kinds are served. @default 30_000 // 30 seconds */
+  discoveryIntervalMs?: number;
   /** Reflector tuning for tests and benchmarks. */
   reflector?: { stallTimeoutMs?: number; backoffInitialMs?: number; backoffMaxMs?: number; watchTimeoutSeconds?: readonly [number, number]; pageSize?: number };
   onStatus?: (s: ReflectorStatus) => void;
@@ -93,14 +116,38 @@ export class ClusterCache {
     [IngressesByHost]: ingressHosts,
   });
   readonly ingressClasses = new Store<IngressClassRecord>({});
+  // Gateway API: watched while discovery says they are served (discovery.ts).
+  readonly gatewayClasses = new Store<GatewayClassRecord>({});
+  readonly gateways = new Store<GatewayRecord>({ [ByNamespace]: (g) => [g.meta.namespace] });
+  readonly httpRoutes = new Store<HTTPRouteRecord>({ [ByNamespace]: (r) => [r.meta.namespace], [RoutesByService]: routeServiceKeys, [RoutesByGateway]: routeGatewayKeys });
+  readonly grpcRoutes = new Store<GRPCRouteRecord>({ [ByNamespace]: (r) => [r.meta.namespace], [RoutesByService]: routeServiceKeys, [RoutesByGateway]: routeGatewayKeys });
+  readonly referenceGrants = new Store<ReferenceGrantRecord>({ [ByNamespace]: (g) => [g.meta.namespace] });
+  /** The reflectors of the kinds watched from the start (the Gateway API kinds come and go: see gatewayReflectors). */
   readonly reflectors: readonly Reflector<Kind>[];
+  /** Gateway API kind → its reflectors and the version they read, while served and readable. */
+  private readonly gatewayReflectors = new Map<GatewayKind, { version: string; reflectors: Reflector<Kind>[] }>();
+  private readonly discovery: GatewayApiDiscovery | null;
+  private readonly makeReflector: <K extends Kind>(kind: K, store: Store<RecordOf[K]>, namespace: string | null, version?: string) => Reflector<Kind>;
+  private readonly scopes: readonly (string | null)[];
+  private readonly client: ApiClient | null;
+  private readonly log: Logger;
+  /** Applying discovery answers one at a time. */
+  private applying: Promise<void> = Promise.resolve();
 
   constructor(opts: CacheOptions) {
     const scopes = opts.namespaces && opts.namespaces.length > 0 ? opts.namespaces : [null];
     const client = opts.client;
     const routeKinds = opts.routeKinds ?? RouteKinds;
-    const make = <K extends Kind>(kind: K, store: Store<RecordOf[K]>, namespace: string | null) =>
-      new Reflector<K>({ kind, store, namespace, client: client!, ...opts.reflector, onStatus: opts.onStatus, logger: opts.logger }) as unknown as Reflector<Kind>;
+    const make = <K extends Kind>(kind: K, store: Store<RecordOf[K]>, namespace: string | null, version?: string) =>
+      new Reflector<K>({ kind, store, namespace, version, client: client!, ...opts.reflector, onStatus: opts.onStatus, logger: opts.logger }) as unknown as Reflector<Kind>;
+    this.makeReflector = make;
+    this.scopes = scopes;
+    this.client = client;
+    this.log = opts.logger ?? rootLogger;
+    this.discovery =
+      client && opts.gatewayApi !== false
+        ? new GatewayApiDiscovery({ client, intervalMs: opts.discoveryIntervalMs, logger: opts.logger, onChange: (served) => this.applyServed(served) })
+        : null;
     this.reflectors = !client ? [] : [
       ...scopes.map((ns) => make('Service', this.services, ns)),
       ...scopes.map((ns) => make('EndpointSlice', this.slices, ns)),
@@ -113,10 +160,29 @@ export class ClusterCache {
 
   start(): void {
     for (const r of this.reflectors) r.start();
+    this.discovery?.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.reflectors.map((r) => r.stop()));
+    await this.discovery?.stop();
+    await this.applying;
+    await Promise.all([...this.reflectors, ...[...this.gatewayReflectors.values()].flatMap((g) => g.reflectors)].map((r) => r.stop()));
+  }
+
+  /**
+   * Start watching the Gateway API kinds discovery says are served (at the version it found),
+   * after checking with SelfSubjectAccessReviews that the gateway may read them (a denied one
+   * is a warning, and stays unwatched until the next change); stop watching, and empty the
+   * store of, those no longer served. Resolves when applied. Answers are applied in order.
+   */
+  applyServed(served: ReadonlyMap<GatewayKind, string>): Promise<void> {
+    this.applying = this.applying.then(() => this.apply(served)).catch((err) => this.log.error('applying Gateway API discovery failed', { error: errorText(err) }));
+    return this.applying;
+  }
+
+  /** The version a Gateway API kind is read at; null when it is not watched. */
+  watchedVersion(kind: GatewayKind): string | null {
+    return this.gatewayReflectors.get(kind)?.version ?? null;
   }
 
   /** Resolves when every reflector has listed once. */
@@ -131,9 +197,9 @@ export class ClusterCache {
 
   health(): KindHealth[] {
     return Kinds.map((kind) => {
-      const st = this.reflectors.filter((r) => r.kind === kind).map((r) => r.status());
+      const st = [...this.reflectors.filter((r) => r.kind === kind), ...(this.gatewayReflectors.get(kind as GatewayKind)?.reflectors ?? [])].map((r) => r.status());
       if (st.length === 0) {
-        return { kind, watched: false, phase: 'stopped', synced: true, syncedAt: null, lastEventAt: null, consecutiveFailures: 0, lastError: null, objects: 0, lists: 0, watches: 0, events: 0 };
+        return { kind, watched: false, apiVersion: null, phase: 'stopped', synced: true, syncedAt: null, lastEventAt: null, consecutiveFailures: 0, lastError: null, objects: 0, lists: 0, watches: 0, events: 0 };
       }
       const phases: ReflectorPhase[] = ['backing-off', 'listing', 'idle', 'watching', 'stopped'];
       const synced = st.every((s) => s.syncedAt !== null);
@@ -141,6 +207,7 @@ export class ClusterCache {
       return {
         kind,
         watched: true,
+        apiVersion: apiVersionOf(kind, this.gatewayReflectors.get(kind as GatewayKind)?.version),
         phase: phases.find((p) => st.some((s) => s.phase === p)) ?? 'idle',
         synced,
         syncedAt: synced ? Math.max(...st.map((s) => s.syncedAt!)) : null,
@@ -156,7 +223,19 @@ export class ClusterCache {
   }
 
   storeOf<K extends Kind>(kind: K): Store<RecordOf[K]> {
-    const stores = { Service: this.services, EndpointSlice: this.slices, Pod: this.pods, Node: this.nodes, Ingress: this.ingresses, IngressClass: this.ingressClasses };
+    const stores = {
+      Service: this.services,
+      EndpointSlice: this.slices,
+      Pod: this.pods,
+      Node: this.nodes,
+      Ingress: this.ingresses,
+      IngressClass: this.ingressClasses,
+      GatewayClass: this.gatewayClasses,
+      Gateway: this.gateways,
+      HTTPRoute: this.httpRoutes,
+      GRPCRoute: this.grpcRoutes,
+      ReferenceGrant: this.referenceGrants,
+    };
     return stores[kind] as unknown as Store<RecordOf[K]>;
   }
 
@@ -179,6 +258,32 @@ export class ClusterCache {
   }
 
   // Private:
+
+  private async apply(served: ReadonlyMap<GatewayKind, string>): Promise<void> {
+    for (const kind of GatewayKinds) {
+      const want = served.get(kind) ?? null;
+      const have = this.gatewayReflectors.get(kind) ?? null;
+      if ((have?.version ?? null) === want) continue;
+      if (have) {
+        this.gatewayReflectors.delete(kind);
+        await Promise.all(have.reflectors.map((r) => r.stop()));
+        (this.storeOf(kind) as Store<AnyRecord>).replace([]);
+        this.log.info(`${kind} is no longer watched: ${want === null ? 'the API server does not serve it any more' : `now served at ${want}`}`, { kind });
+      }
+      if (want === null || !this.client) continue;
+      const namespaces = this.scopes.filter((s): s is string => s !== null);
+      const denied = (await reviewRequirements(this.client, kindRequirements(kind, namespaces))).filter((x) => !x.allowed).map((x) => describeRequirement(x.r));
+      if (denied.length > 0) {
+        this.log.warn(`${kind} is served (${GatewayGroup}/${want}) but not watched (its fields answer empty): cannot ${denied.join('; cannot ')}`, { kind });
+        continue;
+      }
+      const scopes = KindResources[kind].namespaced ? this.scopes : [null];
+      const reflectors = scopes.map((ns) => this.makeReflector(kind, this.storeOf(kind), ns, want));
+      this.gatewayReflectors.set(kind, { version: want, reflectors });
+      for (const r of reflectors) r.start();
+      this.log.info(`${kind} is served (${GatewayGroup}/${want}): watching it`, { kind, version: want });
+    }
+  }
 }
 
 /** A Service's equality selector matches the pod: same namespace, every pair present. */
@@ -186,6 +291,12 @@ export function selects(svc: ServiceRecord, pod: PodRecord): boolean {
   if (!svc.selector || svc.meta.namespace !== pod.meta.namespace) return false;
   for (const [k, v] of Object.entries(svc.selector)) if (pod.meta.labels[k] !== v) return false;
   return true;
+}
+
+function apiVersionOf(kind: Kind, version: string | undefined): string {
+  const r = KindResources[kind];
+  const v = version ?? r.version;
+  return r.group === '' ? v : `${r.group}/${v}`;
 }
 
 function unique(xs: string[]): string[] {

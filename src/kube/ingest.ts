@@ -20,6 +20,7 @@ import type {
 } from './records.ts';
 import { LabelManagedBy, LabelRegion, LabelServiceName, LabelZone } from './records.ts';
 import { ObjectInterner, StringPool } from './intern.ts';
+import { ingestGateway, ingestGatewayClass, ingestGRPCRoute, ingestHTTPRoute, ingestReferenceGrant } from './gateway-api.ts';
 import { AnnotationDefaultClass, AnnotationIngressClass, type IngressBackend, type IngressClassRecord, type IngressRecord } from './routes.ts';
 
 /** Transform one API object of `kind` into its record; throws on an object without metadata.name. */
@@ -37,6 +38,16 @@ export function ingest<K extends Kind>(kind: K, obj: any): RecordOf[K] {
       return ingestIngress(obj) as RecordOf[K];
     case 'IngressClass':
       return ingestIngressClass(obj) as RecordOf[K];
+    case 'GatewayClass':
+      return ingestGatewayClass(obj) as RecordOf[K];
+    case 'Gateway':
+      return ingestGateway(obj) as RecordOf[K];
+    case 'HTTPRoute':
+      return ingestHTTPRoute(obj) as RecordOf[K];
+    case 'GRPCRoute':
+      return ingestGRPCRoute(obj) as RecordOf[K];
+    case 'ReferenceGrant':
+      return ingestReferenceGrant(obj) as RecordOf[K];
     default:
       return unreachable(kind);
   }
@@ -299,11 +310,11 @@ function timestamp(v: unknown): string | null {
   return null;
 }
 
-function str(v: unknown): string | null {
+export function str(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
 }
 
-function num(v: unknown): number | null {
+export function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
@@ -311,7 +322,7 @@ function bool(v: unknown): boolean | null {
   return typeof v === 'boolean' ? v : null;
 }
 
-function arr(v: unknown): any[] {
+export function arr(v: unknown): any[] {
   return Array.isArray(v) ? v : [];
 }
 
@@ -320,7 +331,7 @@ function strArray(v: unknown): readonly string[] {
   return exact(out);
 }
 
-function strMap(v: unknown): Record<string, string> | null {
+export function strMap(v: unknown): Record<string, string> | null {
   if (!v || typeof v !== 'object') return null;
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;

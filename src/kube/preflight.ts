@@ -13,7 +13,7 @@
  */
 import { RouteKinds } from './cache.ts';
 import { ApiError, type ApiClient } from './client.ts';
-import { KindResources, type RouteKind } from './records.ts';
+import { KindResources, type Kind, type RouteKind } from './records.ts';
 
 export interface Requirement {
   readonly verb: 'get' | 'list' | 'watch' | 'create';
@@ -64,12 +64,47 @@ export function requirements(namespaces: readonly string[], watchNodes: boolean,
   return out;
 }
 
+/**
+ * One SelfSubjectAccessReview per requirement, all at once. A server without the authorization
+ * API (the demo cluster) cannot be asked: everything counts as allowed there.
+ *
+ * @throws ApiError when the server cannot answer.
+ */
+export async function reviewRequirements(client: ApiClient, reqs: readonly Requirement[], timeoutMs = 10_000): Promise<{ r: Requirement; allowed: boolean }[]> {
+  return Promise.all(
+    reqs.map(async (r) => {
+      try {
+        const review = await client.postJSON(
+          '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+          {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: { resourceAttributes: { verb: r.verb, group: r.group, resource: r.resource, ...(r.namespace ? { namespace: r.namespace } : {}) } },
+          },
+          { idleTimeoutMs: timeoutMs },
+        );
+        return { r, allowed: review?.status?.allowed === true };
+      } catch (err) {
+        if (err instanceof ApiError && err.failure === 'not-found') return { r, allowed: true };
+        throw err;
+      }
+    }),
+  );
+}
+
+/** get, list and watch on `kind` in each of `namespaces` (none: cluster-wide). */
+export function kindRequirements(kind: Kind, namespaces: readonly string[]): Requirement[] {
+  const r = KindResources[kind];
+  const scopes = r.namespaced && namespaces.length > 0 ? namespaces : [null];
+  return (['get', 'list', 'watch'] as const).flatMap((verb) => scopes.map((ns) => ({ verb, group: r.group, resource: r.resource, namespace: ns })));
+}
+
 export function describeRequirement(r: Requirement): string {
   const res = r.group ? `${r.resource}.${r.group}` : r.resource;
   return `${r.verb} ${res} ${ClusterScoped.has(r.resource) ? '(cluster-scoped)' : r.namespace ? `in namespace ${r.namespace}` : 'in all namespaces'}`;
 }
 
-const ClusterScoped = new Set(['nodes', 'ingressclasses', 'tokenreviews', 'subjectaccessreviews']);
+const ClusterScoped = new Set(['nodes', 'ingressclasses', 'gatewayclasses', 'tokenreviews', 'subjectaccessreviews']);
 
 export async function preflight(client: ApiClient, reqs: readonly Requirement[], timeoutMs = 10_000): Promise<PreflightResult> {
   let version: string;
@@ -86,30 +121,11 @@ export async function preflight(client: ApiClient, reqs: readonly Requirement[],
       return { phase: 'unreachable', message: `cannot reach the API server at ${client.server}: ${e.message}` };
     }
   }
-  const denied: string[] = [];
-  const results = await Promise.all(
-    reqs.map(async (r) => {
-      try {
-        const review = await client.postJSON(
-          '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
-          {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SelfSubjectAccessReview',
-            spec: { resourceAttributes: { verb: r.verb, group: r.group, resource: r.resource, ...(r.namespace ? { namespace: r.namespace } : {}) } },
-          },
-          { idleTimeoutMs: timeoutMs },
-        );
-        return { r, allowed: review?.status?.allowed === true, reason: review?.status?.reason as string | undefined };
-      } catch (err) {
-        // A server without the authorization API (the demo cluster) cannot be asked: assume allowed.
-        if (err instanceof ApiError && err.failure === 'not-found') return { r, allowed: true, reason: undefined };
-        throw err;
-      }
-    }),
-  ).catch((err) => err as Error);
+  const results = await reviewRequirements(client, reqs, timeoutMs).catch((err) => err as Error);
   if (results instanceof Error) {
     return { phase: 'unreachable', message: `cannot check permissions at ${client.server}: ${results.message}` };
   }
+  const denied: string[] = [];
   const optionalDenied = new Map<RouteKind, string[]>();
   for (const { r, allowed } of results) {
     if (allowed) continue;

@@ -8,12 +8,13 @@
  */
 
 import type { IngressClassRecord, IngressRecord } from './routes.ts';
+import type { GatewayClassRecord, GatewayKind, GatewayRecord, GRPCRouteRecord, HTTPRouteRecord, ReferenceGrantRecord } from './gateway-api.ts';
 
 /**
  * The kinds the gateway watches: the four it always needs, and the optional routing kinds
  * (Ingress, IngressClass), watched when the gateway may read them (routes.ts).
  */
-export type Kind = CoreKind | RouteKind;
+export type Kind = CoreKind | RouteKind | GatewayKind;
 
 /** The four kinds the gateway always watches: without read access to them it does not start. */
 export type CoreKind = 'Service' | 'EndpointSlice' | 'Pod' | 'Node';
@@ -179,7 +180,18 @@ export interface NodeRecord {
   readonly taints: readonly Taint[];
 }
 
-export type AnyRecord = ServiceRecord | EndpointSliceRecord | PodRecord | NodeRecord | IngressRecord | IngressClassRecord;
+export type AnyRecord =
+  | ServiceRecord
+  | EndpointSliceRecord
+  | PodRecord
+  | NodeRecord
+  | IngressRecord
+  | IngressClassRecord
+  | GatewayClassRecord
+  | GatewayRecord
+  | HTTPRouteRecord
+  | GRPCRouteRecord
+  | ReferenceGrantRecord;
 
 export interface RecordOf {
   Service: ServiceRecord;
@@ -188,6 +200,11 @@ export interface RecordOf {
   Node: NodeRecord;
   Ingress: IngressRecord;
   IngressClass: IngressClassRecord;
+  GatewayClass: GatewayClassRecord;
+  Gateway: GatewayRecord;
+  HTTPRoute: HTTPRouteRecord;
+  GRPCRoute: GRPCRouteRecord;
+  ReferenceGrant: ReferenceGrantRecord;
 }
 
 /** client-go's MetaNamespaceKeyFunc: `namespace/name`, or `name` for cluster-scoped objects. */
@@ -212,12 +229,19 @@ export const KindResources: Readonly<Record<Kind, KindResource>> = {
   Node: { group: '', version: 'v1', resource: 'nodes', namespaced: false },
   Ingress: { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', namespaced: true },
   IngressClass: { group: 'networking.k8s.io', version: 'v1', resource: 'ingressclasses', namespaced: false },
+  // Gateway API: CRDs, read at the version discovery finds (gateway-api.ts, discovery.ts).
+  GatewayClass: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'gatewayclasses', namespaced: false },
+  Gateway: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'gateways', namespaced: true },
+  HTTPRoute: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'httproutes', namespaced: true },
+  GRPCRoute: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'grpcroutes', namespaced: true },
+  ReferenceGrant: { group: 'gateway.networking.k8s.io', version: 'v1beta1', resource: 'referencegrants', namespaced: true },
 };
 
-/** The REST path of a kind's collection: cluster-wide, or in `namespace` for namespaced kinds. */
-export function collectionPath(kind: Kind, namespace: string | null): string {
+/** The REST path of a kind's collection: cluster-wide, or in `namespace` for namespaced kinds; at `version` (default: the table's). */
+export function collectionPath(kind: Kind, namespace: string | null, version?: string): string {
   const r = KindResources[kind];
-  const base = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
+  const v = version ?? r.version;
+  const base = r.group === '' ? `/api/${v}` : `/apis/${r.group}/${v}`;
   return r.namespaced && namespace ? `${base}/namespaces/${namespace}/${r.resource}` : `${base}/${r.resource}`;
 }
 

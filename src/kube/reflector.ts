@@ -49,6 +49,8 @@ export interface ReflectorOptions<K extends Kind> {
   store: Store<RecordOf[K]>;
   /** Watch one namespace only; null or undefined: the whole cluster. Ignored for Nodes. */
   namespace?: string | null;
+  /** API version to read the kind at (Gateway API kinds: what discovery found). @default the kind's in KindResources */
+  version?: string;
   /** Items per list page. @default 500 */
   pageSize?: number;
   /** Range of the watch's server-side timeout. @default [300, 600] // seconds */
@@ -75,7 +77,8 @@ export class Reflector<K extends Kind> {
   readonly namespace: string | null;
   private readonly client: ApiClient;
   private readonly store: Store<RecordOf[K]>;
-  private readonly tuning: Required<Omit<ReflectorOptions<K>, 'namespace' | 'onStatus' | 'logger' | 'client' | 'store' | 'kind'>>;
+  private readonly tuning: Required<Omit<ReflectorOptions<K>, 'namespace' | 'onStatus' | 'logger' | 'client' | 'store' | 'kind' | 'version'>>;
+  readonly version: string | undefined;
   private readonly onStatus: (s: ReflectorStatus) => void;
   private readonly log: Logger;
   private abort: AbortController | null = null;
@@ -89,6 +92,7 @@ export class Reflector<K extends Kind> {
   constructor(opts: ReflectorOptions<K>) {
     this.kind = opts.kind;
     this.namespace = KindResources[opts.kind].namespaced ? (opts.namespace ?? null) : null;
+    this.version = opts.version;
     this.client = opts.client;
     this.store = opts.store;
     this.tuning = {
@@ -160,7 +164,7 @@ export class Reflector<K extends Kind> {
   }
 
   private path(): string {
-    return collectionPath(this.kind, this.namespace === null ? null : encodeURIComponent(this.namespace));
+    return collectionPath(this.kind, this.namespace === null ? null : encodeURIComponent(this.namespace), this.version);
   }
 
   private async listAndReplace(signal: AbortSignal): Promise<void> {

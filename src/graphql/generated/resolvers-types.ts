@@ -37,9 +37,9 @@ export type ChangeSetType =
 export type Cluster = {
   readonly __typename?: 'Cluster';
   readonly kind: KindSyncStatus;
-  /** One entry per kind, in the order Service, EndpointSlice, Pod, Node, Ingress, IngressClass. */
+  /** One entry per kind, in the order of the Kind enum. */
   readonly kinds: ReadonlyArray<KindSyncStatus>;
-  /** Every kind has listed once. Later failures show in `kinds`; the last known state keeps being served. */
+  /** Every kind watched from the start has listed once (Gateway API kinds discovered later do not make it unready). Later failures show in `kinds`; the last known state keeps being served. */
   readonly ready: Scalars['Boolean']['output'];
 };
 
@@ -378,20 +378,29 @@ export type KeyValue = {
 };
 
 /**
- * The kinds the gateway watches: the four it always needs, and the optional routing kinds
- * (Ingress, IngressClass), watched when the gateway may read them (see KindSyncStatus.watched).
+ * The kinds the gateway watches: the four it always needs, and the optional routing kinds:
+ * Ingress and IngressClass, watched when the gateway may read them, and the Gateway API kinds
+ * (CustomResourceDefinitions), watched while the API server serves them and the gateway may read
+ * them (see KindSyncStatus.watched).
  */
 export type Kind =
   | 'EndpointSlice'
+  | 'GRPCRoute'
+  | 'Gateway'
+  | 'GatewayClass'
+  | 'HTTPRoute'
   | 'Ingress'
   | 'IngressClass'
   | 'Node'
   | 'Pod'
+  | 'ReferenceGrant'
   | 'Service';
 
 /** The watch state of one kind, over all of its reflectors (one per watched namespace). */
 export type KindSyncStatus = {
   readonly __typename?: 'KindSyncStatus';
+  /** The group/version read (`v1`, `networking.k8s.io/v1`, `gateway.networking.k8s.io/v1beta1`); null when not watched. */
+  readonly apiVersion?: Maybe<Scalars['String']['output']>;
   readonly consecutiveFailures: Scalars['Int']['output'];
   readonly events: Scalars['Int']['output'];
   readonly kind: Kind;
@@ -412,7 +421,9 @@ export type KindSyncStatus = {
   /**
    * The gateway watches this kind. False for an optional kind it may not read (a warning at
    * start says which permission is missing; its fields answer empty), and for Nodes under
-   * `--no-nodes`. An unwatched kind counts as synced.
+   * `--no-nodes`; for a Gateway API kind the API server does not serve (its CRD is not
+   * installed): it is watched as soon as it is served, without a restart, and no longer once its
+   * CRD is removed (docs/routes.md). An unwatched kind counts as synced.
    */
   readonly watched: Scalars['Boolean']['output'];
   readonly watches: Scalars['Int']['output'];
@@ -1796,6 +1807,7 @@ export type KeyValueResolvers<ContextType = GatewayContext, ParentType extends R
 };
 
 export type KindSyncStatusResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['KindSyncStatus'] = ResolversParentTypes['KindSyncStatus']> = {
+  apiVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   consecutiveFailures?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   events?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['Kind'], ParentType, ContextType>;
