@@ -58,6 +58,8 @@ export interface AppOptions {
   env?: NodeJS.ProcessEnv;
   /** Reflector tuning (tests). */
   reflector?: ConstructorParameters<typeof ClusterCache>[0]['reflector'];
+  /** How often Gateway API discovery polls (tests). @default 30_000 // 30 seconds */
+  discoveryIntervalMs?: number;
 }
 
 export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gateway> {
@@ -91,6 +93,7 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
     watchNodes: cfg.watchNodes,
     routeKinds: checked.phase === 'ok' ? RouteKinds.filter((k) => !checked.unreadable.includes(k)) : RouteKinds,
     reflector: opts.reflector,
+    discoveryIntervalMs: opts.discoveryIntervalMs,
     logger: log,
     onStatus: (s) => serving?.metrics.onReflectorStatus(s),
   });

@@ -35,14 +35,13 @@ import {
   type KindHealth,
 } from '../kube/cache.ts';
 import { AllNamespaces, ClusterScopedResources, OpenAccess, type Access, type Resource, type Verb } from '../auth/access.ts';
-import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
+import type { AnyRecord, EndpointSliceRecord, Kind, NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
 import type { EndpointFeed } from '../model/endpoint-feed.ts';
 import { sliceServiceKey, type MergedEndpoint, type ServiceEndpoints } from '../model/endpoints.ts';
 import { byEndpointKey, byObjectKey, compareStrings } from './pagination.ts';
 import { Permissions } from './permissions.ts';
 import type { Store } from '../kube/store.ts';
 import type { EndpointParent } from './parents.ts';
-import type { IngressClassRecord, IngressRecord } from '../kube/routes.ts';
 import { createRouteLoaders, type RouteLoaderName, type RouteLoaders } from './route-loaders.ts';
 
 /** What loaders read. */
@@ -281,7 +280,7 @@ function visibleNodes<V>(perms: Permissions, results: V[]): V[] | Promise<(V | E
  * sorted-once lists in namespace order (which is the (namespace, name) order), so a caller
  * who sees a few namespaces pays for those only.
  */
-export function namespaceLists<R extends ServiceRecord | PodRecord | EndpointSliceRecord | IngressRecord>(
+export function namespaceLists<R extends AnyRecord>(
   perms: Permissions,
   resource: Resource,
   store: Store<R>,
@@ -319,7 +318,7 @@ async function visibleCount(perms: Permissions, cache: ClusterCache, kind: Kind)
 }
 
 /** A new array sorted by (namespace, name); `xs` is a fresh array from the store, safe to sort. */
-export function sorted<R extends ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord | IngressRecord | IngressClassRecord>(xs: R[]): readonly R[] {
+export function sorted<R extends AnyRecord>(xs: R[]): readonly R[] {
   return frozen(xs.sort(byObjectKey));
 }
 
@@ -329,7 +328,7 @@ export function sorted<R extends ServiceRecord | PodRecord | EndpointSliceRecord
  * every object on every request.
  */
 const sortedLists = new WeakMap<object, { version: number; lists: Map<string, readonly unknown[]> }>();
-export function sortedOnce<R extends ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord | IngressRecord | IngressClassRecord>(store: Store<R>, key: string, list: () => R[]): readonly R[] {
+export function sortedOnce<R extends AnyRecord>(store: Store<R>, key: string, list: () => R[]): readonly R[] {
   let memo = sortedLists.get(store);
   if (!memo || memo.version !== store.version) sortedLists.set(store, (memo = { version: store.version, lists: new Map() }));
   let hit = memo.lists.get(key) as readonly R[] | undefined;

@@ -18,6 +18,8 @@ import type { EndpointChange } from '../model/diff.ts';
 import type { AnyRecord, Kind } from '../kube/records.ts';
 import type { IngressBackend, IngressPath, IngressRecord, IngressRule } from '../kube/routes.ts';
 import type { IngressMatch } from '../model/ingress-match.ts';
+import type { BackendRef, GatewayRecord, HTTPRouteRecord, HTTPRouteRule, Listener } from '../kube/gateway-api.ts';
+import type { HTTPRouteMatchResult } from '../model/httproute-match.ts';
 
 export type {
   ContainerPort,
@@ -161,18 +163,43 @@ export interface TraceParent {
   readonly host: string;
   readonly path: string;
   readonly method: string;
-  readonly status: 'ROUTED' | 'NO_MATCH' | 'SERVICE_NOT_FOUND' | 'PORT_NOT_FOUND' | 'RESOURCE_BACKEND' | 'NO_READY_ENDPOINTS';
+  readonly status: 'ROUTED' | 'NO_MATCH' | 'SERVICE_NOT_FOUND' | 'PORT_NOT_FOUND' | 'RESOURCE_BACKEND' | 'NO_READY_ENDPOINTS' | 'REF_NOT_PERMITTED';
   readonly message: string;
   readonly match: TraceMatchParent | null;
+  readonly alsoMatched: TraceMatchParent | null;
 }
 
-/** `TraceMatch`. */
-export interface TraceMatchParent {
-  readonly match: IngressMatch;
-  readonly backends: readonly TraceBackendParent[];
-}
+/** `TraceMatch`: an Ingress match or an HTTPRoute match. */
+export type TraceMatchParent =
+  | { readonly kind: 'Ingress'; readonly match: IngressMatch; readonly backends: readonly TraceBackendParent[] }
+  | { readonly kind: 'HTTPRoute'; readonly match: HTTPRouteMatchResult; readonly backends: readonly TraceBackendParent[] };
 
-/** `TraceBackend`. */
+/** `TraceBackend`: an Ingress backend, or an HTTPRoute backendRef seen as one (its Service and port). */
 export interface TraceBackendParent extends IngressBackendParent {
+  readonly weightPercent: number;
+  readonly permitted: boolean;
+}
+
+// Gateway API (schema/gateway-api.graphql).
+
+export type { GatewayClassRecord, GatewayRecord, GRPCRouteRecord, HTTPRouteRecord, ReferenceGrantRecord, RouteParentStatus } from '../kube/gateway-api.ts';
+
+/** A listener with its Gateway (`GatewayListener`). */
+export interface ListenerParent {
+  readonly gateway: GatewayRecord;
+  readonly listener: Listener;
+}
+
+/** A rule of an HTTPRoute with the route (`HTTPRouteRule`). */
+export interface HTTPRouteRuleParent {
+  readonly route: HTTPRouteRecord;
+  readonly rule: HTTPRouteRule;
+}
+
+/** A backendRef with its route and its share of the rule (`RouteBackendRef`). */
+export interface RouteBackendRefParent {
+  readonly routeKind: 'HTTPRoute' | 'GRPCRoute';
+  readonly routeNamespace: string;
+  readonly ref: BackendRef;
   readonly weightPercent: number;
 }

@@ -6,8 +6,18 @@
  * watched, the stores are empty and every answer is empty.
  */
 import type DataLoader from 'dataloader';
-import { AllNamespaces } from '../auth/access.ts';
-import type { ClusterCache } from '../kube/cache.ts';
+import { AllNamespaces, type Resource } from '../auth/access.ts';
+import { ByNamespace, type ClusterCache } from '../kube/cache.ts';
+import {
+  RoutesByGateway,
+  RoutesByService,
+  type GatewayClassRecord,
+  type GatewayRecord,
+  type GRPCRouteRecord,
+  type HTTPRouteRecord,
+  type ReferenceGrantRecord,
+} from '../kube/gateway-api.ts';
+import { referencePermitted } from '../model/httproute-match.ts';
 import { AnyHost, IngressesByHost, IngressesByService, type IngressClassRecord, type IngressRecord } from '../kube/routes.ts';
 import { namespaceLists, sorted, sortedOnce, visibleByKey, visibleLists, type MakeLoader } from './loaders.ts';
 import type { Permissions } from './permissions.ts';
@@ -30,6 +40,28 @@ export interface RouteLoaders {
   readonly ingressClassByName: DataLoader<string, IngressClassRecord | null>;
   /** AllClasses → every IngressClass, sorted by name. */
   readonly ingressClasses: DataLoader<string, readonly IngressClassRecord[]>;
+
+  // Gateway API: empty while a kind is not served.
+  /** AllClasses → every GatewayClass, sorted; FORBIDDEN for every key without cluster-wide list. */
+  readonly gatewayClasses: DataLoader<string, readonly GatewayClassRecord[]>;
+  /** `namespace/name` → Gateway. */
+  readonly gatewayByKey: DataLoader<string, GatewayRecord | null>;
+  /** Namespace (NamespaceAll: every one) → its Gateways, sorted. */
+  readonly gatewaysByNamespace: DataLoader<string, readonly GatewayRecord[]>;
+  readonly httpRoutesByNamespace: DataLoader<string, readonly HTTPRouteRecord[]>;
+  /** Service key → the HTTPRoutes with a backendRef naming it, sorted. */
+  readonly httpRoutesByService: DataLoader<string, readonly HTTPRouteRecord[]>;
+  /** Gateway key → the HTTPRoutes with a parentRef naming it, sorted. */
+  readonly httpRoutesByGateway: DataLoader<string, readonly HTTPRouteRecord[]>;
+  readonly grpcRoutesByNamespace: DataLoader<string, readonly GRPCRouteRecord[]>;
+  readonly grpcRoutesByService: DataLoader<string, readonly GRPCRouteRecord[]>;
+  readonly referenceGrantsByNamespace: DataLoader<string, readonly ReferenceGrantRecord[]>;
+  /**
+   * `fromKind|fromNamespace|toNamespace|serviceName` → whether a ReferenceGrant allows the
+   * reference: judged over every grant in the cache, as a controller judges it, whoever asks
+   * (the grants themselves are listed only to callers who may list them).
+   */
+  readonly referencePermitted: DataLoader<string, boolean>;
 }
 
 export type RouteLoaderName = keyof RouteLoaders;
@@ -42,7 +74,7 @@ export const AllClasses = '';
 export function createRouteLoaders(cache: ClusterCache, perms: Permissions, make: MakeLoader): RouteLoaders {
   const ingresses = cache.ingresses;
   const lists = (results: (readonly IngressRecord[])[]) => visibleLists(perms, 'ingresses', results, (r) => r.meta.namespace);
-  const classes = <V>(results: V[]) => visibleClasses(perms, results);
+  const classes = <V>(results: V[]) => clusterScoped(perms, 'ingressclasses', results);
   return {
     ingressByKey: make('ingressByKey', (keys: readonly string[]) => visibleByKey(perms, 'ingresses', keys, keys.map((k) => ingresses.get(k) ?? null))),
     ingressesByNamespace: make('ingressesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'ingresses', ingresses, keys)),
@@ -64,6 +96,29 @@ export function createRouteLoaders(cache: ClusterCache, perms: Permissions, make
     ingressClasses: make('ingressClasses', (keys: readonly string[]) =>
       classes(keys.map(() => sortedOnce(cache.ingressClasses, AllClasses, () => [...cache.ingressClasses.list()]))),
     ),
+    gatewayClasses: make('gatewayClasses', (keys: readonly string[]) =>
+      clusterScoped(perms, 'gatewayclasses', keys.map(() => sortedOnce(cache.gatewayClasses, AllClasses, () => [...cache.gatewayClasses.list()]))),
+    ),
+    gatewayByKey: make('gatewayByKey', (keys: readonly string[]) => visibleByKey(perms, 'gateways', keys, keys.map((k) => cache.gateways.get(k) ?? null))),
+    gatewaysByNamespace: make('gatewaysByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'gateways', cache.gateways, keys)),
+    httpRoutesByNamespace: make('httpRoutesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'httproutes', cache.httpRoutes, keys)),
+    httpRoutesByService: make('httpRoutesByService', (keys: readonly string[]) =>
+      visibleLists(perms, 'httproutes', keys.map((k) => sorted(cache.httpRoutes.byIndex(RoutesByService, k))), namespaceOf),
+    ),
+    httpRoutesByGateway: make('httpRoutesByGateway', (keys: readonly string[]) =>
+      visibleLists(perms, 'httproutes', keys.map((k) => sorted(cache.httpRoutes.byIndex(RoutesByGateway, k))), namespaceOf),
+    ),
+    grpcRoutesByNamespace: make('grpcRoutesByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'grpcroutes', cache.grpcRoutes, keys)),
+    grpcRoutesByService: make('grpcRoutesByService', (keys: readonly string[]) =>
+      visibleLists(perms, 'grpcroutes', keys.map((k) => sorted(cache.grpcRoutes.byIndex(RoutesByService, k))), namespaceOf),
+    ),
+    referenceGrantsByNamespace: make('referenceGrantsByNamespace', (keys: readonly string[]) => namespaceLists(perms, 'referencegrants', cache.referenceGrants, keys)),
+    referencePermitted: make('referencePermitted', (keys: readonly string[]) =>
+      keys.map((key) => {
+        const [fromKind, fromNamespace, toNamespace, name] = key.split('|') as [string, string, string, string];
+        return referencePermitted(cache.referenceGrants.byIndex(ByNamespace, toNamespace), fromKind, fromNamespace, toNamespace, name);
+      }),
+    ),
   };
 }
 
@@ -78,12 +133,14 @@ function defaultClass(cache: ClusterCache): IngressClassRecord | null {
   return best;
 }
 
-/** IngressClasses are cluster-scoped: all of them, or FORBIDDEN for every key. */
-function visibleClasses<V>(perms: Permissions, results: V[]): V[] | Promise<(V | Error)[]> {
+/** Cluster-scoped kinds (IngressClasses, GatewayClasses): all of them, or FORBIDDEN for every key. */
+function clusterScoped<V>(perms: Permissions, resource: Resource, results: V[]): V[] | Promise<(V | Error)[]> {
   if (perms.open) return results;
-  return perms.clusterWide('ingressclasses').then((allowed) => {
+  return perms.clusterWide(resource).then((allowed) => {
     if (allowed) return results;
-    const error = perms.forbidden('ingressclasses', AllNamespaces);
+    const error = perms.forbidden(resource, AllNamespaces);
     return results.map(() => error);
   });
 }
+
+const namespaceOf = (r: { readonly meta: { readonly namespace: string } }): string => r.meta.namespace;

@@ -90,10 +90,10 @@ export function matchPath(pathType: string, rulePath: string | null, requestPath
 
 /**
  * The request a URL names: host lower-cased without port, path without query or fragment
- * (`/` when empty). Throws a TypeError naming what was expected when `url` is not an http(s)
+ * (`/` when empty), and the query parameters. Throws a TypeError naming what was expected when `url` is not an http(s)
  * URL; a URL without a scheme is read as http.
  */
-export function requestOfUrl(url: string): MatchRequest & { readonly scheme: 'http' | 'https' } {
+export function requestOfUrl(url: string): MatchRequest & { readonly scheme: 'http' | 'https'; readonly query: URLSearchParams } {
   let parsed: URL;
   try {
     parsed = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`);
@@ -104,7 +104,7 @@ export function requestOfUrl(url: string): MatchRequest & { readonly scheme: 'ht
     throw new TypeError(`url: expected the scheme http or https, got ${JSON.stringify(parsed.protocol.slice(0, -1))}`);
   }
   if (parsed.hostname === '') throw new TypeError(`url: expected a host, got ${JSON.stringify(url)}`);
-  return { scheme: parsed.protocol === 'https:' ? 'https' : 'http', host: parsed.hostname.toLowerCase(), path: parsed.pathname || '/' };
+  return { scheme: parsed.protocol === 'https:' ? 'https' : 'http', host: parsed.hostname.toLowerCase(), path: parsed.pathname || '/', query: parsed.searchParams };
 }
 
 // Private:

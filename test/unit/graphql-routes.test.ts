@@ -180,7 +180,7 @@ describe('GraphQL: trace', () => {
     world.cache.ingresses.delete('shop/catch-all');
     try {
       const t = await trace('http://nowhere.test/');
-      assert.deepEqual([t.status, t.match, t.message], ['NO_MATCH', null, 'no Ingress rule or default backend matches host nowhere.test and path /']);
+      assert.deepEqual([t.status, t.match, t.message], ['NO_MATCH', null, 'no HTTPRoute, Ingress rule or default backend matches host nowhere.test and path /']);
     } finally {
       world.cache.ingresses.upsert(ingress('shop', 'catch-all', { defaultBackend: svc('web', 80) }, '2025-03-01T11:00:00Z'));
     }

@@ -133,9 +133,11 @@ describe('Ingress precedence across rules and Ingresses', () => {
 });
 
 describe('requestOfUrl', () => {
-  it('reads host (lower-cased, without port) and path (without query), http by default', () => {
-    assert.deepEqual(requestOfUrl('https://Shop.Example.com:8443/cart?x=1#top'), { scheme: 'https', host: 'shop.example.com', path: '/cart' });
-    assert.deepEqual(requestOfUrl('shop.example.com'), { scheme: 'http', host: 'shop.example.com', path: '/' });
+  it('reads host (lower-cased, without port), path (without query) and query, http by default', () => {
+    const r = requestOfUrl('https://Shop.Example.com:8443/cart?x=1#top');
+    assert.deepEqual([r.scheme, r.host, r.path, r.query.get('x')], ['https', 'shop.example.com', '/cart', '1']);
+    const bare = requestOfUrl('shop.example.com');
+    assert.deepEqual([bare.scheme, bare.host, bare.path, [...bare.query]], ['http', 'shop.example.com', '/', []]);
   });
   it('refuses what is not an http(s) URL, saying what was expected', () => {
     assert.throws(() => requestOfUrl('ftp://x/'), /url: expected the scheme http or https, got "ftp"/);

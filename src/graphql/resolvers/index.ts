@@ -24,13 +24,27 @@ import { Node } from './node.ts';
 import { ContainerPort, Pod, PodServicePort } from './pod.ts';
 import { Query } from './query.ts';
 import { Service, ServicePort } from './service.ts';
-import { Ingress, IngressBackend, IngressClass, IngressPath, IngressRule, PodHostnames, RouteQuery, ServiceIngresses, TraceBackend, TraceMatch } from './ingress.ts';
+import { Ingress, IngressBackend, IngressClass, IngressPath, IngressRule, PodHostnames, RouteQuery, ServiceIngresses } from './ingress.ts';
+import { TraceBackend, TraceMatch, TraceQuery } from './trace.ts';
+import {
+  Gateway,
+  GatewayClass,
+  GatewayListener,
+  GatewayQuery,
+  GRPCRoute,
+  HTTPRoute,
+  HTTPRouteRule,
+  ReferenceGrant,
+  RouteBackendRef,
+  RouteParentStatus,
+  ServiceGatewayRoutes,
+} from './gateway-api.ts';
 
 export const resolvers: Resolvers = {
-  Query: { ...Query, ...RouteQuery },
+  Query: { ...Query, ...RouteQuery, ...TraceQuery, ...GatewayQuery },
   Cluster,
   KindSyncStatus,
-  Service: { ...Service, ...ServiceIngresses },
+  Service: { ...Service, ...ServiceIngresses, ...ServiceGatewayRoutes },
   ServicePort,
   Endpoint,
   EndpointPort,
@@ -64,4 +78,13 @@ export const resolvers: Resolvers = {
   IngressEdge,
   TraceMatch,
   TraceBackend,
+  GatewayClass,
+  Gateway,
+  GatewayListener,
+  HTTPRoute,
+  HTTPRouteRule,
+  GRPCRoute,
+  RouteBackendRef,
+  RouteParentStatus,
+  ReferenceGrant,
 };

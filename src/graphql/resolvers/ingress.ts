@@ -5,10 +5,8 @@
  */
 import { objectKey } from '../../kube/records.ts';
 import { ingressHosts, AnyHost, type IngressBackend as BackendRecord, type IngressRecord } from '../../kube/routes.ts';
-import { matchIngress, requestOfUrl } from '../../model/ingress-match.ts';
 import { quote } from '../../model/text.ts';
 import { optionalNamespaceArg, pageArgs } from '../args.ts';
-import type { GatewayContext } from '../context.ts';
 import { badUserInput, ErrorCode } from '../errors.ts';
 import type {
   IngressBackendResolvers,
@@ -20,12 +18,10 @@ import type {
   PodResolvers,
   QueryResolvers,
   ServiceResolvers,
-  TraceBackendResolvers,
-  TraceMatchResolvers,
 } from '../generated/resolvers-types.ts';
 import { NamespaceAll } from '../loaders.ts';
 import { compareStrings, objectSortKey, paginate } from '../pagination.ts';
-import type { IngressBackendParent, IngressPage, TraceBackendParent, TraceParent } from '../parents.ts';
+import type { IngressBackendParent, IngressPage } from '../parents.ts';
 import { AllClasses, DefaultClass } from '../route-loaders.ts';
 import { lookup } from './query.ts';
 import { byZone, NoEndpoints } from './service.ts';
@@ -71,19 +67,7 @@ export const IngressClass: IngressClassResolvers = {
   metadata: (c) => c.meta,
 };
 
-export const TraceMatch: TraceMatchResolvers = {
-  ingress: (m) => m.match.ingress,
-  hostMatch: (m) => m.match.hostMatch,
-  ruleHost: (m) => m.match.ruleHost,
-  path: (m) => (m.match.path === null ? null : { namespace: m.match.ingress.meta.namespace, path: m.match.path }),
-  backends: (m) => m.backends,
-};
-
-export const TraceBackend: TraceBackendResolvers = {
-  backend: (b) => ({ namespace: b.namespace, backend: b.backend }),
-};
-
-export const RouteQuery: Pick<QueryResolvers, 'ingress' | 'ingresses' | 'ingressClasses' | 'trace'> = {
+export const RouteQuery: Pick<QueryResolvers, 'ingress' | 'ingresses' | 'ingressClasses'> = {
   ingress: (_, a, ctx) => lookup(ctx, 'ingresses', a, ctx.loaders.routes.ingressByKey),
   ingresses: async (_, a, ctx) => {
     const request = pageArgs('Ingress', a, ctx.limits);
@@ -95,7 +79,6 @@ export const RouteQuery: Pick<QueryResolvers, 'ingress' | 'ingresses' | 'ingress
     return paginate('Ingress', out, objectSortKey, request) as IngressPage;
   },
   ingressClasses: (_, __, ctx) => ctx.loaders.routes.ingressClasses.load(AllClasses),
-  trace: (_, a, ctx) => trace(ctx, a.url, a.method ?? null),
 };
 
 export const ServiceIngresses: Pick<ServiceResolvers, 'ingresses'> = {
@@ -141,12 +124,12 @@ function serviceKeyOf(b: IngressBackendParent): string | null {
   return b.backend.service ? `${b.namespace}/${b.backend.service.name}` : null;
 }
 
-function portOf(b: BackendRecord): string | null {
+export function portOf(b: BackendRecord): string | null {
   if (!b.service) return null;
   return b.service.portName ?? (b.service.portNumber === null ? null : String(b.service.portNumber));
 }
 
-function resolvePort<P extends { readonly name: string; readonly port: number }>(ports: readonly P[], b: BackendRecord): P | undefined {
+export function resolvePort<P extends { readonly name: string; readonly port: number }>(ports: readonly P[], b: BackendRecord): P | undefined {
   const s = b.service;
   if (!s) return undefined;
   return s.portName !== null ? ports.find((p) => p.name === s.portName) : ports.find((p) => p.port === s.portNumber);
@@ -161,44 +144,8 @@ function hostArg(host: string): string {
 }
 
 /** HTTP method: a token (RFC 9110), upper-cased; GET by default. */
-function methodArg(method: string | null): string {
+export function methodArg(method: string | null): string {
   if (method === null) return 'GET';
   if (!/^[!#$%&'*+.^_`|~0-9a-z-]{1,32}$/i.test(method)) throw badUserInput(ErrorCode.INVALID_ARGUMENT, `method: expected an HTTP method such as "GET", got ${quote(method)}`);
   return method.toUpperCase();
-}
-
-async function trace(ctx: GatewayContext, url: string, method: string | null): Promise<TraceParent> {
-  let request;
-  try {
-    request = requestOfUrl(url);
-  } catch (err) {
-    throw badUserInput(ErrorCode.INVALID_ARGUMENT, (err as Error).message);
-  }
-  const base = { host: request.host, path: request.path, method: methodArg(method) };
-  const candidates = await ctx.loaders.routes.ingressesByHostname.load(request.host);
-  const match = matchIngress(candidates, request);
-  if (match === null) {
-    return { ...base, status: 'NO_MATCH', message: `no Ingress rule or default backend matches host ${request.host} and path ${request.path}`, match: null };
-  }
-  const ing = match.ingress;
-  const where = `Ingress ${objectKey(ing.meta)} (${match.hostMatch === 'DEFAULT_BACKEND' ? 'default backend' : `host ${match.ruleHost ?? '*'}, ${match.path!.pathType} ${match.path!.path ?? '/'}`})`;
-  const backend: TraceBackendParent = { namespace: ing.meta.namespace, backend: match.backend, weightPercent: 100 };
-  const matched = { match, backends: [backend] };
-  const svcRef = match.backend.service;
-  if (svcRef === null) {
-    const r = match.backend.resource;
-    return { ...base, status: 'RESOURCE_BACKEND', message: `${where} sends traffic to ${r ? `${r.kind} ${r.name}` : 'a resource'}, not a Service`, match: matched };
-  }
-  const svcKey = `${ing.meta.namespace}/${svcRef.name}`;
-  const [svc, view] = await Promise.all([ctx.loaders.serviceByKey.load(svcKey), ctx.loaders.endpointsByService.load(svcKey)]);
-  if (svc === null) return { ...base, status: 'SERVICE_NOT_FOUND', message: `${where} sends traffic to Service ${svcKey}, which does not exist`, match: matched };
-  const port = portOf(match.backend);
-  if (resolvePort(svc.ports, match.backend) === undefined) {
-    return { ...base, status: 'PORT_NOT_FOUND', message: `${where} sends traffic to port ${port} of Service ${svcKey}, which has no such port`, match: matched };
-  }
-  const ready = view?.counts.ready ?? 0;
-  if (ready === 0) {
-    return { ...base, status: 'NO_READY_ENDPOINTS', message: `${where} sends traffic to Service ${svcKey} port ${port}, which has no ready endpoint (${view?.counts.total ?? 0} endpoints)`, match: matched };
-  }
-  return { ...base, status: 'ROUTED', message: `${where} sends traffic to Service ${svcKey} port ${port}: ${ready} ready endpoint${ready === 1 ? '' : 's'}`, match: matched };
 }
