@@ -202,10 +202,13 @@ describe('deploy/ on the real control plane', () => {
       ]);
       const applied = JSON.parse(await kubectl('apply', '--server-side', '-k', 'deploy/base', '-o', 'json'));
       assert.deepEqual((applied.items as Obj[]).map(idOf).sort(), rendered.map(idOf).sort());
-      // Read-only: every rule but the two review creates is get/list/watch, Ingresses and IngressClasses included.
+      // Read-only: every rule but the two review creates is get/list/watch, the routing kinds included.
       const rules = JSON.parse(JSON.stringify(rendered.find((o) => o.kind === 'ClusterRole')!.rules));
-      assert.deepEqual(rules.filter((r: any) => r.verbs.join() !== 'create').map((r: any) => r.verbs.join()), ['get,list,watch', 'get,list,watch', 'get,list,watch']);
+      assert.deepEqual(rules.filter((r: any) => r.verbs.join() !== 'create').map((r: any) => r.verbs.join()), ['get,list,watch', 'get,list,watch', 'get,list,watch', 'get,list,watch']);
       assert.deepEqual(rules.find((r: any) => r.apiGroups[0] === 'networking.k8s.io'), { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'ingressclasses'], verbs: ['get', 'list', 'watch'] });
+      assert.deepEqual(rules.find((r: any) => r.apiGroups[0] === 'gateway.networking.k8s.io'), {
+        apiGroups: ['gateway.networking.k8s.io'], resources: ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'referencegrants'], verbs: ['get', 'list', 'watch'],
+      });
       live = JSON.parse(await kubectl('get', '-k', 'deploy/base', '-o', 'json')).items;
       assert.deepEqual(live.map(idOf).sort(), rendered.map(idOf).sort());
       for (const want of rendered) {

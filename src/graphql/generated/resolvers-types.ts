@@ -730,8 +730,9 @@ export type Pod = {
   readonly endpoints: ReadonlyArray<Endpoint>;
   readonly hostIP?: Maybe<Scalars['String']['output']>;
   /**
-   * The hostnames that reach it: the hosts of the Ingresses sending traffic to a Service it is
-   * an endpoint of, sorted, `*` for a rule without a host or a default backend.
+   * The hostnames that reach it: the hosts of the Ingresses, and the hostnames of the HTTPRoutes,
+   * sending traffic to a Service it is an endpoint of; sorted, `*` for an Ingress rule without a
+   * host, a default backend, or an HTTPRoute without hostnames.
    */
   readonly hostnames: ReadonlyArray<Scalars['String']['output']>;
   readonly metadata: ObjectMeta;

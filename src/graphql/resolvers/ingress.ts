@@ -89,12 +89,14 @@ export const PodHostnames: Pick<PodResolvers, 'hostnames'> = {
   hostnames: async (p, _, ctx) => {
     const endpoints = await ctx.loaders.endpointsByPod.load(objectKey(p.meta));
     const services = [...new Set(endpoints.map((e) => `${e.namespace}/${e.serviceName}`))];
-    const lists = present(await ctx.loaders.routes.ingressesByService.loadMany(services));
+    const [lists, routeLists] = await Promise.all([ctx.loaders.routes.ingressesByService.loadMany(services), ctx.loaders.routes.httpRoutesByService.loadMany(services)]);
     const hosts = new Set<string>();
-    services.forEach((svcKey, i) => {
-      const serviceName = svcKey.slice(svcKey.indexOf('/') + 1);
-      for (const ing of lists[i]!) for (const h of hostsReaching(ing, serviceName)) hosts.add(h);
+    present(lists).forEach((ingresses, i) => {
+      const serviceName = services[i]!.slice(services[i]!.indexOf('/') + 1);
+      for (const ing of ingresses) for (const h of hostsReaching(ing, serviceName)) hosts.add(h);
     });
+    // HTTPRoutes with a backendRef naming one of the Services: their hostnames (none: any host).
+    for (const routes of present(routeLists)) for (const r of routes) for (const h of r.hostnames.length > 0 ? r.hostnames : [AnyHostName]) hosts.add(h);
     return [...hosts].sort(compareStrings);
   },
 };
