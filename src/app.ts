@@ -94,6 +94,8 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
     routeKinds: checked.phase === 'ok' ? RouteKinds.filter((k) => !checked.unreadable.includes(k)) : RouteKinds,
     reflector: opts.reflector,
     discoveryIntervalMs: opts.discoveryIntervalMs,
+    // The demo cluster grants everything and has no authorization API to ask.
+    askPermissions: !demo,
     logger: log,
     onStatus: (s) => serving?.metrics.onReflectorStatus(s),
   });

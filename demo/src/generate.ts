@@ -132,6 +132,11 @@ export interface GeneratedCluster {
   /** networking.k8s.io/v1 IngressClasses and Ingresses over the fixed Services (routes.ts). */
   readonly ingressClasses: readonly KubeObject[];
   readonly ingresses: readonly KubeObject[];
+  /** Gateway API objects (routes.ts): served by the demo as if its CRDs were installed. */
+  readonly gatewayClasses: readonly KubeObject[];
+  readonly gateways: readonly KubeObject[];
+  readonly httpRoutes: readonly KubeObject[];
+  readonly referenceGrants: readonly KubeObject[];
   /** The highest resourceVersion given out (objects are numbered 1..revision in creation order). */
   readonly revision: number;
 }
@@ -159,6 +164,10 @@ export function* clusterObjects(generated: GeneratedCluster): Generator<KubeObje
   yield* generated.endpointSlices;
   yield* generated.ingressClasses;
   yield* generated.ingresses;
+  yield* generated.gatewayClasses;
+  yield* generated.gateways;
+  yield* generated.httpRoutes;
+  yield* generated.referenceGrants;
 }
 
 /** A store loaded with a generated cluster (no events; its revision is the generator's). */
@@ -287,6 +296,10 @@ class Builder {
       endpointSlices: this.slices,
       ingressClasses: routes.ingressClasses,
       ingresses: routes.ingresses,
+      gatewayClasses: routes.gatewayClasses,
+      gateways: routes.gateways,
+      httpRoutes: routes.httpRoutes,
+      referenceGrants: routes.referenceGrants,
       revision: this.revision,
     };
   }

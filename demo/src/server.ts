@@ -5,10 +5,11 @@
  * Paths (GET only; anything else is 405):
  * - `/api/v1/{pods,services,nodes,namespaces}`, `/api/v1/namespaces/{ns}/{pods,services}`,
  *   `/apis/discovery.k8s.io/v1/endpointslices`, `/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices`,
- *   `/apis/apps/v1/deployments`, `/apis/networking.k8s.io/v1/{ingresses,ingressclasses}` (and
- *   namespaced): LIST, or WATCH with `watch=1|true`;
+ *   `/apis/apps/v1/deployments`, `/apis/networking.k8s.io/v1/{ingresses,ingressclasses}`, the
+ *   Gateway API kinds under `/apis/gateway.networking.k8s.io/{v1,v1beta1}` (and namespaced):
+ *   LIST, or WATCH with `watch=1|true`;
  * - `…/{name}` below those: GET one object;
- * - `/api`, `/apis`, `/api/v1`, `/apis/{group}/{version}`: discovery documents;
+ * - `/api`, `/apis`, `/api/v1`, `/apis/{group}`, `/apis/{group}/{version}`: discovery documents;
  * - `/version`, `/healthz`, `/readyz`, `/livez`;
  * - POST `/apis/authentication.k8s.io/v1/tokenreviews` and
  *   `/apis/authorization.k8s.io/v1/subjectaccessreviews`: the demo users' reviews (reviews.ts).
@@ -141,6 +142,12 @@ export const Resources: readonly ResourceInfo[] = [
   { group: 'apps', version: 'v1', resource: 'deployments', singular: 'deployment', kind: 'Deployment', listKind: 'DeploymentList', namespaced: true, shortNames: ['deploy'] },
   { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', singular: 'ingress', kind: 'Ingress', listKind: 'IngressList', namespaced: true, shortNames: ['ing'] },
   { group: 'networking.k8s.io', version: 'v1', resource: 'ingressclasses', singular: 'ingressclass', kind: 'IngressClass', listKind: 'IngressClassList', namespaced: false, shortNames: [] },
+  // Gateway API, as its standard-channel CRDs serve it (ReferenceGrant at v1beta1 only).
+  { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'gatewayclasses', singular: 'gatewayclass', kind: 'GatewayClass', listKind: 'GatewayClassList', namespaced: false, shortNames: ['gc'] },
+  { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'gateways', singular: 'gateway', kind: 'Gateway', listKind: 'GatewayList', namespaced: true, shortNames: ['gtw'] },
+  { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'httproutes', singular: 'httproute', kind: 'HTTPRoute', listKind: 'HTTPRouteList', namespaced: true, shortNames: [] },
+  { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'grpcroutes', singular: 'grpcroute', kind: 'GRPCRoute', listKind: 'GRPCRouteList', namespaced: true, shortNames: [] },
+  { group: 'gateway.networking.k8s.io', version: 'v1beta1', resource: 'referencegrants', singular: 'referencegrant', kind: 'ReferenceGrant', listKind: 'ReferenceGrantList', namespaced: true, shortNames: ['refgrant'] },
 ];
 
 /**
@@ -376,6 +383,12 @@ class SimHttpServer implements SimServer {
         return;
     }
     const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    if (segments[0] === 'apis' && segments.length === 2) {
+      const group = (apiGroupList() as { groups: { name: string }[] }).groups.find((g) => g.name === segments[1]);
+      if (group) sendJson(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...group });
+      else sendNotFound(res);
+      return;
+    }
     let group: string;
     let version: string;
     let rest: string[];

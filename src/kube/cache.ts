@@ -82,6 +82,8 @@ export interface CacheOptions {
   gatewayApi?: boolean;
   /** How often discovery asks whether the Gateway API kinds are served. @default 30_000 // 30 seconds */
   discoveryIntervalMs?: number;
+  /** Ask (SelfSubjectAccessReview) before watching a discovered kind; false for a server without the authorization API (the demo). @default true */
+  askPermissions?: boolean;
   /** Reflector tuning for tests and benchmarks. */
   reflector?: { stallTimeoutMs?: number; backoffInitialMs?: number; backoffMaxMs?: number; watchTimeoutSeconds?: readonly [number, number]; pageSize?: number };
   onStatus?: (s: ReflectorStatus) => void;
@@ -131,6 +133,7 @@ export class ClusterCache {
   private readonly scopes: readonly (string | null)[];
   private readonly client: ApiClient | null;
   private readonly log: Logger;
+  private readonly askPermissions: boolean;
   /** Applying discovery answers one at a time. */
   private applying: Promise<void> = Promise.resolve();
 
@@ -144,6 +147,7 @@ export class ClusterCache {
     this.scopes = scopes;
     this.client = client;
     this.log = opts.logger ?? rootLogger;
+    this.askPermissions = opts.askPermissions !== false;
     this.discovery =
       client && opts.gatewayApi !== false
         ? new GatewayApiDiscovery({ client, intervalMs: opts.discoveryIntervalMs, logger: opts.logger, onChange: (served) => this.applyServed(served) })
@@ -272,7 +276,7 @@ export class ClusterCache {
       }
       if (want === null || !this.client) continue;
       const namespaces = this.scopes.filter((s): s is string => s !== null);
-      const denied = (await reviewRequirements(this.client, kindRequirements(kind, namespaces))).filter((x) => !x.allowed).map((x) => describeRequirement(x.r));
+      const denied = !this.askPermissions ? [] : (await reviewRequirements(this.client, kindRequirements(kind, namespaces))).filter((x) => !x.allowed).map((x) => describeRequirement(x.r));
       if (denied.length > 0) {
         this.log.warn(`${kind} is served (${GatewayGroup}/${want}) but not watched (its fields answer empty): cannot ${denied.join('; cannot ')}`, { kind });
         continue;
