@@ -20,7 +20,7 @@
  * names the class so that a reader can tell controllers apart.
  */
 import type { IngressBackend, IngressPath, IngressRecord } from '../kube/routes.ts';
-import { compareStrings } from './text.ts';
+import { compareStrings, quote } from './text.ts';
 
 /** How the matched rule's host relates to the request's host. */
 export type HostMatch = 'EXACT' | 'WILDCARD' | 'ANY' | 'DEFAULT_BACKEND';
@@ -98,12 +98,12 @@ export function requestOfUrl(url: string): MatchRequest & { readonly scheme: 'ht
   try {
     parsed = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`);
   } catch {
-    throw new TypeError(`url: expected an http or https URL such as "https://shop.example.com/cart", got ${JSON.stringify(url)}`);
+    throw new TypeError(`url: expected an http or https URL such as "https://shop.example.com/cart", got ${quote(url)}`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new TypeError(`url: expected the scheme http or https, got ${JSON.stringify(parsed.protocol.slice(0, -1))}`);
+    throw new TypeError(`url: expected the scheme http or https, got ${quote(parsed.protocol.slice(0, -1))}`);
   }
-  if (parsed.hostname === '') throw new TypeError(`url: expected a host, got ${JSON.stringify(url)}`);
+  if (parsed.hostname === '') throw new TypeError(`url: expected a host, got ${quote(url)}`);
   return { scheme: parsed.protocol === 'https:' ? 'https' : 'http', host: parsed.hostname.toLowerCase(), path: parsed.pathname || '/', query: parsed.searchParams };
 }
 
