@@ -3,7 +3,8 @@
  * without the Gateway API CRDs (cluster.kinds says not watched, route fields answer empty);
  * the CRDs of test/fixtures/gateway-api-crds.yaml are then installed while it runs, and it
  * starts watching them without a restart (ReferenceGrant at v1beta1, the only version served).
- * A GatewayClass, a Gateway, HTTPRoutes (weighted, cross-namespace with and without a
+ * A gateway whose ServiceAccount may read only the four core kinds warns once per routing kind
+ * and watches none of them. A GatewayClass, a Gateway, HTTPRoutes (weighted, cross-namespace with and without a
  * ReferenceGrant) and route status are written through the API server; route fields are
  * compared with the API's objects, traces with the route a table names and ready counts from
  * the API's slices. Finally the CRDs are deleted while it runs: it stops watching cleanly and
@@ -12,12 +13,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { startGateway, type Gateway } from '../../src/app.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { ControlPlane } from '../harness/control-plane.ts';
+import { ControlPlane, kubeconfigYaml } from '../harness/control-plane.ts';
 import { KubeClient } from '../harness/kube-client.ts';
 import { queryData } from '../harness/graphql-http.ts';
 import { Workloads } from '../harness/workload.ts';
@@ -79,6 +82,8 @@ describe('Gateway API on the real control plane, discovered while the gateway ru
   after(async () => {
     await gw?.stop();
     for (const name of CrdNames) await kube.deleteIfPresent(`${Crds}/${name}`);
+    await kube.deleteIfPresent('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/ga-core-reader');
+    await kube.deleteIfPresent('/apis/rbac.authorization.k8s.io/v1/clusterroles/ga-core-reader');
   });
 
   it('without the CRDs: the gateway is ready, the kinds are not watched, route fields answer empty', async () => {
@@ -109,6 +114,36 @@ describe('Gateway API on the real control plane, discovered while the gateway ru
       ['GRPCRoute', 'gateway.networking.k8s.io/v1'],
       ['ReferenceGrant', 'gateway.networking.k8s.io/v1beta1'],
     ]);
+  });
+
+  it('a gateway that may not read the routing kinds: one warning line each, not watched, ready all the same', async () => {
+    const sa = 'ga-core-reader';
+    await kube.createServiceAccount(Infra, sa);
+    await kube.createRole(null, sa, [
+      { apiGroups: [''], resources: ['services', 'pods', 'nodes'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    await kube.bindRole(null, sa, { kind: 'ClusterRole', name: sa }, [{ namespace: Infra, name: sa }]);
+    const path = join(mkdtempSync(join(tmpdir(), 'netgraph-ga-')), 'kubeconfig');
+    writeFileSync(path, kubeconfigYaml(cp.state.apiServerUrl, cp.state.caPem, await kube.requestToken(Infra, sa), sa), { mode: 0o600 });
+    const lines: string[] = [];
+    const cfg = parseConfig(['--kubeconfig', path, '--port', '0', '--no-explorer']) as Config;
+    const restricted = await startGateway(cfg, { logger: createLogger({ level: 'warn', format: 'text', write: (l) => lines.push(l) }), discoveryIntervalMs: 300 });
+    try {
+      await restricted.synced();
+      await waitFor('a warning for each Gateway API kind', 30_000, () => GatewayKinds.every((k) => lines.some((l) => l.includes(`${k} is served (gateway.networking.k8s.io/`))));
+      const warned = lines.filter((l) => l.includes('not watched'));
+      assert.equal(warned.length, 7, warned.join('\n'));
+      assert.ok(warned.some((l) => l.includes('Ingress is not watched (its fields answer empty): cannot get ingresses.networking.k8s.io in all namespaces')), warned.join('\n'));
+      assert.ok(warned.some((l) => l.includes('HTTPRoute is served (gateway.networking.k8s.io/v1) but not watched (its fields answer empty): cannot get httproutes.gateway.networking.k8s.io in all namespaces')), warned.join('\n'));
+      assert.ok(warned.some((l) => l.includes('ReferenceGrant is served (gateway.networking.k8s.io/v1beta1) but not watched')), warned.join('\n'));
+      const d = await queryData(`${restricted.url}/graphql`, '{ cluster { ready kinds { kind watched } } httpRoutes { metadata { name } } }');
+      assert.equal(d.cluster.ready, true);
+      assert.deepEqual(d.cluster.kinds.filter((k: any) => k.watched).map((k: any) => k.kind), ['Service', 'EndpointSlice', 'Pod', 'Node']);
+      assert.deepEqual(d.httpRoutes, []);
+    } finally {
+      await restricted.stop();
+    }
   });
 
   it('routes: fields as the API holds them, weights, the cross-namespace backend refused without a grant, status conditions', async () => {
