@@ -13,10 +13,10 @@ import { errorText, logger as rootLogger, type Logger } from '../log.ts';
 export type ServedKinds = ReadonlyMap<GatewayKind, string>;
 
 /** What the API server serves of the Gateway API now. An absent group is an empty map. @throws ApiError when it cannot tell. */
-export async function servedGatewayKinds(client: ApiClient, timeoutMs = 10_000): Promise<ServedKinds> {
+export async function servedGatewayKinds(client: ApiClient, timeoutMs = 10_000, signal?: AbortSignal): Promise<ServedKinds> {
   let group: any;
   try {
-    group = await client.getJSON(`/apis/${GatewayGroup}`, { idleTimeoutMs: timeoutMs });
+    group = await client.getJSON(`/apis/${GatewayGroup}`, { idleTimeoutMs: timeoutMs, signal });
   } catch (err) {
     if (err instanceof ApiError && err.failure === 'not-found') return new Map();
     throw err;
@@ -25,7 +25,7 @@ export async function servedGatewayKinds(client: ApiClient, timeoutMs = 10_000):
   const resourcesByVersion = new Map<string, Set<string>>();
   for (const version of versions) {
     try {
-      const list = await client.getJSON(`/apis/${GatewayGroup}/${version}`, { idleTimeoutMs: timeoutMs });
+      const list = await client.getJSON(`/apis/${GatewayGroup}/${version}`, { idleTimeoutMs: timeoutMs, signal });
       resourcesByVersion.set(version, new Set((Array.isArray(list?.resources) ? list.resources : []).map((r: any) => r?.name).filter((n: unknown) => typeof n === 'string' && !n.includes('/'))));
     } catch (err) {
       // A version removed between the two calls: not served.
@@ -57,6 +57,8 @@ export class GatewayApiDiscovery {
   private last = '';
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
+  /** Aborts a poll in flight at stop, so that a slow API server never delays shutdown. */
+  private abort = new AbortController();
 
   constructor(opts: DiscoveryOptions) {
     this.opts = opts;
@@ -65,11 +67,13 @@ export class GatewayApiDiscovery {
 
   start(): void {
     this.stopped = false;
+    this.abort = new AbortController();
     this.running = this.poll();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
@@ -79,14 +83,14 @@ export class GatewayApiDiscovery {
 
   private async poll(): Promise<void> {
     try {
-      const served = await servedGatewayKinds(this.opts.client);
+      const served = await servedGatewayKinds(this.opts.client, undefined, this.abort.signal);
       const key = [...served].map(([k, v]) => `${k}@${v}`).join(',');
       if (key !== this.last && !this.stopped) {
         this.last = key;
         await this.opts.onChange(served);
       }
     } catch (err) {
-      this.log.warn('Gateway API discovery failed; keeping what is watched', { error: errorText(err) });
+      if (!this.stopped) this.log.warn('Gateway API discovery failed; keeping what is watched', { error: errorText(err) });
     }
     if (!this.stopped) {
       this.timer = setTimeout(() => (this.running = this.poll()), this.opts.intervalMs ?? 30_000);
