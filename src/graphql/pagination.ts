@@ -9,7 +9,6 @@
  * when the item under the cursor was deleted in between.
  */
 import { compareStrings } from '../model/text.ts';
-import type { EndpointSliceRecord, NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
 import type { EndpointParent } from './parents.ts';
 
 /** The kind of a connection, carried in its cursors: a Pod cursor is refused by a Service connection. */
