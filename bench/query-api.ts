@@ -66,9 +66,9 @@ import { composeServing, limitsOf } from '../src/app.ts';
 import { ApiClient } from '../src/kube/client.ts';
 import { DemoTokens, startSimCluster } from '../demo/src/index.ts';
 import { parseConfig, type Config } from '../src/config.ts';
-import { ClusterCache, Kinds } from '../src/kube/cache.ts';
+import { ClusterCache } from '../src/kube/cache.ts';
 import { ingest } from '../src/kube/ingest.ts';
-import { objectKey, type Kind, type ServiceRecord } from '../src/kube/records.ts';
+import { objectKey, type CoreKind as Kind, type ServiceRecord } from '../src/kube/records.ts';
 import { createLogger } from '../src/log.ts';
 import { EndpointFeed } from '../src/model/endpoint-feed.ts';
 import type { ServiceEndpoints } from '../src/model/endpoints.ts';
@@ -319,7 +319,7 @@ function fill(): { cache: ClusterCache; feed: EndpointFeed; shape: string } {
     Pod: generated.pods,
     Node: generated.nodes,
   };
-  for (const kind of Kinds) {
+  for (const kind of ['Service', 'EndpointSlice', 'Pod', 'Node'] as const) {
     // As a reflector would receive them: JSON text, parsed, then ingested; one relist per kind.
     const records = objects[kind].map((o) => ingest(kind, JSON.parse(JSON.stringify(o))));
     cache.storeOf(kind).replace(records as never[]);

@@ -42,7 +42,7 @@ import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/Object
 import { ApiClient, ApiError } from '../src/kube/client.ts';
 import { ClusterCache } from '../src/kube/cache.ts';
 import { ingest } from '../src/kube/ingest.ts';
-import { objectKey, type Kind, type PodRecord } from '../src/kube/records.ts';
+import { objectKey, type CoreKind as Kind, type PodRecord } from '../src/kube/records.ts';
 import { Store, type IndexFunc } from '../src/kube/store.ts';
 import { Reflector } from '../src/kube/reflector.ts';
 import { createLogger } from '../src/log.ts';

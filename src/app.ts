@@ -5,7 +5,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient, ConfigError, loadKubeConfig, type ClusterSource } from './kube/client.ts';
-import { ClusterCache } from './kube/cache.ts';
+import { ClusterCache, RouteKinds } from './kube/cache.ts';
 import { preflight, requirements } from './kube/preflight.ts';
 import { EndpointFeed } from './model/endpoint-feed.ts';
 import { buildGatewaySchema } from './graphql/schema.ts';
@@ -58,6 +58,8 @@ export interface AppOptions {
   env?: NodeJS.ProcessEnv;
   /** Reflector tuning (tests). */
   reflector?: ConstructorParameters<typeof ClusterCache>[0]['reflector'];
+  /** How often Gateway API discovery polls (tests). @default 30_000 // 30 seconds */
+  discoveryIntervalMs?: number;
 }
 
 export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gateway> {
@@ -67,10 +69,11 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
   const { kc, source, demo, demoTokens } = await chooseCluster(cfg, opts.env ?? process.env, log);
   const client = new ApiClient(kc);
   // The demo cluster grants everything and has no authorization API to ask.
-  const checked = demo ? ({ phase: 'ok', version: 'demo' } as const) : await preflight(client, requirements(cfg.namespaces, cfg.watchNodes, cfg.auth === 'kubernetes'));
+  const checked = demo ? ({ phase: 'ok', version: 'demo', unreadable: [], warnings: [] } as const) : await preflight(client, requirements(cfg.namespaces, cfg.watchNodes, cfg.auth === 'kubernetes'));
   switch (checked.phase) {
     case 'ok':
       if (!demo) log.info('API server reachable and permissions granted', { version: checked.version });
+      for (const w of checked.warnings) log.warn(w);
       break;
     case 'unreachable':
       // Not fatal: the reflectors keep retrying, and /readyz says not ready until they sync.
@@ -88,7 +91,11 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
     client,
     namespaces: cfg.namespaces.length > 0 ? cfg.namespaces : null,
     watchNodes: cfg.watchNodes,
+    routeKinds: checked.phase === 'ok' ? RouteKinds.filter((k) => !checked.unreadable.includes(k)) : RouteKinds,
     reflector: opts.reflector,
+    discoveryIntervalMs: opts.discoveryIntervalMs,
+    // The demo cluster grants everything and has no authorization API to ask.
+    askPermissions: !demo,
     logger: log,
     onStatus: (s) => serving?.metrics.onReflectorStatus(s),
   });

@@ -57,6 +57,14 @@ export interface GeneratedCluster {
   readonly services: readonly ServiceJson[];
   readonly pods: readonly PodJson[];
   readonly endpointSlices: readonly EndpointSliceJson[];
+  /** networking.k8s.io/v1 IngressClasses and Ingresses over the fixed Services (routes.ts). */
+  readonly ingressClasses: readonly KubeObject[];
+  readonly ingresses: readonly KubeObject[];
+  /** Gateway API objects (routes.ts): served by the demo as if its CRDs were installed. */
+  readonly gatewayClasses: readonly KubeObject[];
+  readonly gateways: readonly KubeObject[];
+  readonly httpRoutes: readonly KubeObject[];
+  readonly referenceGrants: readonly KubeObject[];
   /** The highest resourceVersion given out (objects are numbered 1..revision in creation order). */
   readonly revision: number;
 }
@@ -82,6 +90,12 @@ export function* clusterObjects(generated: GeneratedCluster): Generator<KubeObje
   yield* generated.services;
   yield* generated.pods;
   yield* generated.endpointSlices;
+  yield* generated.ingressClasses;
+  yield* generated.ingresses;
+  yield* generated.gatewayClasses;
+  yield* generated.gateways;
+  yield* generated.httpRoutes;
+  yield* generated.referenceGrants;
 }
 
 /** A store loaded with a generated cluster (no events; its revision is the generator's). */

@@ -5,9 +5,11 @@
  * Paths (GET only; anything else is 405):
  * - `/api/v1/{pods,services,nodes,namespaces}`, `/api/v1/namespaces/{ns}/{pods,services}`,
  *   `/apis/discovery.k8s.io/v1/endpointslices`, `/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices`,
- *   `/apis/apps/v1/deployments` (and namespaced): LIST, or WATCH with `watch=1|true`;
+ *   `/apis/apps/v1/deployments`, `/apis/networking.k8s.io/v1/{ingresses,ingressclasses}`, the
+ *   Gateway API kinds under `/apis/gateway.networking.k8s.io/{v1,v1beta1}` (and namespaced):
+ *   LIST, or WATCH with `watch=1|true`;
  * - `…/{name}` below those: GET one object;
- * - `/api`, `/apis`, `/api/v1`, `/apis/{group}/{version}`: discovery documents;
+ * - `/api`, `/apis`, `/api/v1`, `/apis/{group}`, `/apis/{group}/{version}`: discovery documents;
  * - `/version`, `/healthz`, `/readyz`, `/livez`;
  * - POST `/apis/authentication.k8s.io/v1/tokenreviews` and
  *   `/apis/authorization.k8s.io/v1/subjectaccessreviews`: the demo users' reviews (reviews.ts).
@@ -316,6 +318,12 @@ class SimHttpServer implements SimServer {
         return;
     }
     const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    if (segments[0] === 'apis' && segments.length === 2) {
+      const group = (apiGroupList() as { groups: { name: string }[] }).groups.find((g) => g.name === segments[1]);
+      if (group) sendJson(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...group });
+      else sendNotFound(res);
+      return;
+    }
     let group: string;
     let version: string;
     let rest: string[];

@@ -19,7 +19,18 @@ export interface UserInfo {
 export type Verb = 'list' | 'watch';
 
 /** The resources the cache serves, as RBAC names them. */
-export type Resource = 'services' | 'endpointslices' | 'pods' | 'nodes';
+export type Resource =
+  | 'services'
+  | 'endpointslices'
+  | 'pods'
+  | 'nodes'
+  | 'ingresses'
+  | 'ingressclasses'
+  | 'gatewayclasses'
+  | 'gateways'
+  | 'httproutes'
+  | 'grpcroutes'
+  | 'referencegrants';
 
 /** The API group of each resource (for SubjectAccessReview's resourceAttributes). */
 export const ResourceGroup: Readonly<Record<Resource, string>> = {
@@ -27,7 +38,17 @@ export const ResourceGroup: Readonly<Record<Resource, string>> = {
   endpointslices: 'discovery.k8s.io',
   pods: '',
   nodes: '',
+  ingresses: 'networking.k8s.io',
+  ingressclasses: 'networking.k8s.io',
+  gatewayclasses: 'gateway.networking.k8s.io',
+  gateways: 'gateway.networking.k8s.io',
+  httproutes: 'gateway.networking.k8s.io',
+  grpcroutes: 'gateway.networking.k8s.io',
+  referencegrants: 'gateway.networking.k8s.io',
 };
+
+/** The cluster-scoped resources: asked about cluster-wide only, all or nothing. */
+export const ClusterScopedResources: ReadonlySet<Resource> = new Set(['nodes', 'ingressclasses', 'gatewayclasses']);
 
 /** metav1.NamespaceAll: as a namespace, cluster-wide (and the only scope of Nodes). */
 export const AllNamespaces = '';

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import {
   AllNamespaces,
+  ClusterScopedResources,
   AuthorizationUnavailableError,
   ResourceGroup,
   type Access,
@@ -227,7 +228,7 @@ export class SubjectAccessAuthorizer {
 
   /** Nodes are cluster-scoped; a cluster-wide allow answers every namespace. */
   async #allowed(user: UserInfo, identity: string, verb: Verb, resource: Resource, namespace: string): Promise<boolean> {
-    if (resource === 'nodes' || namespace === AllNamespaces) return this.#ask(user, identity, verb, resource, AllNamespaces);
+    if (ClusterScopedResources.has(resource) || namespace === AllNamespaces) return this.#ask(user, identity, verb, resource, AllNamespaces);
     if (await this.#ask(user, identity, verb, resource, AllNamespaces)) return true;
     return this.#ask(user, identity, verb, resource, namespace);
   }

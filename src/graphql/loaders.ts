@@ -34,8 +34,8 @@ import {
   type ClusterCache,
   type KindHealth,
 } from '../kube/cache.ts';
-import { AllNamespaces, OpenAccess, type Access, type Resource, type Verb } from '../auth/access.ts';
-import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
+import { AllNamespaces, ClusterScopedResources, OpenAccess, type Access, type Resource, type Verb } from '../auth/access.ts';
+import type { AnyRecord, EndpointSliceRecord, Kind, NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
 import type { EndpointFeed } from '../model/endpoint-feed.ts';
 import { ServicesWithoutReadyEndpoints } from '../model/without-ready.ts';
 import { sliceServiceKey, type MergedEndpoint, type ServiceEndpoints } from '../model/endpoints.ts';
@@ -44,6 +44,7 @@ import { Permissions } from './permissions.ts';
 import type { Store } from '../kube/store.ts';
 import { EndpointParent, type NamespaceSummary } from './parents.ts';
 import { kindNotSynced, kindNotWatched, namespaceNotWatched, namespacesHidden, type Warnings } from './warnings.ts';
+import { createRouteLoaders, type RouteLoaderName, type RouteLoaders } from './route-loaders.ts';
 
 /** What loaders read. */
 export interface LoaderSources {
@@ -134,9 +135,14 @@ export interface Loaders {
   readonly permissions: Permissions;
   /** What the gateway watches: namespaces (null: every one) and whether Nodes. Configuration, not data: not a DataLoader. */
   readonly watched: { readonly namespaces: readonly string[] | null; readonly nodes: boolean };
+  /** Ingresses, IngressClasses and the Gateway API kinds (route-loaders.ts), made on first use. */
+  readonly routes: RouteLoaders;
 }
 
-export type LoaderName = Exclude<keyof Loaders, 'permissions' | 'watched'>;
+/** The loaders of `Loaders` itself (not the route loaders, not its plain fields). */
+type CoreLoaderName = Exclude<keyof Loaders, 'permissions' | 'watched' | 'routes'>;
+
+export type LoaderName = CoreLoaderName | RouteLoaderName;
 
 /**
  * A fresh set of loaders: create one per operation (HTTP) or per event (WebSocket). Each
@@ -147,7 +153,7 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
   const { cache, feed } = sources;
   const perms = new Permissions(options.access ?? OpenAccess, options.verb ?? 'list');
   const warnings = options.warnings;
-  const make = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>): DataLoader<K, V> =>
+  const make: MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>): DataLoader<K, V> =>
     new DataLoader<K, V>(
       (keys) => {
         options.onBatch?.(name, keys);
@@ -231,12 +237,15 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
     }),
     objectCountByKind: () => make('objectCountByKind', (keys: readonly Kind[]) => Promise.all(keys.map((k) => visibleCount(perms, cache, k)))),
   };
-  return new LazyLoaders(perms, { namespaces: cache.namespaces, nodes: cache.watchesNodes }, factories) as unknown as Loaders;
+  return new LazyLoaders(perms, { namespaces: cache.namespaces, nodes: cache.watchesNodes }, factories, () => createRouteLoaders(cache, perms, make, hidden)) as unknown as Loaders;
 }
+
+/** Makes one named loader over a batch function (reports batches to `onBatch`). */
+export type MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>) => DataLoader<K, V>;
 
 // Private:
 
-type LoaderFactories = { readonly [N in LoaderName]: () => Loaders[N] };
+type LoaderFactories = { readonly [N in CoreLoaderName]: () => Loaders[N] };
 
 /** Every loader name, once (the getters of LazyLoaders). */
 const LoaderNames = Object.keys({
@@ -263,19 +272,26 @@ const LoaderNames = Object.keys({
   namespaceSummaries: true,
   kindHealthByKind: true,
   objectCountByKind: true,
-} satisfies Record<LoaderName, true>) as LoaderName[];
+} satisfies Record<CoreLoaderName, true>) as CoreLoaderName[];
 
 /** Loaders made on first use; one getter per name on the prototype, so nothing per request but two objects. */
 class LazyLoaders {
   readonly permissions: Permissions;
   readonly watched: Loaders['watched'];
   private readonly factories: LoaderFactories;
-  private readonly made: { [N in LoaderName]?: Loaders[N] } = {};
+  private readonly made: { [N in CoreLoaderName]?: Loaders[N] } = {};
+  private readonly makeRoutes: () => RouteLoaders;
+  private madeRoutes: RouteLoaders | null = null;
 
-  constructor(permissions: Permissions, watched: Loaders['watched'], factories: LoaderFactories) {
+  constructor(permissions: Permissions, watched: Loaders['watched'], factories: LoaderFactories, routes: () => RouteLoaders) {
     this.permissions = permissions;
     this.watched = watched;
     this.factories = factories;
+    this.makeRoutes = routes;
+  }
+
+  get routes(): RouteLoaders {
+    return (this.madeRoutes ??= this.makeRoutes());
   }
 
   static {
@@ -318,6 +334,23 @@ const Reads: Readonly<Record<LoaderName, { readonly kinds: readonly Kind[]; read
   namespaceSummaries: { kinds: ['Service', 'Pod', 'EndpointSlice'], namespaceOf: null },
   kindHealthByKind: { kinds: [], namespaceOf: null },
   objectCountByKind: { kinds: [], namespaceOf: null },
+  ingressByKey: { kinds: ['Ingress'], namespaceOf: (k) => namespaceOfKey(k) },
+  ingressesByNamespace: { kinds: ['Ingress'], namespaceOf: (k) => k },
+  ingressesByService: { kinds: ['Ingress'], namespaceOf: (k) => namespaceOfKey(k) },
+  ingressesByRuleHost: { kinds: ['Ingress'], namespaceOf: null },
+  ingressesByHostname: { kinds: ['Ingress'], namespaceOf: null },
+  ingressClassByName: { kinds: ['IngressClass'], namespaceOf: null },
+  ingressClasses: { kinds: ['IngressClass'], namespaceOf: null },
+  gatewayClasses: { kinds: ['GatewayClass'], namespaceOf: null },
+  gatewayByKey: { kinds: ['Gateway'], namespaceOf: (k) => namespaceOfKey(k) },
+  gatewaysByNamespace: { kinds: ['Gateway'], namespaceOf: (k) => k },
+  httpRoutesByNamespace: { kinds: ['HTTPRoute'], namespaceOf: (k) => k },
+  httpRoutesByService: { kinds: ['HTTPRoute'], namespaceOf: (k) => namespaceOfKey(k) },
+  httpRoutesByGateway: { kinds: ['HTTPRoute'], namespaceOf: (k) => namespaceOfKey(k) },
+  grpcRoutesByNamespace: { kinds: ['GRPCRoute'], namespaceOf: (k) => k },
+  grpcRoutesByService: { kinds: ['GRPCRoute'], namespaceOf: (k) => namespaceOfKey(k) },
+  referenceGrantsByNamespace: { kinds: ['ReferenceGrant'], namespaceOf: (k) => k },
+  referencePermitted: { kinds: ['ReferenceGrant'], namespaceOf: null },
 };
 
 /** Note the kinds a batch reads that are not synced or not watched, and the namespaces it names that are not watched. */
@@ -336,14 +369,26 @@ function noteReads(cache: ClusterCache, warnings: Warnings, name: LoaderName, ke
   }
 }
 
-const Empty: readonly never[] = Object.freeze([]);
+export const Empty: readonly never[] = Object.freeze([]);
 
-function frozen<T>(xs: T[]): readonly T[] {
+export function frozen<T>(xs: T[]): readonly T[] {
   return xs.length === 0 ? Empty : Object.freeze(xs);
 }
 
 /** The RBAC resource of each kind. */
-const ResourceOfKind: Readonly<Record<Kind, Resource>> = { Service: 'services', EndpointSlice: 'endpointslices', Pod: 'pods', Node: 'nodes' };
+const ResourceOfKind: Readonly<Record<Kind, Resource>> = {
+  Service: 'services',
+  EndpointSlice: 'endpointslices',
+  Pod: 'pods',
+  Node: 'nodes',
+  Ingress: 'ingresses',
+  IngressClass: 'ingressclasses',
+  GatewayClass: 'gatewayclasses',
+  Gateway: 'gateways',
+  HTTPRoute: 'httproutes',
+  GRPCRoute: 'grpcroutes',
+  ReferenceGrant: 'referencegrants',
+};
 
 const namespaceOfRecord = (r: { readonly meta: { readonly namespace: string } }): string => r.meta.namespace;
 const namespaceOfEndpoint = (e: EndpointParent): string => e.namespace;
@@ -354,7 +399,7 @@ const namespaceOfKey = (key: string): string => key.slice(0, key.indexOf('/'));
  * in a namespace the caller may not see becomes null. Asks about the namespaces of the keys
  * that found something.
  */
-function visibleByKey<R>(perms: Permissions, resource: Resource, keys: readonly string[], results: (R | null)[]): (R | null)[] | Promise<(R | null)[]> {
+export function visibleByKey<R>(perms: Permissions, resource: Resource, keys: readonly string[], results: (R | null)[]): (R | null)[] | Promise<(R | null)[]> {
   if (perms.open) return results;
   const touched = function* () {
     for (let i = 0; i < keys.length; i++) if (results[i] !== null) yield namespaceOfKey(keys[i]!);
@@ -365,7 +410,7 @@ function visibleByKey<R>(perms: Permissions, resource: Resource, keys: readonly 
 }
 
 /** Lists: items in namespaces the caller may not see are left out (a list wholly visible is returned as is). */
-function visibleLists<R>(
+export function visibleLists<R>(
   perms: Permissions,
   resource: Resource,
   results: (readonly R[])[],
@@ -398,7 +443,7 @@ function visibleNodes<V>(perms: Permissions, results: V[]): V[] | Promise<(V | E
  * sorted-once lists in namespace order (which is the (namespace, name) order), so a caller
  * who sees a few namespaces pays for those only.
  */
-function namespaceLists<R extends ServiceRecord | PodRecord | EndpointSliceRecord>(
+export function namespaceLists<R extends AnyRecord>(
   perms: Permissions,
   hidden: ((resource: Resource) => void) | null,
   resource: Resource,
@@ -504,7 +549,7 @@ function withoutReadyLists(
 async function visibleCount(perms: Permissions, cache: ClusterCache, kind: Kind): Promise<number> {
   const store = cache.storeOf(kind) as Store<ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord>;
   const resource = ResourceOfKind[kind];
-  if (resource === 'nodes') return perms.open || (await perms.clusterWide('nodes')) ? store.size : 0;
+  if (ClusterScopedResources.has(resource)) return perms.open || (await perms.clusterWide(resource)) ? store.size : 0;
   const visible = await perms.visibleNamespaces(resource, () => store.indexValues(ByNamespace));
   if (visible === null) return store.size;
   let n = 0;
@@ -513,7 +558,7 @@ async function visibleCount(perms: Permissions, cache: ClusterCache, kind: Kind)
 }
 
 /** A new array sorted by (namespace, name); `xs` is a fresh array from the store, safe to sort. */
-function sorted<R extends ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord>(xs: R[]): readonly R[] {
+export function sorted<R extends AnyRecord>(xs: R[]): readonly R[] {
   return frozen(xs.sort(byObjectKey));
 }
 
@@ -523,7 +568,7 @@ function sorted<R extends ServiceRecord | PodRecord | EndpointSliceRecord | Node
  * every object on every request.
  */
 const sortedLists = new WeakMap<object, { version: number; lists: Map<string, readonly unknown[]> }>();
-function sortedOnce<R extends ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord>(store: Store<R>, key: string, list: () => R[]): readonly R[] {
+export function sortedOnce<R extends AnyRecord>(store: Store<R>, key: string, list: () => R[]): readonly R[] {
   let memo = sortedLists.get(store);
   if (!memo || memo.version !== store.version) sortedLists.set(store, (memo = { version: store.version, lists: new Map() }));
   let hit = memo.lists.get(key) as readonly R[] | undefined;

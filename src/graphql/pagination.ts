@@ -14,7 +14,7 @@ import type { EndpointSliceRecord, NodeRecord, PodRecord, ServiceRecord } from '
 import type { EndpointParent } from './parents.ts';
 
 /** The kind of a connection, carried in its cursors: a Pod cursor is refused by a Service connection. */
-export type CursorKind = 'Service' | 'Pod' | 'Node' | 'EndpointSlice' | 'Endpoint';
+export type CursorKind = 'Service' | 'Pod' | 'Node' | 'EndpointSlice' | 'Endpoint' | 'Ingress';
 
 /** One page of a connection; the mapper of every `XConnection` type. */
 export interface Page<T> {
@@ -74,7 +74,7 @@ export function mapPage<T, U>(page: Page<T>, fn: (item: T) => U, sortKeyOf: (ite
 }
 
 /** Sort keys, in Kubernetes' words. */
-export function objectSortKey(r: ServiceRecord | PodRecord | EndpointSliceRecord | NodeRecord): string {
+export function objectSortKey(r: { readonly meta: { readonly namespace: string; readonly name: string } }): string {
   return r.meta.namespace === '' ? r.meta.name : `${r.meta.namespace}\0${r.meta.name}`;
 }
 

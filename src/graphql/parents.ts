@@ -16,6 +16,10 @@ import type {
 import type { EndpointCounts, MergedEndpoint } from '../model/endpoints.ts';
 import type { EndpointChange } from '../model/diff.ts';
 import type { AnyRecord, Kind } from '../kube/records.ts';
+import type { IngressBackend, IngressPath, IngressRecord, IngressRule } from '../kube/routes.ts';
+import type { IngressMatch } from '../model/ingress-match.ts';
+import type { BackendRef, GatewayRecord, HTTPRouteRecord, HTTPRouteRule, Listener } from '../kube/gateway-api.ts';
+import type { HTTPRouteMatchResult } from '../model/httproute-match.ts';
 
 export type {
   ContainerPort,
@@ -178,4 +182,75 @@ export interface ObjectEvent {
   /** The event comes from a relist. */
   readonly resync: boolean;
   readonly at: number;
+}
+
+// Routes (schema/ingress.graphql).
+
+export type { IngressClassRecord, IngressRecord } from '../kube/routes.ts';
+
+/** A rule of an Ingress, with the Ingress's namespace (where its backends' Services live). */
+export interface IngressRuleParent {
+  readonly namespace: string;
+  readonly rule: IngressRule;
+}
+
+/** A path of an Ingress rule (`IngressPath`). */
+export interface IngressPathParent {
+  readonly namespace: string;
+  readonly path: IngressPath;
+}
+
+/** A backend of an Ingress (`IngressBackend`): its Service is `namespace/backend.service.name`. */
+export interface IngressBackendParent {
+  readonly namespace: string;
+  readonly backend: IngressBackend;
+}
+
+export type IngressPage = Page<IngressRecord>;
+export type IngressEdge = Edge<IngressRecord>;
+
+/** What `trace` answers (`Trace`), computed by the resolver in one go. */
+export interface TraceParent {
+  readonly host: string;
+  readonly path: string;
+  readonly method: string;
+  readonly status: 'ROUTED' | 'NO_MATCH' | 'SERVICE_NOT_FOUND' | 'PORT_NOT_FOUND' | 'RESOURCE_BACKEND' | 'NO_READY_ENDPOINTS' | 'REF_NOT_PERMITTED';
+  readonly message: string;
+  readonly match: TraceMatchParent | null;
+  readonly alsoMatched: TraceMatchParent | null;
+}
+
+/** `TraceMatch`: an Ingress match or an HTTPRoute match. */
+export type TraceMatchParent =
+  | { readonly kind: 'Ingress'; readonly match: IngressMatch; readonly backends: readonly TraceBackendParent[] }
+  | { readonly kind: 'HTTPRoute'; readonly match: HTTPRouteMatchResult; readonly backends: readonly TraceBackendParent[] };
+
+/** `TraceBackend`: an Ingress backend, or an HTTPRoute backendRef seen as one (its Service and port). */
+export interface TraceBackendParent extends IngressBackendParent {
+  readonly weightPercent: number;
+  readonly permitted: boolean;
+}
+
+// Gateway API (schema/gateway-api.graphql).
+
+export type { GatewayClassRecord, GatewayRecord, GRPCRouteRecord, HTTPRouteRecord, ReferenceGrantRecord, RouteParentStatus } from '../kube/gateway-api.ts';
+
+/** A listener with its Gateway (`GatewayListener`). */
+export interface ListenerParent {
+  readonly gateway: GatewayRecord;
+  readonly listener: Listener;
+}
+
+/** A rule of an HTTPRoute with the route (`HTTPRouteRule`). */
+export interface HTTPRouteRuleParent {
+  readonly route: HTTPRouteRecord;
+  readonly rule: HTTPRouteRule;
+}
+
+/** A backendRef with its route and its share of the rule (`RouteBackendRef`). */
+export interface RouteBackendRefParent {
+  readonly routeKind: 'HTTPRoute' | 'GRPCRoute';
+  readonly routeNamespace: string;
+  readonly ref: BackendRef;
+  readonly weightPercent: number;
 }

@@ -69,7 +69,7 @@ export function kindNotSynced(kind: Kind): Warning {
 }
 
 export function kindNotWatched(kind: Kind): Warning {
-  return { code: WarningCode.KIND_NOT_WATCHED, kind, message: `${kind}: expected a watched kind, got one this gateway does not watch (started without it): the answer has none` };
+  return { code: WarningCode.KIND_NOT_WATCHED, kind, message: `${kind}: expected a watched kind, got one this gateway does not watch (started without it, or not allowed to read it): the answer has none` };
 }
 
 export function namespaceNotWatched(namespace: string, watched: readonly string[]): Warning {

@@ -4,10 +4,28 @@
  */
 import type { ApiClient } from './client.ts';
 import { Reflector, type ReflectorPhase, type ReflectorStatus } from './reflector.ts';
-import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, RecordOf, ServiceRecord } from './records.ts';
+import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, RecordOf, RouteKind, ServiceRecord } from './records.ts';
+import { IngressesByHost, IngressesByService, ingressHosts, ingressServiceKeys, type IngressClassRecord, type IngressRecord } from './routes.ts';
 import { objectKey } from './records.ts';
 import { Store } from './store.ts';
-import type { Logger } from '../log.ts';
+import { errorText, logger as rootLogger, type Logger } from '../log.ts';
+import { GatewayApiDiscovery } from './discovery.ts';
+import {
+  GatewayGroup,
+  GatewayKinds,
+  RoutesByGateway,
+  RoutesByService,
+  routeGatewayKeys,
+  routeServiceKeys,
+  type GatewayClassRecord,
+  type GatewayKind,
+  type GatewayRecord,
+  type GRPCRouteRecord,
+  type HTTPRouteRecord,
+  type ReferenceGrantRecord,
+} from './gateway-api.ts';
+import { describeRequirement, kindRequirements, reviewRequirements } from './preflight.ts';
+import { KindResources, type AnyRecord } from './records.ts';
 
 /** Index names, in Kubernetes' words. */
 export const ByNamespace = 'namespace';
@@ -28,11 +46,18 @@ export const PodsByNode = 'node';
 export const PodsByIP = 'ip';
 export const NodesByZone = 'zone';
 
-export const Kinds: readonly Kind[] = ['Service', 'EndpointSlice', 'Pod', 'Node'];
+export const Kinds: readonly Kind[] = ['Service', 'EndpointSlice', 'Pod', 'Node', 'Ingress', 'IngressClass', ...GatewayKinds];
+
+/** The optional kinds: watched only when the gateway may read them (preflight.ts). */
+export const RouteKinds: readonly RouteKind[] = ['Ingress', 'IngressClass'];
 
 
 export interface KindHealth {
   readonly kind: Kind;
+  /** The kind has reflectors: false for an optional kind the gateway may not read (or a hand-fed cache). */
+  readonly watched: boolean;
+  /** The group/version read (`v1`, `networking.k8s.io/v1`, `gateway.networking.k8s.io/v1beta1`); null when not watched. */
+  readonly apiVersion: string | null;
   readonly phase: ReflectorPhase;
   /** Every reflector of this kind has listed once; from then on the kind counts as synced. */
   readonly synced: boolean;
@@ -54,6 +79,14 @@ export interface CacheOptions {
   namespaces?: readonly string[] | null;
   /** Watch Nodes (cluster-scoped). @default true */
   watchNodes?: boolean;
+  /** The optional routing kinds to watch (those the gateway may read). @default RouteKinds */
+  routeKinds?: readonly RouteKind[];
+  /** Discover and watch the Gateway API kinds (discovery.ts). @default true (with a client) */
+  gatewayApi?: boolean;
+  /** How often discovery asks whether the Gateway API kinds are served. @default 30_000 // 30 seconds */
+  discoveryIntervalMs?: number;
+  /** Ask (SelfSubjectAccessReview) before watching a discovered kind; false for a server without the authorization API (the demo). @default true */
+  askPermissions?: boolean;
   /** Reflector tuning for tests and benchmarks. */
   reflector?: { stallTimeoutMs?: number; backoffInitialMs?: number; backoffMaxMs?: number; watchTimeoutSeconds?: readonly [number, number]; pageSize?: number };
   onStatus?: (s: ReflectorStatus) => void;
@@ -81,32 +114,90 @@ export class ClusterCache {
   readonly nodes = new Store<NodeRecord>({
     [NodesByZone]: (n) => (n.zone ? [n.zone] : []),
   });
+  readonly ingresses = new Store<IngressRecord>({
+    [ByNamespace]: (i) => [i.meta.namespace],
+    [IngressesByService]: ingressServiceKeys,
+    [IngressesByHost]: ingressHosts,
+  });
+  readonly ingressClasses = new Store<IngressClassRecord>({});
+  // Gateway API: watched while discovery says they are served (discovery.ts).
+  readonly gatewayClasses = new Store<GatewayClassRecord>({});
+  readonly gateways = new Store<GatewayRecord>({ [ByNamespace]: (g) => [g.meta.namespace] });
+  readonly httpRoutes = new Store<HTTPRouteRecord>({ [ByNamespace]: (r) => [r.meta.namespace], [RoutesByService]: routeServiceKeys, [RoutesByGateway]: routeGatewayKeys });
+  readonly grpcRoutes = new Store<GRPCRouteRecord>({ [ByNamespace]: (r) => [r.meta.namespace], [RoutesByService]: routeServiceKeys, [RoutesByGateway]: routeGatewayKeys });
+  readonly referenceGrants = new Store<ReferenceGrantRecord>({ [ByNamespace]: (g) => [g.meta.namespace] });
+  /** The reflectors of the kinds watched from the start (the Gateway API kinds come and go: see gatewayReflectors). */
   readonly reflectors: readonly Reflector<Kind>[];
   /** The namespaces watched (sorted), or null when every namespace is. */
   readonly namespaces: readonly string[] | null;
   /** Kinds whose every reflector has listed once (a kind stays synced once it is). */
   private readonly syncedKinds = new Set<Kind>();
+  /** Gateway API kind → its reflectors and the version they read, while served and readable. */
+  private readonly gatewayReflectors = new Map<GatewayKind, { version: string; reflectors: Reflector<Kind>[] }>();
+  private readonly discovery: GatewayApiDiscovery | null;
+  private readonly makeReflector: <K extends Kind>(kind: K, store: Store<RecordOf[K]>, namespace: string | null, version?: string) => Reflector<Kind>;
+  private readonly scopes: readonly (string | null)[];
+  private readonly client: ApiClient | null;
+  private readonly log: Logger;
+  private readonly askPermissions: boolean;
+  /** Gateway API kinds served but not readable by the gateway (warned at discovery). */
+  private readonly deniedGatewayKinds = new Set<GatewayKind>();
+  /** Whether discovery has answered (and been applied) once. */
+  private discovered = false;
+  /** Applying discovery answers one at a time. */
+  private applying: Promise<void> = Promise.resolve();
 
   constructor(opts: CacheOptions) {
     const scopes = opts.namespaces && opts.namespaces.length > 0 ? opts.namespaces : [null];
     this.namespaces = opts.namespaces && opts.namespaces.length > 0 ? Object.freeze([...new Set(opts.namespaces)].sort()) : null;
     const client = opts.client;
-    const make = <K extends Kind>(kind: K, store: Store<RecordOf[K]>, namespace: string | null) =>
-      new Reflector<K>({ kind, store, namespace, client: client!, ...opts.reflector, onStatus: opts.onStatus, logger: opts.logger }) as unknown as Reflector<Kind>;
+    const routeKinds = opts.routeKinds ?? RouteKinds;
+    const make = <K extends Kind>(kind: K, store: Store<RecordOf[K]>, namespace: string | null, version?: string) =>
+      new Reflector<K>({ kind, store, namespace, version, client: client!, ...opts.reflector, onStatus: opts.onStatus, logger: opts.logger }) as unknown as Reflector<Kind>;
+    this.makeReflector = make;
+    this.scopes = scopes;
+    this.client = client;
+    this.log = opts.logger ?? rootLogger;
+    this.askPermissions = opts.askPermissions !== false;
+    this.discovery =
+      client && opts.gatewayApi !== false
+        ? new GatewayApiDiscovery({ client, intervalMs: opts.discoveryIntervalMs, logger: opts.logger, onChange: (served) => this.applyServed(served) })
+        : null;
     this.reflectors = !client ? [] : [
       ...scopes.map((ns) => make('Service', this.services, ns)),
       ...scopes.map((ns) => make('EndpointSlice', this.slices, ns)),
       ...scopes.map((ns) => make('Pod', this.pods, ns)),
       ...(opts.watchNodes === false ? [] : [make('Node', this.nodes, null)]),
+      ...routeKinds.includes('Ingress') ? scopes.map((ns) => make('Ingress', this.ingresses, ns)) : [],
+      ...routeKinds.includes('IngressClass') ? [make('IngressClass', this.ingressClasses, null)] : [],
     ];
   }
 
   start(): void {
     for (const r of this.reflectors) r.start();
+    this.discovery?.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.reflectors.map((r) => r.stop()));
+    await this.discovery?.stop();
+    await this.applying;
+    await Promise.all([...this.reflectors, ...[...this.gatewayReflectors.values()].flatMap((g) => g.reflectors)].map((r) => r.stop()));
+  }
+
+  /**
+   * Start watching the Gateway API kinds discovery says are served (at the version it found),
+   * after checking with SelfSubjectAccessReviews that the gateway may read them (a denied one
+   * is a warning, and stays unwatched until the next change); stop watching, and empty the
+   * store of, those no longer served. Resolves when applied. Answers are applied in order.
+   */
+  applyServed(served: ReadonlyMap<GatewayKind, string>): Promise<void> {
+    this.applying = this.applying.then(() => this.apply(served)).catch((err) => this.log.error('applying Gateway API discovery failed', { error: errorText(err) }));
+    return this.applying;
+  }
+
+  /** The version a Gateway API kind is read at; null when it is not watched. */
+  watchedVersion(kind: GatewayKind): string | null {
+    return this.gatewayReflectors.get(kind)?.version ?? null;
   }
 
   /** Resolves when every reflector has listed once. */
@@ -133,10 +224,20 @@ export class ClusterCache {
    * How far answers about `kind` can be trusted: `synced` once every reflector of the kind has
    * listed once (and from then on; a cache fed by hand, without reflectors, counts as synced),
    * `unsynced` before that (an empty answer may mean "not listed yet"), `unwatched` when the
-   * kind has no reflector (Nodes with `watchNodes: false`).
+   * kind has no reflector (Nodes with `watchNodes: false`, an optional kind the gateway may not
+   * read). A Gateway API kind the cluster does not serve is `synced` (there are none), and
+   * `unsynced` until the first discovery has answered.
    */
   kindState(kind: Kind): 'synced' | 'unsynced' | 'unwatched' {
     if (this.reflectors.length === 0 || this.syncedKinds.has(kind)) return 'synced';
+    if ((GatewayKinds as readonly Kind[]).includes(kind)) {
+      // Served or not is known after the first discovery; not served means there are none.
+      if (this.discovery !== null && !this.discovered) return 'unsynced';
+      if (this.deniedGatewayKinds.has(kind as GatewayKind)) return 'unwatched';
+      const gateway = this.gatewayReflectors.get(kind as GatewayKind);
+      if (gateway === undefined) return 'synced';
+      return gateway.reflectors.every((r) => r.status().syncedAt !== null) ? 'synced' : 'unsynced';
+    }
     const own = this.reflectors.filter((r) => r.kind === kind);
     if (own.length === 0) return 'unwatched';
     if (!own.every((r) => r.status().syncedAt !== null)) return 'unsynced';
@@ -146,15 +247,17 @@ export class ClusterCache {
 
   health(): KindHealth[] {
     return Kinds.map((kind) => {
-      const st = this.reflectors.filter((r) => r.kind === kind).map((r) => r.status());
+      const st = [...this.reflectors.filter((r) => r.kind === kind), ...(this.gatewayReflectors.get(kind as GatewayKind)?.reflectors ?? [])].map((r) => r.status());
       if (st.length === 0) {
-        return { kind, phase: 'stopped', synced: true, syncedAt: null, lastEventAt: null, consecutiveFailures: 0, lastError: null, objects: 0, lists: 0, watches: 0, events: 0 };
+        return { kind, watched: false, apiVersion: null, phase: 'stopped', synced: true, syncedAt: null, lastEventAt: null, consecutiveFailures: 0, lastError: null, objects: 0, lists: 0, watches: 0, events: 0 };
       }
       const phases: ReflectorPhase[] = ['backing-off', 'listing', 'idle', 'watching', 'stopped'];
       const synced = st.every((s) => s.syncedAt !== null);
       const failing = st.find((s) => s.lastError !== null);
       return {
         kind,
+        watched: true,
+        apiVersion: apiVersionOf(kind, this.gatewayReflectors.get(kind as GatewayKind)?.version),
         phase: phases.find((p) => st.some((s) => s.phase === p)) ?? 'idle',
         synced,
         syncedAt: synced ? Math.max(...st.map((s) => s.syncedAt!)) : null,
@@ -170,7 +273,19 @@ export class ClusterCache {
   }
 
   storeOf<K extends Kind>(kind: K): Store<RecordOf[K]> {
-    const stores = { Service: this.services, EndpointSlice: this.slices, Pod: this.pods, Node: this.nodes };
+    const stores = {
+      Service: this.services,
+      EndpointSlice: this.slices,
+      Pod: this.pods,
+      Node: this.nodes,
+      Ingress: this.ingresses,
+      IngressClass: this.ingressClasses,
+      GatewayClass: this.gatewayClasses,
+      Gateway: this.gateways,
+      HTTPRoute: this.httpRoutes,
+      GRPCRoute: this.grpcRoutes,
+      ReferenceGrant: this.referenceGrants,
+    };
     return stores[kind] as unknown as Store<RecordOf[K]>;
   }
 
@@ -193,6 +308,35 @@ export class ClusterCache {
   }
 
   // Private:
+
+  private async apply(served: ReadonlyMap<GatewayKind, string>): Promise<void> {
+    for (const kind of GatewayKinds) {
+      const want = served.get(kind) ?? null;
+      const have = this.gatewayReflectors.get(kind) ?? null;
+      if ((have?.version ?? null) === want) continue;
+      if (have) {
+        this.gatewayReflectors.delete(kind);
+        await Promise.all(have.reflectors.map((r) => r.stop()));
+        (this.storeOf(kind) as Store<AnyRecord>).replace([]);
+        this.log.info(`${kind} is no longer watched: ${want === null ? 'the API server does not serve it any more' : `now served at ${want}`}`, { kind });
+      }
+      this.deniedGatewayKinds.delete(kind);
+      if (want === null || !this.client) continue;
+      const namespaces = this.scopes.filter((s): s is string => s !== null);
+      const denied = !this.askPermissions ? [] : (await reviewRequirements(this.client, kindRequirements(kind, namespaces))).filter((x) => !x.allowed).map((x) => describeRequirement(x.r));
+      if (denied.length > 0) {
+        this.deniedGatewayKinds.add(kind);
+        this.log.warn(`${kind} is served (${GatewayGroup}/${want}) but not watched (its fields answer empty): cannot ${denied.join('; cannot ')}`, { kind });
+        continue;
+      }
+      const scopes = KindResources[kind].namespaced ? this.scopes : [null];
+      const reflectors = scopes.map((ns) => this.makeReflector(kind, this.storeOf(kind), ns, want));
+      this.gatewayReflectors.set(kind, { version: want, reflectors });
+      for (const r of reflectors) r.start();
+      this.log.info(`${kind} is served (${GatewayGroup}/${want}): watching it`, { kind, version: want });
+    }
+    this.discovered = true;
+  }
 }
 
 /** A Service's equality selector matches the pod: same namespace, every pair present. */
@@ -200,6 +344,12 @@ export function selects(svc: ServiceRecord, pod: PodRecord): boolean {
   if (!svc.selector || svc.meta.namespace !== pod.meta.namespace) return false;
   for (const [k, v] of Object.entries(svc.selector)) if (pod.meta.labels[k] !== v) return false;
   return true;
+}
+
+function apiVersionOf(kind: Kind, version: string | undefined): string {
+  const r = KindResources[kind];
+  const v = version ?? r.version;
+  return r.group === '' ? v : `${r.group}/${v}`;
 }
 
 function unique(xs: string[]): string[] {

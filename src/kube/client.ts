@@ -123,6 +123,12 @@ export class ApiClient {
   readonly server: string;
   private readonly kc: KubeConfig;
   private readonly agent: HttpAgent | HttpsAgent;
+  /**
+   * Watches hold their connection for minutes: they get their own agent without a socket bound,
+   * so that one watch per kind and namespace never starves lists and access reviews of the
+   * bounded pool (with `--namespaces` of two or more, the watches alone would fill it).
+   */
+  private readonly watchAgent: HttpAgent | HttpsAgent;
   private readonly secure: boolean;
 
   constructor(kc: KubeConfig, opts: ApiClientOptions = {}) {
@@ -131,6 +137,7 @@ export class ApiClient {
     this.secure = this.server.startsWith('https:');
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 8 };
     this.agent = this.secure ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts);
+    this.watchAgent = this.secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   }
 
   /**
@@ -140,6 +147,11 @@ export class ApiClient {
    */
   async get(path: string, opts: { signal?: AbortSignal; idleTimeoutMs: number }): Promise<IncomingMessage> {
     return this.send('GET', path, undefined, opts);
+  }
+
+  /** `get` for a watch: the same contract, on the watch connections (never queued behind other watches). */
+  async watch(path: string, opts: { signal?: AbortSignal; idleTimeoutMs: number }): Promise<IncomingMessage> {
+    return this.send('GET', path, undefined, opts, this.watchAgent);
   }
 
   /** POST a JSON body and parse the JSON answer (for access reviews). */
@@ -163,11 +175,12 @@ export class ApiClient {
 
   close(): void {
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 
   // Private:
 
-  private async send(method: string, path: string, payload: string | undefined, opts: { signal?: AbortSignal; idleTimeoutMs: number }): Promise<IncomingMessage> {
+  private async send(method: string, path: string, payload: string | undefined, opts: { signal?: AbortSignal; idleTimeoutMs: number }, agent = this.agent): Promise<IncomingMessage> {
     const headers: Record<string, string | number> = { accept: 'application/json' };
     if (payload !== undefined) {
       headers['content-type'] = 'application/json';
@@ -180,7 +193,7 @@ export class ApiClient {
       throw new ApiError('unauthorized', `credentials: ${(err as Error).message}`);
     }
     // client-node builds its own dispatcher for fetch; we keep ours (keep-alive, bounded sockets).
-    reqOpts.agent = this.agent;
+    reqOpts.agent = agent;
     delete (reqOpts as any).timeout;
     const url = `${this.server}${path}`;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {

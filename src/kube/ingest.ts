@@ -20,6 +20,8 @@ import type {
 } from './records.ts';
 import { LabelManagedBy, LabelRegion, LabelServiceName, LabelZone } from './records.ts';
 import { ObjectInterner, StringPool } from './intern.ts';
+import { ingestGateway, ingestGatewayClass, ingestGRPCRoute, ingestHTTPRoute, ingestReferenceGrant } from './gateway-api.ts';
+import { AnnotationDefaultClass, AnnotationIngressClass, type IngressBackend, type IngressClassRecord, type IngressRecord } from './routes.ts';
 
 /** Transform one API object of `kind` into its record; throws on an object without metadata.name. */
 export function ingest<K extends Kind>(kind: K, obj: any): RecordOf[K] {
@@ -32,6 +34,20 @@ export function ingest<K extends Kind>(kind: K, obj: any): RecordOf[K] {
       return ingestPod(obj) as RecordOf[K];
     case 'Node':
       return ingestNode(obj) as RecordOf[K];
+    case 'Ingress':
+      return ingestIngress(obj) as RecordOf[K];
+    case 'IngressClass':
+      return ingestIngressClass(obj) as RecordOf[K];
+    case 'GatewayClass':
+      return ingestGatewayClass(obj) as RecordOf[K];
+    case 'Gateway':
+      return ingestGateway(obj) as RecordOf[K];
+    case 'HTTPRoute':
+      return ingestHTTPRoute(obj) as RecordOf[K];
+    case 'GRPCRoute':
+      return ingestGRPCRoute(obj) as RecordOf[K];
+    case 'ReferenceGrant':
+      return ingestReferenceGrant(obj) as RecordOf[K];
     default:
       return unreachable(kind);
   }
@@ -147,6 +163,37 @@ export function ingestNode(o: any): NodeRecord {
   });
 }
 
+export function ingestIngress(o: any): IngressRecord {
+  const meta = ingestMeta(o.metadata);
+  const spec = o.spec ?? {};
+  return deepFreeze({
+    kind: 'Ingress',
+    meta,
+    ingressClassName: str(spec.ingressClassName) ?? meta.annotations[AnnotationIngressClass] ?? null,
+    defaultBackend: spec.defaultBackend ? ingressBackendOf(spec.defaultBackend) : null,
+    rules: arr(spec.rules).map((r: any) => ({
+      host: str(r?.host),
+      paths: arr(r?.http?.paths).map((p: any) => ({
+        path: str(p?.path),
+        pathType: str(p?.pathType) ?? 'ImplementationSpecific',
+        backend: ingressBackendOf(p?.backend),
+      })),
+    })),
+    tls: arr(spec.tls).map((t: any) => ({ hosts: strArray(t?.hosts), secretName: str(t?.secretName) })),
+    loadBalancerIngress: arr(o.status?.loadBalancer?.ingress).map((i: any) => ({ ip: str(i?.ip), hostname: str(i?.hostname) })),
+  });
+}
+
+export function ingestIngressClass(o: any): IngressClassRecord {
+  const meta = ingestMeta(o.metadata);
+  return deepFreeze({
+    kind: 'IngressClass',
+    meta,
+    controller: str(o.spec?.controller) ?? '',
+    isDefault: meta.annotations[AnnotationDefaultClass] === 'true',
+  });
+}
+
 /** Freeze an object graph (plain objects and arrays only). Returns its argument. */
 export function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object' && !Object.isFrozen(o)) {
@@ -236,6 +283,15 @@ function conditionsOf(ready: boolean | null, serving: boolean | null, terminatin
   return c;
 }
 
+function ingressBackendOf(b: any): IngressBackend {
+  const svc = b?.service;
+  const res = b?.resource;
+  return {
+    service: svc && str(svc.name) ? { name: svc.name as string, portName: str(svc.port?.name), portNumber: num(svc.port?.number) } : null,
+    resource: res && str(res.kind) && str(res.name) ? { apiGroup: str(res.apiGroup), kind: res.kind as string, name: res.name as string } : null,
+  };
+}
+
 function containerOf(c: any, sidecar: boolean): ContainerRecord {
   return {
     name: str(c?.name) ?? '',
@@ -258,11 +314,11 @@ function timestamp(v: unknown): string | null {
   return null;
 }
 
-function str(v: unknown): string | null {
+export function str(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
 }
 
-function num(v: unknown): number | null {
+export function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
@@ -270,7 +326,7 @@ function bool(v: unknown): boolean | null {
   return typeof v === 'boolean' ? v : null;
 }
 
-function arr(v: unknown): any[] {
+export function arr(v: unknown): any[] {
   return Array.isArray(v) ? v : [];
 }
 
@@ -279,7 +335,7 @@ function strArray(v: unknown): readonly string[] {
   return exact(out);
 }
 
-function strMap(v: unknown): Record<string, string> | null {
+export function strMap(v: unknown): Record<string, string> | null {
   if (!v || typeof v !== 'object') return null;
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;

@@ -7,8 +7,20 @@
  * them; derive instead.
  */
 
-/** The four kinds the gateway watches. */
-export type Kind = 'Service' | 'EndpointSlice' | 'Pod' | 'Node';
+import type { IngressClassRecord, IngressRecord } from './routes.ts';
+import type { GatewayClassRecord, GatewayKind, GatewayRecord, GRPCRouteRecord, HTTPRouteRecord, ReferenceGrantRecord } from './gateway-api.ts';
+
+/**
+ * The kinds the gateway watches: the four it always needs, and the optional routing kinds
+ * (Ingress, IngressClass), watched when the gateway may read them (routes.ts).
+ */
+export type Kind = CoreKind | RouteKind | GatewayKind;
+
+/** The four kinds the gateway always watches: without read access to them it does not start. */
+export type CoreKind = 'Service' | 'EndpointSlice' | 'Pod' | 'Node';
+
+/** The routing kinds (networking.k8s.io/v1): optional, their records are in routes.ts. */
+export type RouteKind = 'Ingress' | 'IngressClass';
 
 export interface OwnerRef {
   readonly kind: string;
@@ -168,18 +180,69 @@ export interface NodeRecord {
   readonly taints: readonly Taint[];
 }
 
-export type AnyRecord = ServiceRecord | EndpointSliceRecord | PodRecord | NodeRecord;
+export type AnyRecord =
+  | ServiceRecord
+  | EndpointSliceRecord
+  | PodRecord
+  | NodeRecord
+  | IngressRecord
+  | IngressClassRecord
+  | GatewayClassRecord
+  | GatewayRecord
+  | HTTPRouteRecord
+  | GRPCRouteRecord
+  | ReferenceGrantRecord;
 
 export interface RecordOf {
   Service: ServiceRecord;
   EndpointSlice: EndpointSliceRecord;
   Pod: PodRecord;
   Node: NodeRecord;
+  Ingress: IngressRecord;
+  IngressClass: IngressClassRecord;
+  GatewayClass: GatewayClassRecord;
+  Gateway: GatewayRecord;
+  HTTPRoute: HTTPRouteRecord;
+  GRPCRoute: GRPCRouteRecord;
+  ReferenceGrant: ReferenceGrantRecord;
 }
 
 /** client-go's MetaNamespaceKeyFunc: `namespace/name`, or `name` for cluster-scoped objects. */
 export function objectKey(meta: { readonly namespace: string; readonly name: string }): string {
   return meta.namespace === '' ? meta.name : `${meta.namespace}/${meta.name}`;
+}
+
+/** Where each kind lives on the API server, as RBAC and the REST paths name it. */
+export interface KindResource {
+  /** API group; '' for the core group. */
+  readonly group: string;
+  readonly version: string;
+  /** Plural resource name (RBAC's `resources`). */
+  readonly resource: string;
+  readonly namespaced: boolean;
+}
+
+export const KindResources: Readonly<Record<Kind, KindResource>> = {
+  Service: { group: '', version: 'v1', resource: 'services', namespaced: true },
+  EndpointSlice: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespaced: true },
+  Pod: { group: '', version: 'v1', resource: 'pods', namespaced: true },
+  Node: { group: '', version: 'v1', resource: 'nodes', namespaced: false },
+  Ingress: { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', namespaced: true },
+  IngressClass: { group: 'networking.k8s.io', version: 'v1', resource: 'ingressclasses', namespaced: false },
+  // Gateway API: CRDs, read at the version discovery finds (gateway-api.ts, discovery.ts).
+  GatewayClass: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'gatewayclasses', namespaced: false },
+  Gateway: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'gateways', namespaced: true },
+  HTTPRoute: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'httproutes', namespaced: true },
+  GRPCRoute: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'grpcroutes', namespaced: true },
+  ReferenceGrant: { group: 'gateway.networking.k8s.io', version: 'v1beta1', resource: 'referencegrants', namespaced: true },
+};
+
+/** The REST path of a kind's collection: cluster-wide, or in `namespace` for namespaced kinds; at `version` (default: the table's). */
+export function collectionPath(kind: Kind, namespace: string | null, version?: string): string {
+  const r = KindResources[kind];
+  const v = version ?? r.version;
+  const base = r.group === '' ? `/api/${v}` : `/apis/${r.group}/${v}`;
+  return r.namespaced && namespace ? `${base}/namespaces/${namespace}/${r.resource}` : `${base}/${r.resource}`;
 }
 
 /** Well-known labels. */

@@ -18,7 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import { ApiError, type ApiClient } from './client.ts';
 import { ingest } from './ingest.ts';
 import type { Kind, RecordOf } from './records.ts';
-import { objectKey } from './records.ts';
+import { collectionPath, KindResources, objectKey } from './records.ts';
 import type { Store } from './store.ts';
 import { errorText, logger as rootLogger, type Logger } from '../log.ts';
 
@@ -49,6 +49,8 @@ export interface ReflectorOptions<K extends Kind> {
   store: Store<RecordOf[K]>;
   /** Watch one namespace only; null or undefined: the whole cluster. Ignored for Nodes. */
   namespace?: string | null;
+  /** API version to read the kind at (Gateway API kinds: what discovery found). @default the kind's in KindResources */
+  version?: string;
   /** Items per list page. @default 500 */
   pageSize?: number;
   /** Range of the watch's server-side timeout. @default [300, 600] // seconds */
@@ -75,7 +77,8 @@ export class Reflector<K extends Kind> {
   readonly namespace: string | null;
   private readonly client: ApiClient;
   private readonly store: Store<RecordOf[K]>;
-  private readonly tuning: Required<Omit<ReflectorOptions<K>, 'namespace' | 'onStatus' | 'logger' | 'client' | 'store' | 'kind'>>;
+  private readonly tuning: Required<Omit<ReflectorOptions<K>, 'namespace' | 'onStatus' | 'logger' | 'client' | 'store' | 'kind' | 'version'>>;
+  readonly version: string | undefined;
   private readonly onStatus: (s: ReflectorStatus) => void;
   private readonly log: Logger;
   private abort: AbortController | null = null;
@@ -88,7 +91,8 @@ export class Reflector<K extends Kind> {
 
   constructor(opts: ReflectorOptions<K>) {
     this.kind = opts.kind;
-    this.namespace = opts.kind === 'Node' ? null : (opts.namespace ?? null);
+    this.namespace = KindResources[opts.kind].namespaced ? (opts.namespace ?? null) : null;
+    this.version = opts.version;
     this.client = opts.client;
     this.store = opts.store;
     this.tuning = {
@@ -160,10 +164,7 @@ export class Reflector<K extends Kind> {
   }
 
   private path(): string {
-    const resource =
-      this.kind === 'Service' ? 'services' : this.kind === 'Pod' ? 'pods' : this.kind === 'Node' ? 'nodes' : 'endpointslices';
-    const group = this.kind === 'EndpointSlice' ? '/apis/discovery.k8s.io/v1' : '/api/v1';
-    return this.namespace ? `${group}/namespaces/${encodeURIComponent(this.namespace)}/${resource}` : `${group}/${resource}`;
+    return collectionPath(this.kind, this.namespace === null ? null : encodeURIComponent(this.namespace), this.version);
   }
 
   private async listAndReplace(signal: AbortSignal): Promise<void> {
@@ -224,7 +225,7 @@ export class Reflector<K extends Kind> {
       resourceVersion: this.state.resourceVersion,
     });
     const started = Date.now();
-    const res = await this.client.get(`${this.path()}?${q}`, { signal, idleTimeoutMs: this.tuning.stallTimeoutMs });
+    const res = await this.client.watch(`${this.path()}?${q}`, { signal, idleTimeoutMs: this.tuning.stallTimeoutMs });
     this.state.watches++;
     let events = 0;
     await this.consume(res, () => {

@@ -5,7 +5,7 @@
  */
 import type { ClusterCache } from '../../src/kube/cache.ts';
 import { ingest } from '../../src/kube/ingest.ts';
-import type { EndpointSliceRecord, Kind } from '../../src/kube/records.ts';
+import type { EndpointSliceRecord, CoreKind as Kind } from '../../src/kube/records.ts';
 import { objectKey } from '../../src/kube/records.ts';
 import type { EndpointFeed } from '../../src/model/endpoint-feed.ts';
 import { mergeServiceEndpoints, sliceServiceKey } from '../../src/model/endpoints.ts';

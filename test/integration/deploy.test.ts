@@ -170,6 +170,15 @@ describe('deploy/ on the real control plane', () => {
         const all = await queryData(gw.url, '{ services { items { metadata { namespace } } } nodes { totalCount } }', undefined, token.cluster);
         assert.deepEqual([...new Set(all.services.items.map((s: any) => s.metadata.namespace))].filter((ns) => ns !== 'team-a' && ns !== 'team-b'), []);
         assert.equal(all.nodes.totalCount, 0, '--no-nodes');
+        // IngressClasses are cluster-scoped, which Roles cannot grant: one warning, not a failed start; Ingresses are watched.
+        const warnings = gw.stderr.filter((l) => l.includes('is not watched'));
+        assert.equal(warnings.length, 1, gw.stderr.join('\n'));
+        assert.match(warnings[0]!, /IngressClass is not watched \(its fields answer empty\): cannot get ingressclasses\.networking\.k8s\.io \(cluster-scoped\); cannot list .*; cannot watch /);
+        const kinds = await queryData(gw.url, '{ cluster { kinds { kind watched synced } } }', undefined, token.team);
+        assert.deepEqual(kinds.cluster.kinds.filter((k: any) => k.kind.startsWith('Ingress')), [
+          { kind: 'Ingress', watched: true, synced: true },
+          { kind: 'IngressClass', watched: false, synced: true },
+        ]);
       } finally {
         assert.deepEqual(await gw.stop(), { code: 0, signal: null });
         assertNoTokenIn([...gw.stdout, ...gw.stderr]);
@@ -193,6 +202,13 @@ describe('deploy/ on the real control plane', () => {
       ]);
       const applied = JSON.parse(await kubectl('apply', '--server-side', '-k', 'deploy/base', '-o', 'json'));
       assert.deepEqual((applied.items as Obj[]).map(idOf).sort(), rendered.map(idOf).sort());
+      // Read-only: every rule but the two review creates is get/list/watch, the routing kinds included.
+      const rules = JSON.parse(JSON.stringify(rendered.find((o) => o.kind === 'ClusterRole')!.rules));
+      assert.deepEqual(rules.filter((r: any) => r.verbs.join() !== 'create').map((r: any) => r.verbs.join()), ['get,list,watch', 'get,list,watch', 'get,list,watch', 'get,list,watch']);
+      assert.deepEqual(rules.find((r: any) => r.apiGroups[0] === 'networking.k8s.io'), { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'ingressclasses'], verbs: ['get', 'list', 'watch'] });
+      assert.deepEqual(rules.find((r: any) => r.apiGroups[0] === 'gateway.networking.k8s.io'), {
+        apiGroups: ['gateway.networking.k8s.io'], resources: ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'referencegrants'], verbs: ['get', 'list', 'watch'],
+      });
       live = JSON.parse(await kubectl('get', '-k', 'deploy/base', '-o', 'json')).items;
       assert.deepEqual(live.map(idOf).sort(), rendered.map(idOf).sort());
       for (const want of rendered) {
@@ -251,6 +267,7 @@ describe('deploy/ on the real control plane', () => {
         await sub.until('a CHANGE adding web-1', (rs) => rs.some((r) => r.endpointChanges.type === 'CHANGE' && r.endpointChanges.counts.ready === 2));
         const change = sub.results.find((r) => r.endpointChanges.type === 'CHANGE' && r.endpointChanges.counts.ready === 2).endpointChanges;
         assert.deepEqual(change.added, [{ address: work.podsOf('team-a', 'web').get('web-1') }]);
+        assert.deepEqual(gw.stderr.filter((l) => l.includes('is not watched')), [], 'the base grants every optional kind');
       } finally {
         await sub?.dispose();
         assert.deepEqual(await gw.stop(), { code: 0, signal: null });

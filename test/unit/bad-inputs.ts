@@ -52,6 +52,12 @@ export const badInputs: BadInput[] = [
   { name: 'an IP with an octet over 255', query: `{ ip(address: "10.4.2.300") { address } }`, code: 'INVALID_ARGUMENT', expected: 'expected an IPv4 or IPv6 address', got: 'got "10.4.2.300"' },
   { name: 'a CIDR instead of an IP', query: `{ ip(address: "10.4.0.0/16") { address } }`, code: 'INVALID_ARGUMENT', expected: 'expected an IPv4 or IPv6 address', got: 'got "10.4.0.0/16"' },
   { name: 'a DNS name instead of an IP', query: `{ ip(address: "web.shop") { address } }`, code: 'INVALID_ARGUMENT', expected: 'expected an IPv4 or IPv6 address', got: 'got "web.shop"' },
+  // Routes.
+  { name: 'a trace URL with another scheme', query: `{ trace(url: "ftp://shop.example.com/") { status } }`, code: 'INVALID_ARGUMENT', expected: 'url: expected the scheme http or https', got: 'got "ftp"' },
+  { name: 'a trace URL that does not parse', query: `{ trace(url: "http://[::1") { status } }`, code: 'INVALID_ARGUMENT', expected: 'url: expected an http or https URL', got: 'got "http://[::1"' },
+  { name: 'a trace method that is not an HTTP token', query: `{ trace(url: "http://a/", method: "GET /") { status } }`, code: 'INVALID_ARGUMENT', expected: 'method: expected an HTTP method', got: 'got "GET /"' },
+  { name: 'an Ingress host that is not a DNS name', query: `{ ingresses(host: "shop example") { totalCount } }`, code: 'INVALID_ARGUMENT', expected: 'host: expected a DNS name', got: 'got "shop example"' },
+  { name: 'an HTTPRoute namespace with capitals', query: `{ httpRoutes(namespace: "Shop") { hostnames } }`, code: 'INVALID_ARGUMENT', expected: 'namespace: expected a DNS-1123 label', got: 'got "Shop"' },
   { name: 'a namespace with capitals', query: `{ service(namespace: "Shop", name: "web") { type } }`, code: 'INVALID_ARGUMENT', expected: 'namespace: expected a DNS-1123 label', got: 'got "Shop"' },
   { name: 'a pod name with "_"', query: `{ pod(namespace: "shop", name: "web_1") { phase } }`, code: 'INVALID_ARGUMENT', expected: 'name: expected an object name', got: 'got "web_1"' },
   { name: 'a node filter with a space', query: `{ pods(node: "Node A") { totalCount } }`, code: 'INVALID_ARGUMENT', expected: 'node: expected an object name', got: 'got "Node A"' },

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 
 import { createContext } from '../../src/graphql/context.ts';
 import { createLoaders, NamespaceAll, type LoaderName } from '../../src/graphql/loaders.ts';
+import type { RouteLoaderName } from '../../src/graphql/route-loaders.ts';
 import { endpoint, node, pod, service, slice, smallCluster, World, type Batch } from './graphql-fixtures.ts';
 
 /** 100 Services in one namespace, 3 pods each (all endpoints), spread over 10 nodes in 3 zones. */
@@ -110,7 +111,7 @@ describe('GraphQL loaders keep DataLoader\'s contract', () => {
     assert.deepEqual(calls, [['serviceByKey', ['shop/web', 'shop/nope', 'kube-system/kube-dns']]]);
   });
 
-  const listCases: [LoaderName, string[], string[][]][] = [
+  const listCases: [Exclude<LoaderName, RouteLoaderName>, string[], string[][]][] = [
     ['slicesByService', ['shop/web', 'shop/none'], [['web-abc'], []]],
     ['podsByService', ['shop/web', 'shop/manual', 'shop/none'], [['web-1', 'web-2', 'web-3', 'web-4'], [], []]],
     ['servicesByPod', ['shop/web-1', 'shop/db-0', 'shop/none'], [['web', 'web-lb'], ['db'], []]],

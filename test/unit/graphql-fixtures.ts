@@ -7,6 +7,7 @@ import { AllNamespaces, AuthorizationUnavailableError, OpenAccess, type Access, 
 import { ClusterCache } from '../../src/kube/cache.ts';
 import { ingest } from '../../src/kube/ingest.ts';
 import type { EndpointSliceRecord, NodeRecord, PodRecord, ServiceRecord } from '../../src/kube/records.ts';
+import type { IngressClassRecord, IngressRecord } from '../../src/kube/routes.ts';
 import { EndpointFeed } from '../../src/model/endpoint-feed.ts';
 import { createContext } from '../../src/graphql/context.ts';
 import type { LoaderName } from '../../src/graphql/loaders.ts';
@@ -203,11 +204,13 @@ export class World {
   access: Access = OpenAccess;
   now = Date.parse('2025-03-01T12:00:00Z');
 
-  constructor(objects: { services?: ServiceRecord[]; pods?: PodRecord[]; nodes?: NodeRecord[]; slices?: EndpointSliceRecord[] }) {
+  constructor(objects: { services?: ServiceRecord[]; pods?: PodRecord[]; nodes?: NodeRecord[]; slices?: EndpointSliceRecord[]; ingresses?: IngressRecord[]; ingressClasses?: IngressClassRecord[] }) {
     this.cache.services.replace(objects.services ?? []);
     this.cache.pods.replace(objects.pods ?? []);
     this.cache.nodes.replace(objects.nodes ?? []);
     this.cache.slices.replace(objects.slices ?? []);
+    this.cache.ingresses.replace(objects.ingresses ?? []);
+    this.cache.ingressClasses.replace(objects.ingressClasses ?? []);
     this.feed.start();
   }
 

@@ -274,7 +274,7 @@ describe('GraphQL: cluster', () => {
   it('reports sync state per kind, in kind order', async () => {
     const d = await world.data(`{ cluster { ready kinds { kind phase synced syncedAt lastEventAt lastEventAgeSeconds consecutiveFailures lastError } kind(kind: Pod) { kind } } }`);
     assert.equal(d.cluster.ready, true);
-    assert.deepEqual(d.cluster.kinds.map((k: any) => k.kind), ['Service', 'EndpointSlice', 'Pod', 'Node']);
+    assert.deepEqual(d.cluster.kinds.map((k: any) => k.kind), ['Service', 'EndpointSlice', 'Pod', 'Node', 'Ingress', 'IngressClass', 'GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant']);
     for (const k of d.cluster.kinds) {
       assert.equal(k.synced, true);
       assert.equal(k.consecutiveFailures, 0);

@@ -11,6 +11,7 @@ import type { GeneratedCluster } from '../generate.ts';
 import type { ClusterShape } from './shape.ts';
 import { FixedNamespaces, FixedServiceCount } from './shape.ts';
 import { managed } from './bulk.ts';
+import { generateRoutes } from '../routes.ts';
 import { buildNodes } from './nodes.ts';
 import { buildWorkload } from './workloads.ts';
 import { buildService, ingress } from './services.ts';
@@ -90,6 +91,7 @@ export class Builder {
     const { workloads, services } = this.plan();
     for (const workload of workloads) buildWorkload(this, workload);
     for (const plan of services) buildService(this, plan);
+    const routes = generateRoutes({ nextRV: () => this.nextRV(), uid: () => this.rng.uuid(), ago: (ms) => this.ago(ms) });
     return {
       shape: this.shape,
       seed: this.seed,
@@ -99,6 +101,12 @@ export class Builder {
       services: this.services,
       pods: this.pods,
       endpointSlices: this.slices,
+      ingressClasses: routes.ingressClasses,
+      ingresses: routes.ingresses,
+      gatewayClasses: routes.gatewayClasses,
+      gateways: routes.gateways,
+      httpRoutes: routes.httpRoutes,
+      referenceGrants: routes.referenceGrants,
       revision: this.revision,
     };
   }

@@ -26,6 +26,14 @@ export const Resources: readonly ResourceInfo[] = [
   { group: '', version: 'v1', resource: 'namespaces', singular: 'namespace', kind: 'Namespace', listKind: 'NamespaceList', namespaced: false, shortNames: ['ns'] },
   { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', listKind: 'EndpointSliceList', namespaced: true, shortNames: [] },
   { group: 'apps', version: 'v1', resource: 'deployments', singular: 'deployment', kind: 'Deployment', listKind: 'DeploymentList', namespaced: true, shortNames: ['deploy'] },
+  { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', singular: 'ingress', kind: 'Ingress', listKind: 'IngressList', namespaced: true, shortNames: ['ing'] },
+  { group: 'networking.k8s.io', version: 'v1', resource: 'ingressclasses', singular: 'ingressclass', kind: 'IngressClass', listKind: 'IngressClassList', namespaced: false, shortNames: [] },
+  // Gateway API, as its standard-channel CRDs serve it (ReferenceGrant at v1beta1 only).
+  { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'gatewayclasses', singular: 'gatewayclass', kind: 'GatewayClass', listKind: 'GatewayClassList', namespaced: false, shortNames: ['gc'] },
+  { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'gateways', singular: 'gateway', kind: 'Gateway', listKind: 'GatewayList', namespaced: true, shortNames: ['gtw'] },
+  { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'httproutes', singular: 'httproute', kind: 'HTTPRoute', listKind: 'HTTPRouteList', namespaced: true, shortNames: [] },
+  { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'grpcroutes', singular: 'grpcroute', kind: 'GRPCRoute', listKind: 'GRPCRouteList', namespaced: true, shortNames: [] },
+  { group: 'gateway.networking.k8s.io', version: 'v1beta1', resource: 'referencegrants', singular: 'referencegrant', kind: 'ReferenceGrant', listKind: 'ReferenceGrantList', namespaced: true, shortNames: ['refgrant'] },
 ];
 
 /** Builds a Status object. */

@@ -8,6 +8,8 @@ import type {
   EndpointEdgeResolvers,
   EndpointSliceConnectionResolvers,
   EndpointSliceEdgeResolvers,
+  IngressConnectionResolvers,
+  IngressEdgeResolvers,
   NodeConnectionResolvers,
   NodeEdgeResolvers,
   PageInfoResolvers,
@@ -29,6 +31,8 @@ export const PodEdge: PodEdgeResolvers = edge();
 export const NodeEdge: NodeEdgeResolvers = edge();
 export const EndpointSliceEdge: EndpointSliceEdgeResolvers = edge();
 export const EndpointEdge: EndpointEdgeResolvers = edge();
+export const IngressConnection: IngressConnectionResolvers = connection();
+export const IngressEdge: IngressEdgeResolvers = edge();
 
 export const PageInfo: PageInfoResolvers = {
   // hasNextPage, hasPreviousPage: the page's own fields.

@@ -40,7 +40,7 @@ export const Query: QueryResolvers = {
 // Private:
 
 /** One object by namespace and name: FORBIDDEN when the caller may not list `resource` in that namespace. */
-function lookup<V>(ctx: GatewayContext, resource: Resource, a: { readonly namespace: string; readonly name: string }, loader: DataLoader<string, V>): Promise<V> {
+export function lookup<V>(ctx: GatewayContext, resource: Resource, a: { readonly namespace: string; readonly name: string }, loader: DataLoader<string, V>): Promise<V> {
   const namespace = namespaceArg(a.namespace);
   const key = `${namespace}/${nameArg('name', a.name)}`;
   const permissions = ctx.loaders.permissions;

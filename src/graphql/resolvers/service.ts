@@ -41,14 +41,14 @@ export const ServicePort: ServicePortResolvers = {
 
 // Private:
 
-const NoEndpoints: EndpointCounts = Object.freeze({ total: 0, ready: 0, serving: 0, terminating: 0 });
+export const NoEndpoints: EndpointCounts = Object.freeze({ total: 0, ready: 0, serving: 0, terminating: 0 });
 
 function countsOf(view: ServiceEndpoints | null): EndpointCounts {
   return view?.counts ?? NoEndpoints;
 }
 
 /** Counts per zone, sorted by zone, endpoints without a zone last. */
-function byZone(view: ServiceEndpoints | null): ZoneEndpointCounts[] {
+export function byZone(view: ServiceEndpoints | null): ZoneEndpointCounts[] {
   const zones = new Map<string | null, ServiceEndpoints['endpoints'][number][]>();
   for (const e of view?.endpoints ?? []) {
     const list = zones.get(e.zone);

@@ -1,0 +1,181 @@
+/**
+ * Which HTTPRoute rule serves a request, by the Gateway API's matching rules
+ * (gateway.networking.k8s.io/v1 HTTPRoute: HTTPRouteSpec.hostnames, HTTPRouteRule.matches and
+ * their documented precedence), pure and synchronous.
+ *
+ * - Attachment: a route takes part through each parentRef naming a Gateway and (optionally) a
+ *   listener by sectionName or port, when the listener's allowedRoutes admit it (namespaces
+ *   Same: the Gateway's namespace; All; Selector is not evaluated, since Namespaces are not
+ *   cached, and admits; kinds: empty or HTTPRoute).
+ * - Hostnames: the request host must match the listener's hostname (when set) and one of the
+ *   route's hostnames (when it has any). `*.example.com` matches any host ending in
+ *   `.example.com` (one label or more), never `example.com`.
+ * - Precedence: the route whose matching hostname has the most characters as a non-wildcard
+ *   hostname, then the most characters; then per match: an Exact path, then the longest
+ *   PathPrefix, then a method match, then the most header matches, then the most query
+ *   parameter matches; then the oldest route, then namespace/name alphabetically, then the
+ *   first rule and match in list order. RegularExpression paths rank after PathPrefix (their
+ *   precedence is implementation-specific).
+ * - Paths: Exact is string equality; PathPrefix is element-wise on `/`, trailing slash ignored
+ *   (as Ingress Prefix); a rule without matches has PathPrefix `/`.
+ * - Headers: names case-insensitive, Exact values or RegularExpression (JavaScript syntax; an
+ *   invalid one matches nothing). Query parameters: exact names, Exact or RegularExpression.
+ */
+import type { GatewayRecord, HTTPRouteMatch, HTTPRouteRecord, HTTPRouteRule, Listener, ParentRef, ReferenceGrantRecord } from '../kube/gateway-api.ts';
+import { GatewayGroup, isGatewayRef } from '../kube/gateway-api.ts';
+import { matchPath } from './ingress-match.ts';
+import { compareStrings } from './text.ts';
+
+export interface HTTPRequest {
+  /** Lower-case, without port. */
+  readonly host: string;
+  readonly path: string;
+  /** Upper-case. */
+  readonly method: string;
+  /** Names lower-case. */
+  readonly headers: ReadonlyMap<string, string>;
+  readonly query: URLSearchParams;
+}
+
+export interface HTTPRouteMatchResult {
+  readonly route: HTTPRouteRecord;
+  readonly gateway: GatewayRecord;
+  readonly listener: Listener;
+  /** The route hostname that matched; null when the route has none. */
+  readonly hostname: string | null;
+  readonly ruleIndex: number;
+  readonly rule: HTTPRouteRule;
+  readonly match: HTTPRouteMatch;
+}
+
+/** Every listener of `gateways` a route's parentRef attaches it to. */
+export function attachedListeners(route: HTTPRouteRecord, ref: ParentRef, gateway: GatewayRecord): Listener[] {
+  if (!isGatewayRef(ref) || ref.namespace !== gateway.meta.namespace || ref.name !== gateway.meta.name) return [];
+  return gateway.listeners.filter(
+    (l) =>
+      (ref.sectionName === null || ref.sectionName === l.name) &&
+      (ref.port === null || ref.port === l.port) &&
+      (l.allowedNamespaces !== 'Same' || route.meta.namespace === gateway.meta.namespace) &&
+      (l.allowedKinds.length === 0 || l.allowedKinds.includes('HTTPRoute')) &&
+      (l.hostname === null || route.hostnames.length === 0 || route.hostnames.some((h) => hostnamesIntersect(h, l.hostname!))),
+  );
+}
+
+/** The rule that serves `request` among `routes` attached to `gateways`, or null. */
+export function matchHTTPRoute(routes: readonly HTTPRouteRecord[], gateways: ReadonlyMap<string, GatewayRecord>, request: HTTPRequest): HTTPRouteMatchResult | null {
+  let best: { result: HTTPRouteMatchResult; rank: (number | string)[] } | null = null;
+  for (const route of routes) {
+    for (const ref of route.parentRefs) {
+      const gateway = gateways.get(`${ref.namespace}/${ref.name}`);
+      if (!gateway || ref.group !== GatewayGroup) continue;
+      for (const listener of attachedListeners(route, ref, gateway)) {
+        if (listener.hostname !== null && !hostMatches(listener.hostname, request.host)) continue;
+        const hostname = route.hostnames.length === 0 ? null : bestHostname(route.hostnames, request.host);
+        if (route.hostnames.length > 0 && hostname === null) continue;
+        route.rules.forEach((rule, ruleIndex) => {
+          rule.matches.forEach((match, matchIndex) => {
+            if (!matches(match, request)) return;
+            const rank = [
+              -(hostname !== null && !hostname.startsWith('*.') ? hostname.length : 0),
+              -(hostname?.length ?? 0),
+              match.pathType === 'Exact' ? 0 : match.pathType === 'PathPrefix' ? 1 : 2,
+              -(match.pathType === 'PathPrefix' ? match.pathValue.split('/').filter((e) => e !== '').join('/').length : 0),
+              match.method !== null ? 0 : 1,
+              -match.headers.length,
+              -match.queryParams.length,
+              route.meta.creationTimestamp,
+              `${route.meta.namespace}\0${route.meta.name}`,
+              ruleIndex,
+              matchIndex,
+            ];
+            if (best === null || compareRanks(rank, best.rank) < 0) best = { result: { route, gateway, listener, hostname, ruleIndex, rule, match }, rank };
+          });
+        });
+      }
+    }
+  }
+  return best === null ? null : (best as { result: HTTPRouteMatchResult }).result;
+}
+
+/** Gateway API hostname matching: exact (case-insensitive), or `*.suffix` for any host under it. */
+export function hostMatches(pattern: string, host: string): boolean {
+  const p = pattern.toLowerCase();
+  return p.startsWith('*.') ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : p === host;
+}
+
+/** Whether two hostnames (either may be a wildcard) can match a common host. */
+export function hostnamesIntersect(a: string, b: string): boolean {
+  if (!a.startsWith('*.') && !b.startsWith('*.')) return a === b;
+  if (!a.startsWith('*.')) return hostMatches(b, a);
+  if (!b.startsWith('*.')) return hostMatches(a, b);
+  return a.endsWith(b.slice(1)) || b.endsWith(a.slice(1));
+}
+
+/** Whether one HTTPRouteMatch matches the request (every condition in it). */
+export function matches(m: HTTPRouteMatch, request: HTTPRequest): boolean {
+  const pathOk =
+    m.pathType === 'Exact' ? m.pathValue === request.path : m.pathType === 'PathPrefix' ? matchPath('Prefix', m.pathValue, request.path) : regexFull(m.pathValue, request.path);
+  if (!pathOk) return false;
+  if (m.method !== null && m.method !== request.method) return false;
+  for (const h of m.headers) {
+    const v = request.headers.get(h.name.toLowerCase());
+    if (v === undefined || !(h.type === 'RegularExpression' ? regexFull(h.value, v) : v === h.value)) return false;
+  }
+  for (const q of m.queryParams) {
+    const v = request.query.get(q.name);
+    if (v === null || !(q.type === 'RegularExpression' ? regexFull(q.value, v) : v === q.value)) return false;
+  }
+  return true;
+}
+
+// Private:
+
+function bestHostname(hostnames: readonly string[], host: string): string | null {
+  let best: string | null = null;
+  for (const h of hostnames) {
+    if (!hostMatches(h, host)) continue;
+    const exact = !h.startsWith('*.');
+    if (best === null || (exact && best.startsWith('*.')) || (exact === !best.startsWith('*.') && h.length > best.length)) best = h;
+  }
+  return best;
+}
+
+function regexFull(pattern: string, value: string): boolean {
+  try {
+    return new RegExp(`^(?:${pattern})$`).test(value);
+  } catch {
+    return false;
+  }
+}
+
+function compareRanks(a: (number | string)[], b: (number | string)[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    const c = typeof x === 'number' ? x - (y as number) : compareStrings(x, y as string);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+/**
+ * Whether a route in `fromNamespace` may send traffic to Service `toName` in the namespace of
+ * `grants` (the ReferenceGrants of that namespace): always within one namespace; across
+ * namespaces only when a grant lists the route's kind and namespace in `from` and Services (all,
+ * or this one by name) in `to`.
+ */
+export function referencePermitted(grants: readonly ReferenceGrantRecord[], fromKind: string, fromNamespace: string, toNamespace: string, toName: string): boolean {
+  if (fromNamespace === toNamespace) return true;
+  return grants.some(
+    (g) =>
+      g.meta.namespace === toNamespace &&
+      g.from.some((f) => f.group === GatewayGroup && f.kind === fromKind && f.namespace === fromNamespace) &&
+      g.to.some((t) => t.group === '' && t.kind === 'Service' && (t.name === null || t.name === toName)),
+  );
+}
+
+/** Each backendRef's share of the rule's traffic in percent (weights summing to 0: all 0). */
+export function weightPercents(weights: readonly number[]): number[] {
+  const total = weights.reduce((a, b) => a + b, 0);
+  return weights.map((w) => (total === 0 ? 0 : (w * 100) / total));
+}

@@ -1,0 +1,251 @@
+/**
+ * Gateway API on the real control plane, discovered live: the gateway starts on a cluster
+ * without the Gateway API CRDs (cluster.kinds says not watched, route fields answer empty);
+ * the CRDs of test/fixtures/gateway-api-crds.yaml are then installed while it runs, and it
+ * starts watching them without a restart (ReferenceGrant at v1beta1, the only version served).
+ * A gateway whose ServiceAccount may read only the four core kinds warns once per routing kind
+ * and watches none of them. A GatewayClass, a Gateway, HTTPRoutes (weighted, cross-namespace with and without a
+ * ReferenceGrant) and route status are written through the API server; route fields are
+ * compared with the API's objects, traces with the route a table names and ready counts from
+ * the API's slices. Finally the CRDs are deleted while it runs: it stops watching cleanly and
+ * the route fields answer empty again.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { startGateway, type Gateway } from '../../src/app.ts';
+import { parseConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { ControlPlane, kubeconfigYaml } from '../harness/control-plane.ts';
+import { KubeClient } from '../harness/kube-client.ts';
+import { queryData } from '../harness/graphql-http.ts';
+import { Workloads } from '../harness/workload.ts';
+import { waitFor } from '../harness/wait.ts';
+
+const Infra = 'ga-infra';
+const App = 'ga-app';
+const Backend = 'ga-backend';
+const Node = { name: 'ga-node-a', zone: 'ga-zone-a' };
+const G = '/apis/gateway.networking.k8s.io';
+const Crds = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+const GatewayKinds = ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant'];
+const CrdFile = resolve(import.meta.dirname, '../fixtures/gateway-api-crds.yaml');
+const CrdNames = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'referencegrants'].map((r) => `${r}.gateway.networking.k8s.io`);
+const kubectlBin = resolve(import.meta.dirname, '../control-plane/bin/kubectl');
+
+describe('Gateway API on the real control plane, discovered while the gateway runs', () => {
+  const cp = ControlPlane.attach();
+  const kube = KubeClient.admin(cp.state);
+  const work = new Workloads(kube, '10.80');
+  let gw: Gateway;
+  let url: string;
+  const kubectl = async (...args: string[]) => (await promisify(execFile)(kubectlBin, ['--kubeconfig', cp.state.kubeconfigPath, ...args])).stdout;
+
+  const kinds = async () => (await queryData(url, '{ cluster { kinds { kind watched apiVersion synced } } }')).cluster.kinds.filter((k: any) => GatewayKinds.includes(k.kind));
+  const trace = async (u: string, method = 'GET', headers: { name: string; value: string }[] = []) =>
+    (await queryData(url, `query($u: String!, $m: String, $h: [HeaderInput!]) { trace(url: $u, method: $m, headers: $h) { status message
+      match { kind httpRoute { metadata { name } } gateway { metadata { name } } listener httpMatch { pathType pathValue method }
+        backends { namespace weightPercent permitted backend { serviceName endpointCounts { ready } } } }
+      alsoMatched { kind ingress { metadata { name } } } } }`, { u, m: method, h: headers })).trace;
+  const readyOf = async (namespace: string, service: string) =>
+    (await kube.slicesOf(namespace, service)).flatMap((s: any) => s.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false).length;
+
+  before(async () => {
+    for (const ns of [Infra, App, Backend]) await kube.ensureNamespace(ns);
+    await kube.createNode(Node.name, Node.zone);
+    await kube.createService({ namespace: App, name: 'web', selector: { app: 'web' } });
+    await kube.createService({ namespace: App, name: 'web-canary', selector: { app: 'web-canary' } });
+    await kube.createService({ namespace: Backend, name: 'api', selector: { app: 'api' } });
+    await work.scale(App, 'web', 2, [Node.name]);
+    await work.scale(App, 'web-canary', 1, [Node.name]);
+    await work.scale(Backend, 'api', 1, [Node.name]);
+    // Left over by an earlier run: start without the CRDs.
+    for (const name of CrdNames) await kube.deleteIfPresent(`${Crds}/${name}`);
+    await waitFor('no Gateway API group served', 60_000, async () => {
+      try {
+        await kube.req('GET', G);
+        return false;
+      } catch (err: any) {
+        return err.status === 404;
+      }
+    });
+    const cfg = parseConfig(['--kubeconfig', cp.state.kubeconfigPath, '--port', '0', '--no-explorer']) as Config;
+    gw = await startGateway(cfg, { logger: createLogger({ level: 'error', format: 'text' }), discoveryIntervalMs: 300 });
+    await gw.synced();
+    url = `${gw.url}/graphql`;
+  });
+
+  after(async () => {
+    await gw?.stop();
+    for (const name of CrdNames) await kube.deleteIfPresent(`${Crds}/${name}`);
+    await kube.deleteIfPresent('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/ga-core-reader');
+    await kube.deleteIfPresent('/apis/rbac.authorization.k8s.io/v1/clusterroles/ga-core-reader');
+  });
+
+  it('without the CRDs: the gateway is ready, the kinds are not watched, route fields answer empty', async () => {
+    const d = await queryData(url, `{ cluster { ready } gateways { metadata { name } } httpRoutes { metadata { name } } service(namespace: "${App}", name: "web") { httpRoutes { metadata { name } } } }`);
+    assert.deepEqual(d, { cluster: { ready: true }, gateways: [], httpRoutes: [], service: { httpRoutes: [] } });
+    assert.deepEqual(await kinds(), GatewayKinds.map((kind) => ({ kind, watched: false, apiVersion: null, synced: true })));
+    assert.equal((await trace('http://shop.ga.example/')).status, 'NO_MATCH');
+  });
+
+  it('CRDs installed while it runs: watched without a restart, at the versions served', async () => {
+    await kubectl('apply', '--server-side', '-f', CrdFile);
+    await waitFor('every CRD Established', 60_000, async () => {
+      for (const name of CrdNames) {
+        const got = await kube.req('GET', `${Crds}/${name}`);
+        if (!(got.status?.conditions ?? []).some((x: any) => x.type === 'Established' && x.status === 'True')) return false;
+      }
+      return true;
+    });
+    let got: any[] = [];
+    await waitFor('the gateway to watch every Gateway API kind', 60_000, async () => {
+      got = await kinds();
+      return got.every((k) => k.watched && k.synced);
+    });
+    assert.deepEqual(got.map((k) => [k.kind, k.apiVersion]), [
+      ['GatewayClass', 'gateway.networking.k8s.io/v1'],
+      ['Gateway', 'gateway.networking.k8s.io/v1'],
+      ['HTTPRoute', 'gateway.networking.k8s.io/v1'],
+      ['GRPCRoute', 'gateway.networking.k8s.io/v1'],
+      ['ReferenceGrant', 'gateway.networking.k8s.io/v1beta1'],
+    ]);
+  });
+
+  it('a gateway that may not read the routing kinds: one warning line each, not watched, ready all the same', async () => {
+    const sa = 'ga-core-reader';
+    await kube.createServiceAccount(Infra, sa);
+    await kube.createRole(null, sa, [
+      { apiGroups: [''], resources: ['services', 'pods', 'nodes'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    await kube.bindRole(null, sa, { kind: 'ClusterRole', name: sa }, [{ namespace: Infra, name: sa }]);
+    const path = join(mkdtempSync(join(tmpdir(), 'netgraph-ga-')), 'kubeconfig');
+    writeFileSync(path, kubeconfigYaml(cp.state.apiServerUrl, cp.state.caPem, await kube.requestToken(Infra, sa), sa), { mode: 0o600 });
+    const lines: string[] = [];
+    const cfg = parseConfig(['--kubeconfig', path, '--port', '0', '--no-explorer']) as Config;
+    const restricted = await startGateway(cfg, { logger: createLogger({ level: 'warn', format: 'text', write: (l) => lines.push(l) }), discoveryIntervalMs: 300 });
+    try {
+      await restricted.synced();
+      await waitFor('a warning for each Gateway API kind', 30_000, () => GatewayKinds.every((k) => lines.some((l) => l.includes(`${k} is served (gateway.networking.k8s.io/`))));
+      const warned = lines.filter((l) => l.includes('not watched'));
+      assert.equal(warned.length, 7, warned.join('\n'));
+      assert.ok(warned.some((l) => l.includes('Ingress is not watched (its fields answer empty): cannot get ingresses.networking.k8s.io in all namespaces')), warned.join('\n'));
+      assert.ok(warned.some((l) => l.includes('HTTPRoute is served (gateway.networking.k8s.io/v1) but not watched (its fields answer empty): cannot get httproutes.gateway.networking.k8s.io in all namespaces')), warned.join('\n'));
+      assert.ok(warned.some((l) => l.includes('ReferenceGrant is served (gateway.networking.k8s.io/v1beta1) but not watched')), warned.join('\n'));
+      const d = await queryData(`${restricted.url}/graphql`, '{ cluster { ready kinds { kind watched } } httpRoutes { metadata { name } } }');
+      assert.equal(d.cluster.ready, true);
+      assert.deepEqual(d.cluster.kinds.filter((k: any) => k.watched).map((k: any) => k.kind), ['Service', 'EndpointSlice', 'Pod', 'Node']);
+      assert.deepEqual(d.httpRoutes, []);
+    } finally {
+      await restricted.stop();
+    }
+  });
+
+  it('routes: fields as the API holds them, weights, the cross-namespace backend refused without a grant, status conditions', async () => {
+    await kube.req('POST', `${G}/v1/gatewayclasses`, { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'ga-class' }, spec: { controllerName: 'example.com/ga' } });
+    await kube.req('POST', `${G}/v1/namespaces/${Infra}/gateways`, {
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'edge', namespace: Infra },
+      spec: { gatewayClassName: 'ga-class', listeners: [{ name: 'http', port: 80, protocol: 'HTTP', hostname: '*.ga.example', allowedRoutes: { namespaces: { from: 'All' } } }] },
+    });
+    const route = (name: string, spec: object) => kube.req('POST', `${G}/v1/namespaces/${App}/httproutes`, { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace: App }, spec });
+    await route('shop', {
+      parentRefs: [{ name: 'edge', namespace: Infra }],
+      hostnames: ['shop.ga.example'],
+      rules: [
+        { matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'web', port: 80, weight: 3 }, { name: 'web-canary', port: 80, weight: 1 }] },
+        { matches: [{ path: { type: 'PathPrefix', value: '/api' }, headers: [{ name: 'x-beta', value: 'yes' }] }], backendRefs: [{ name: 'api', namespace: Backend, port: 80 }] },
+        { matches: [{ path: { type: 'Exact', value: '/old' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { hostname: 'new.ga.example', statusCode: 301 } }] },
+      ],
+    });
+    await kube.req('PATCH', `${G}/v1/namespaces/${App}/httproutes/shop/status`, {
+      status: { parents: [{ parentRef: { name: 'edge', namespace: Infra }, controllerName: 'example.com/ga', conditions: [
+        { type: 'Accepted', status: 'True', reason: 'Accepted', message: '', lastTransitionTime: '2025-01-01T00:00:00Z' },
+        { type: 'ResolvedRefs', status: 'False', reason: 'RefNotPermitted', message: 'backend ga-backend/api not permitted', lastTransitionTime: '2025-01-01T00:00:00Z' },
+      ] }] },
+    }, 'application/merge-patch+json');
+
+    let d: any;
+    await waitFor('the route with its status', 30_000, async () => {
+      d = await queryData(url, `{ httpRoutes(namespace: "${App}") { metadata { name } hostnames parentRefs { group kind namespace name }
+        parents { controllerName accepted resolvedRefs conditions { type status reason } }
+        gateways { metadata { name } gatewayClassName listeners { name hostname httpRoutes { metadata { name } } } }
+        rules { matches { pathType pathValue method headers { type name value } } filters { type detail }
+          backendRefs { namespace name port weight weightPercent permitted service { metadata { name } } endpointCounts { ready } } } }
+        web: service(namespace: "${App}", name: "web") { httpRoutes { metadata { name } } } }`);
+      return d.httpRoutes.length === 1 && d.httpRoutes[0].parents.length === 1 && d.httpRoutes[0].gateways.length === 1;
+    }).catch((err) => {
+      throw new Error(`${err.message}; last answer: ${JSON.stringify(d).slice(0, 1500)}`);
+    });
+    const r = d.httpRoutes[0];
+    const api = await kube.req('GET', `${G}/v1/namespaces/${App}/httproutes/shop`);
+    assert.deepEqual(r.hostnames, api.spec.hostnames);
+    assert.deepEqual(r.parentRefs, [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: Infra, name: 'edge' }]);
+    assert.deepEqual(r.parents, [{ controllerName: 'example.com/ga', accepted: true, resolvedRefs: false, conditions: [
+      { type: 'Accepted', status: 'True', reason: 'Accepted' }, { type: 'ResolvedRefs', status: 'False', reason: 'RefNotPermitted' },
+    ] }]);
+    assert.deepEqual(r.gateways, [{ metadata: { name: 'edge' }, gatewayClassName: 'ga-class', listeners: [{ name: 'http', hostname: '*.ga.example', httpRoutes: [{ metadata: { name: 'shop' } }] }] }]);
+    assert.deepEqual(r.rules.map((x: any) => x.matches), api.spec.rules.map((x: any) => x.matches.map((m: any) => ({
+      pathType: m.path.type, pathValue: m.path.value, method: m.method ?? null, headers: (m.headers ?? []).map((h: any) => ({ type: h.type ?? 'Exact', name: h.name, value: h.value })),
+    }))));
+    assert.deepEqual(r.rules[2].filters, [{ type: 'RequestRedirect', detail: 'hostname=new.ga.example, statusCode=301' }]);
+    assert.deepEqual(r.rules[0].backendRefs.map((b: any) => [b.namespace, b.name, b.weight, b.weightPercent, b.permitted, b.service?.metadata.name, b.endpointCounts.ready]), [
+      [App, 'web', 3, 75, true, 'web', await readyOf(App, 'web')],
+      [App, 'web-canary', 1, 25, true, 'web-canary', await readyOf(App, 'web-canary')],
+    ]);
+    assert.deepEqual(r.rules[1].backendRefs.map((b: any) => [b.namespace, b.name, b.permitted]), [[Backend, 'api', false]]);
+    assert.deepEqual(d.web.httpRoutes, [{ metadata: { name: 'shop' } }]);
+  });
+
+  it('trace: weighted backends, a header match, a redirect, a refused backend until a ReferenceGrant allows it', async () => {
+    let t: any;
+    await waitFor('ready endpoints behind the weighted rule', 60_000, async () => {
+      t = await trace('http://shop.ga.example/cart');
+      return t.status === 'ROUTED' && t.match.backends.every((b: any) => b.backend.endpointCounts.ready > 0);
+    });
+    assert.equal(t.match.kind, 'HTTPRoute');
+    assert.deepEqual([t.match.httpRoute.metadata.name, t.match.gateway.metadata.name, t.match.listener, t.match.httpMatch], ['shop', 'edge', 'http', { pathType: 'PathPrefix', pathValue: '/', method: null }]);
+    assert.deepEqual(t.match.backends.map((b: any) => [b.backend.serviceName, b.weightPercent, b.permitted, b.backend.endpointCounts.ready]), [
+      ['web', 75, true, await readyOf(App, 'web')],
+      ['web-canary', 25, true, await readyOf(App, 'web-canary')],
+    ]);
+    // Without the header, /api is the weighted rule; with it, the cross-namespace backend, refused.
+    assert.equal((await trace('http://shop.ga.example/api')).match.httpMatch.pathValue, '/');
+    const refused = await trace('http://shop.ga.example/api/x', 'GET', [{ name: 'X-Beta', value: 'yes' }]);
+    assert.equal(refused.status, 'REF_NOT_PERMITTED', refused.message);
+    assert.deepEqual(refused.match.backends.map((b: any) => [b.namespace, b.backend.serviceName, b.permitted]), [[Backend, 'api', false]]);
+    const redirect = await trace('http://shop.ga.example/old');
+    assert.deepEqual([redirect.status, redirect.message], ['ROUTED', 'HTTPRoute ga-app/shop (Gateway ga-infra/edge listener http, rule 3, Exact /old) redirects (hostname=new.ga.example, statusCode=301)']);
+    // Outside the listener's hostname, nothing.
+    assert.equal((await trace('http://shop.other.example/')).status, 'NO_MATCH');
+
+    await kube.req('POST', `${G}/v1beta1/namespaces/${Backend}/referencegrants`, {
+      apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'from-app', namespace: Backend },
+      spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: App }], to: [{ group: '', kind: 'Service', name: 'api' }] },
+    });
+    await waitFor('the grant to allow the backend', 30_000, async () => {
+      t = await trace('http://shop.ga.example/api/x', 'GET', [{ name: 'x-beta', value: 'yes' }]);
+      return t.status === 'ROUTED';
+    });
+    assert.deepEqual(t.match.backends.map((b: any) => [b.backend.serviceName, b.permitted, b.backend.endpointCounts.ready]), [['api', true, await readyOf(Backend, 'api')]]);
+    const grants = await queryData(url, `{ referenceGrants(namespace: "${Backend}") { metadata { name } from { kind namespace } to { kind name } } }`);
+    assert.deepEqual(grants.referenceGrants, [{ metadata: { name: 'from-app' }, from: [{ kind: 'HTTPRoute', namespace: App }], to: [{ kind: 'Service', name: 'api' }] }]);
+  });
+
+  it('CRDs removed while it runs: watching stops cleanly, route fields answer empty, it stays ready', async () => {
+    await kubectl('delete', '-f', CrdFile, '--wait=false');
+    let got: any[] = [];
+    await waitFor('the gateway to stop watching every Gateway API kind', 90_000, async () => {
+      got = await kinds();
+      return got.every((k) => !k.watched);
+    });
+    assert.deepEqual(got, GatewayKinds.map((kind) => ({ kind, watched: false, apiVersion: null, synced: true })));
+    const d = await queryData(url, `{ cluster { ready } gateways { metadata { name } } httpRoutes { metadata { name } } referenceGrants { metadata { name } } web: service(namespace: "${App}", name: "web") { httpRoutes { metadata { name } } } }`);
+    assert.deepEqual(d, { cluster: { ready: true }, gateways: [], httpRoutes: [], referenceGrants: [], web: { httpRoutes: [] } });
+    assert.equal((await trace('http://shop.ga.example/cart')).status, 'NO_MATCH');
+  });
+});
