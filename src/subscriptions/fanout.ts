@@ -18,8 +18,8 @@
  *   by every subscriber of a topic that starts at the same feed position.
  *
  * Filtered streams: an endpoint subscriber receives the exact difference of its filtered view
- * (changesets.ts). Service label changes are steps beside endpoint changes, in one numbered
- * history that cursors point into, so a Service entering or leaving a label selector is sent
+ * (model/changesets.ts). Service label changes are steps beside endpoint changes, in one numbered
+ * history that cursors point into (model/history.ts, shared with HTTP history queries), so a Service entering or leaving a label selector is sent
  * live and replayed on resume. A start reflects every step logged before it runs; steps still
  * queued behind it are not delivered to that subscriber again. Object streams send what starts
  * or stops matching as ADDED or DELETED, as the API server's filtered watch does.
@@ -30,9 +30,9 @@
  * drained for `slowTimeoutMs`, the socket is closed as too slow (4008) and counted.
  */
 import { execute, GraphQLError, type DocumentNode } from 'graphql';
-import type { EndpointFeed, FeedBatch, EndpointsChange } from '../model/endpoint-feed.ts';
-import type { ServiceEndpoints } from '../model/endpoints.ts';
-import { matches as matchesSel, sameLabels } from '../model/selector.ts';
+import type { EndpointFeed } from '../model/endpoint-feed.ts';
+import { EndpointHistory, stepChangeSet, type Step } from '../model/history.ts';
+import { matches as matchesSel } from '../model/selector.ts';
 import type { ClusterCache } from '../kube/cache.ts';
 import type { AnyRecord, Kind } from '../kube/records.ts';
 import { objectKey } from '../kube/records.ts';
@@ -43,7 +43,7 @@ import { authorizationUnavailable, ErrorCode, forbidden } from '../graphql/error
 import { namespaceNotWatched, withWarnings } from '../graphql/warnings.ts';
 import { AllNamespaces, AuthorizationUnavailableError, OpenCaller, type Access, type Caller, type Resource, type Verb } from '../auth/access.ts';
 import type { OperationSink, StopOperation, SubscribePayload } from './sink.ts';
-import { changeSetBetween, coalesce, serviceInScope, snapshotOf, type EndpointChangeSet, type EndpointFilter, type ServiceLabels } from './changesets.ts';
+import { coalesce, serviceInScope, snapshotOf, type EndpointChangeSet, type EndpointFilter, type ServiceLabels } from '../model/changesets.ts';
 import { errorText, type Logger } from '../log.ts';
 
 export interface FanoutOptions {
@@ -67,7 +67,12 @@ export interface FanoutOptions {
    * @default 20_000 // 20 seconds
    */
   slowTimeoutMs?: number;
-  /** Steps (endpoint changes and Service label changes) kept for resuming from a cursor. @default 10_000 // steps */
+  /**
+   * The numbered steps endpoint subscriptions follow, kept for resuming from a cursor (shared
+   * with HTTP history queries). @default a history of its own, started and stopped with the fan-out
+   */
+  history?: EndpointHistory;
+  /** Steps kept by the fan-out's own history, when `history` is not given. @default 10_000 // steps */
   historySize?: number;
   /** Rendering done in one turn of the event loop before yielding to other work. @default 5 // milliseconds */
   sliceMs?: number;
@@ -89,14 +94,10 @@ const ResourceOfField: Readonly<Record<string, Resource>> = { endpointChanges: '
 export class Fanout {
   private readonly options: FanoutOptions;
   private readonly maxQueue: number;
-  private readonly historySize: number;
   private readonly topics = new Map<string, Topic>();
-  /** The steps endpoint subscriptions follow, oldest first (see Step), for resuming from a cursor. */
-  private readonly history: Step[] = [];
-  /** Ordinal of the last step logged: the position a subscriber starting now starts after. */
-  private position = 0;
-  /** A cursor below this no longer resumes: steps after it were dropped from the history. */
-  private oldestResumable = 0;
+  /** The steps endpoint subscriptions follow (see model/history.ts), for resuming from a cursor. */
+  readonly history: EndpointHistory;
+  private readonly ownsHistory: boolean;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly renders: RenderQueue;
   private chain: Promise<void> = Promise.resolve();
@@ -113,25 +114,23 @@ export class Fanout {
   constructor(options: FanoutOptions) {
     this.options = options;
     this.maxQueue = options.maxQueue ?? 1000;
-    this.historySize = options.historySize ?? 10_000;
+    this.ownsHistory = options.history === undefined;
+    this.history = options.history ?? new EndpointHistory(options.feed, options.cache.services, { maxSteps: options.historySize ?? 10_000, windowMs: Number.POSITIVE_INFINITY });
     this.sliceMs = options.sliceMs ?? 5;
     this.renders = new RenderQueue(this.sliceMs);
   }
 
   start(): void {
-    this.unsubscribe.push(this.options.feed.subscribe((b) => this.onFeed(b)));
+    if (this.ownsHistory) this.history.start();
+    this.unsubscribe.push(this.history.subscribe((steps) => this.serially(() => this.publishSteps(steps))));
     for (const kind of ['Service', 'Pod', 'Node'] as const) {
-      this.unsubscribe.push(
-        this.options.cache.storeOf(kind).subscribe((b) => {
-          if (kind === 'Service') this.onServices(b as StoreBatch<AnyRecord>);
-          this.onStore(kind, b as StoreBatch<AnyRecord>);
-        }),
-      );
+      this.unsubscribe.push(this.options.cache.storeOf(kind).subscribe((b) => this.onStore(kind, b as StoreBatch<AnyRecord>)));
     }
   }
 
   stop(): void {
     for (const u of this.unsubscribe.splice(0)) u();
+    if (this.ownsHistory) this.history.stop();
   }
 
   get subscriberCount(): number {
@@ -204,7 +203,7 @@ export class Fanout {
     this.serially(async () => {
       if (!t.pending.delete(sub)) return; // stopped before it started
       if (t.rootField === 'endpointChanges') this.startEndpoints(t, sub, root.args.snapshot, resumeAfter);
-      sub.startsAfter = this.position;
+      sub.startsAfter = this.history.position;
       t.subscribers.add(sub);
     });
     return () => this.drop(t, sub);
@@ -344,11 +343,11 @@ export class Fanout {
    */
   private startEndpoints(topic: Topic, sub: Subscriber, snapshot: boolean, resumeAfter: number | null): void {
     const f = topic.filter!;
-    const position = this.position;
+    const position = this.history.position;
     if (resumeAfter !== null) {
-      if (resumeAfter >= this.oldestResumable && resumeAfter <= position) {
-        for (const step of this.history) {
-          if (step.ord <= resumeAfter) continue;
+      const steps = this.history.stepsAfter(resumeAfter);
+      if (steps !== null) {
+        for (const step of steps) {
           const cs = stepChangeSet(f, step);
           if (cs) sub.pushStart(cs, false);
         }
@@ -387,38 +386,6 @@ export class Fanout {
       for (const k of this.options.feed.serviceKeys()) if (serviceInScope(f, k, this.labelsOf(k))) keys.add(k);
     }
     return [...keys].sort();
-  }
-
-  /**
-   * Log steps in the order the gateway saw them (the store and feed listeners run
-   * synchronously, so the cache is exactly past them), and publish them through the chain.
-   */
-  private log(steps: Step[]): void {
-    if (steps.length === 0) return;
-    this.history.push(...steps);
-    if (this.history.length > this.historySize) {
-      const dropped = this.history.splice(0, this.history.length - this.historySize);
-      this.oldestResumable = dropped.at(-1)!.ord;
-    }
-    this.serially(() => this.publishSteps(steps));
-  }
-
-  private onFeed(batch: FeedBatch): void {
-    this.log(batch.changes.map((change) => ({ kind: 'endpoints', ord: ++this.position, change, labels: this.labelsOf(change.serviceKey) })));
-  }
-
-  /** Service label changes (creations and deletions included) move Services in and out of label-selector subscriptions. */
-  private onServices(batch: StoreBatch<AnyRecord>): void {
-    const steps: Step[] = [];
-    const at = Date.now();
-    for (const ev of batch.events) {
-      const before = ev.old?.meta.labels ?? null;
-      const after = ev.new?.meta.labels ?? null;
-      if (sameLabels(before, after)) continue;
-      const serviceKey = objectKey((ev.new ?? ev.old)!.meta);
-      steps.push({ kind: 'labels', ord: ++this.position, serviceKey, before, after, view: this.options.feed.get(serviceKey), resync: batch.relist, at });
-    }
-    this.log(steps);
   }
 
   private async publishSteps(steps: readonly Step[]): Promise<void> {
@@ -474,38 +441,6 @@ export class Fanout {
 }
 
 // Private:
-
-/**
- * One step endpoint subscriptions follow, numbered in the order the gateway saw it: a change of
- * a Service's merged endpoints (with the Service's labels at that moment), or a change of a
- * Service's labels (creation and deletion included, with its endpoints at that moment). The
- * ordinal is what cursors carry.
- */
-type Step =
-  | { readonly kind: 'endpoints'; readonly ord: number; readonly change: EndpointsChange; readonly labels: ServiceLabels }
-  | {
-      readonly kind: 'labels';
-      readonly ord: number;
-      readonly serviceKey: string;
-      readonly before: ServiceLabels;
-      readonly after: ServiceLabels;
-      readonly view: ServiceEndpoints | null;
-      readonly resync: boolean;
-      readonly at: number;
-    };
-
-/** A step as a change set for this filter, or null when nothing the subscriber holds changes. */
-function stepChangeSet(f: EndpointFilter, step: Step): EndpointChangeSet | null {
-  if (step.kind === 'endpoints') {
-    const c = step.change;
-    const state = (view: ServiceEndpoints | null) => ({ labels: step.labels, view });
-    return changeSetBetween(f, c.serviceKey, state(c.before), state(c.after), step.ord, c.at, c.resync ? 'RESYNC' : 'CHANGE', c.diff);
-  }
-  // Entering or leaving scope only: a label change that keeps the Service in (or out) sends nothing.
-  if (serviceInScope(f, step.serviceKey, step.before) === serviceInScope(f, step.serviceKey, step.after)) return null;
-  const type = step.resync ? 'RESYNC' : 'CHANGE';
-  return changeSetBetween(f, step.serviceKey, { labels: step.before, view: step.view }, { labels: step.after, view: step.view }, step.ord, step.at, type);
-}
 
 /**
  * A store event as a filtered watch sends it (the API server's watch cache does the same): an

@@ -1,6 +1,7 @@
 /** Endpoint (the merged view of one address of a Service) and EndpointPort. */
 import type { AddressType, EndpointPortResolvers, EndpointResolvers, Protocol } from '../generated/resolvers-types.ts';
 import { present } from './shared.ts';
+import { EndpointSince } from './history.ts';
 
 export const Endpoint: EndpointResolvers = {
   address: (p) => p.endpoint.address,
@@ -23,6 +24,7 @@ export const Endpoint: EndpointResolvers = {
   },
   node: (p, _, ctx) => (p.endpoint.nodeName ? ctx.loaders.nodeByName.load(p.endpoint.nodeName) : null),
   slices: async (p, _, ctx) => present(await ctx.loaders.sliceByKey.loadMany(p.endpoint.slices.map((name) => `${p.namespace}/${name}`))),
+  ...EndpointSince,
 };
 
 export const EndpointPort: EndpointPortResolvers = {

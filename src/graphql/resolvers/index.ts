@@ -22,9 +22,14 @@ import { Node } from './node.ts';
 import { ContainerPort, Pod, PodServicePort } from './pod.ts';
 import { Query } from './query.ts';
 import { Service, ServicePort } from './service.ts';
+import { EndpointChange, EndpointChangeSet, EndpointChangeSetConnection, EndpointChangeSetEdge } from './history.ts';
 
 export const resolvers: Resolvers = {
   Query,
+  EndpointChangeSet,
+  EndpointChange,
+  EndpointChangeSetConnection,
+  EndpointChangeSetEdge,
   Cluster,
   KindSyncStatus,
   Service,

@@ -1,0 +1,156 @@
+/**
+ * History: change sets from the gateway's endpoint history (model/history.ts) over HTTP, their
+ * shape (`EndpointChangeSet`, shared with subscriptions, whose events have the same type), and
+ * the `readySince`/`inServiceSince` of endpoints.
+ */
+import { GraphQLError } from 'graphql';
+import { AllNamespaces } from '../../auth/access.ts';
+import { CursorKind as ChangeSetCursorKind, type EndpointChangeSet as ChangeSet, type EndpointFilter } from '../../model/changesets.ts';
+import { CursorError, decodeCursor } from '../../model/cursor.ts';
+import type { MergedEndpoint } from '../../model/endpoints.ts';
+import { changeSetsIn, type EndpointHistory } from '../../model/history.ts';
+import { parseDuration, rfc3339 } from '../../model/text.ts';
+import { optionalNamespaceArg, selectorArg } from '../args.ts';
+import type { GatewayContext } from '../context.ts';
+import { badUserInput, ErrorCode, quote } from '../errors.ts';
+import type {
+  EndpointChangeResolvers,
+  EndpointChangeSetConnectionResolvers,
+  EndpointChangeSetEdgeResolvers,
+  EndpointChangeSetResolvers,
+  HistoryOrder,
+  SinceSource,
+} from '../generated/resolvers-types.ts';
+import type { ChangeSetPage, EndpointParent } from '../parents.ts';
+import { historyTruncated } from '../warnings.ts';
+
+
+/** `Endpoint.readySince` and `Endpoint.inServiceSince`. */
+export interface SinceParent {
+  readonly at: string;
+  readonly source: SinceSource;
+  readonly exact: boolean;
+}
+
+export const EndpointSince = {
+  readySince: async (p: EndpointParent, _: unknown, ctx: GatewayContext): Promise<SinceParent | null> => {
+    const times = ctx.history?.observed(`${p.namespace}/${p.serviceName}`, p.endpoint.address) ?? null;
+    if (times === null || times.ready !== p.endpoint.ready) return null;
+    const ref = p.endpoint.targetRef;
+    if (ref?.kind === 'Pod' && !p.endpoint.terminating) {
+      const pod = await ctx.loaders.podByKey.load(`${ref.namespace || p.namespace}/${ref.name}`).catch(() => null);
+      // The Pod's condition is the truth when it agrees with the endpoint (the slice may lag it).
+      if (pod && pod.readySince !== null && pod.ready === p.endpoint.ready && (ref.uid === '' || pod.meta.uid === ref.uid)) {
+        return { at: pod.readySince, source: 'POD_READY_CONDITION', exact: true };
+      }
+    }
+    return { at: observedTime(times.readyChanged), source: 'OBSERVED', exact: times.readyExact };
+  },
+  inServiceSince: (p: EndpointParent, _: unknown, ctx: GatewayContext): SinceParent | null => {
+    const times = ctx.history?.observed(`${p.namespace}/${p.serviceName}`, p.endpoint.address) ?? null;
+    return times === null ? null : { at: observedTime(times.inService), source: 'OBSERVED', exact: times.inServiceExact };
+  },
+};
+
+/** `Service.changes`: FORBIDDEN (the field null) when the caller may not list the Service's EndpointSlices. */
+export async function serviceChanges(namespace: string, name: string, args: HistoryArgs, ctx: GatewayContext): Promise<ChangeSetPage> {
+  await ctx.loaders.endpointsByService.load(`${namespace}/${name}`);
+  return historyPage(ctx, { namespace, name, selector: null, node: null, zone: null }, args);
+}
+
+/** `Query.changes`: the caller needs `list` EndpointSlices in `namespace` (cluster-wide without one). */
+export async function queryChanges(args: HistoryArgs & { readonly namespace?: string | null; readonly labelSelector?: string | null }, ctx: GatewayContext): Promise<ChangeSetPage> {
+  const namespace = optionalNamespaceArg(args.namespace);
+  const selector = selectorArg(args.labelSelector);
+  await ctx.loaders.permissions.require('endpointslices', namespace ?? AllNamespaces);
+  return historyPage(ctx, { namespace, name: null, selector, node: null, zone: null }, args);
+}
+
+export interface HistoryArgs {
+  readonly since?: string | null;
+  readonly after?: string | null;
+  readonly first?: number | null;
+  readonly order?: HistoryOrder | null;
+}
+
+export const EndpointChangeSetConnection: EndpointChangeSetConnectionResolvers = {
+  edges: (page) => page.items.map((node) => ({ node, page })),
+  pageInfo: (page) => page,
+  retainedSince: (page) => rfc3339(page.retainedSince)!,
+};
+
+export const EndpointChangeSetEdge: EndpointChangeSetEdgeResolvers = {
+  cursor: (e) => e.node.cursor,
+};
+
+const inService = (cs: ChangeSet) => (endpoint: MergedEndpoint): EndpointParent => ({
+  kind: 'Endpoint',
+  namespace: cs.namespace,
+  serviceName: cs.name,
+  endpoint,
+});
+
+export const EndpointChangeSet: EndpointChangeSetResolvers = {
+  service: (cs, _, ctx) => ctx.loaders.serviceByKey.load(cs.serviceKey),
+  added: (cs) => cs.added.map(inService(cs)),
+  removed: (cs) => cs.removed.map(inService(cs)),
+  changed: (cs) => cs.changed.map((c) => ({ before: inService(cs)(c.before), after: inService(cs)(c.after) })),
+  endpoints: (cs) => cs.endpoints.map(inService(cs)),
+  at: (cs) => new Date(cs.at).toISOString(),
+};
+
+export const EndpointChange: EndpointChangeResolvers = {};
+
+/**
+ * A time argument: RFC 3339 (`2026-01-02T15:04:05Z`) or a duration back from now (`10m`, `1h`).
+ *
+ * @throws INVALID_ARGUMENT otherwise.
+ */
+export function timeArg(argument: string, value: string, now: number): number {
+  const ago = parseDuration(value);
+  if (ago !== null) return now - ago;
+  const ms = /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) throw badUserInput(ErrorCode.INVALID_ARGUMENT, `${argument}: expected an RFC 3339 time (2026-01-02T15:04:05Z) or a duration back from now (90s, 10m, 1h), got ${quote(value)}`);
+  return ms;
+}
+
+// Private:
+
+function historyPage(ctx: GatewayContext, f: EndpointFilter, args: HistoryArgs): ChangeSetPage {
+  const history = requireHistory(ctx.history);
+  const first = args.first ?? ctx.limits.defaultPageSize;
+  if (first < 0) throw badUserInput(ErrorCode.INVALID_ARGUMENT, `first: expected a page size from 0 to ${ctx.limits.maxPageSize}, got ${first}`);
+  if (first > ctx.limits.maxPageSize) throw badUserInput(ErrorCode.PAGE_SIZE_EXCEEDED, `first: expected at most ${ctx.limits.maxPageSize} items per page, got ${first}`);
+  let afterOrd: number | null = null;
+  if (args.after != null) {
+    try {
+      afterOrd = Number(decodeCursor(ChangeSetCursorKind, args.after));
+    } catch (err) {
+      if (err instanceof CursorError) throw badUserInput(ErrorCode.INVALID_CURSOR, `after: expected ${err.expected}, got ${err.got}`);
+      throw err;
+    }
+  }
+  const sinceMs = args.since != null ? timeArg('since', args.since, ctx.now) : null;
+  const answer = changeSetsIn(history, f, { sinceMs, afterOrd, newestFirst: (args.order ?? 'NEWEST_FIRST') === 'NEWEST_FIRST' });
+  if (answer.truncated) ctx.warnings.add(historyTruncated(answer.retainedSince));
+  return Object.freeze({
+    kind: ChangeSetCursorKind,
+    items: answer.sets.slice(0, first),
+    totalCount: answer.sets.length + answer.skipped,
+    hasNextPage: answer.sets.length > first,
+    hasPreviousPage: answer.skipped > 0,
+    sortKeyOf: (cs: ChangeSet) => String(cs.seq),
+    retainedSince: answer.retainedSince,
+  });
+}
+
+function requireHistory(history: EndpointHistory | null): EndpointHistory {
+  if (history === null) throw new GraphQLError('changes: this gateway keeps no endpoint history', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
+  return history;
+}
+
+/** An observed time: RFC 3339 with milliseconds (the gateway's clock, finer than the API server's seconds). */
+function observedTime(ms: number): string {
+  return rfc3339(ms)!;
+}
+
