@@ -33,6 +33,8 @@ export interface Gateway {
   readonly cache: ClusterCache;
   readonly feed: EndpointFeed;
   readonly fanout: Fanout;
+  /** The endpoint history: subscriptions resume from it, history queries page it. */
+  readonly history: EndpointHistory;
   readonly server: GatewayServer<GatewayContext>;
   readonly metrics: GatewayMetrics;
   /** The demo cluster, when serving it. */
@@ -130,6 +132,7 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
     cache,
     feed,
     fanout,
+    history,
     server,
     metrics,
     demo,
