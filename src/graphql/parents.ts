@@ -103,6 +103,7 @@ export interface ChangeSetPage extends Page<EndpointChangeSet> {
   readonly retainedSince: number;
 }
 export type ChangeSetEdge = Edge<EndpointChangeSet>;
+export type { ChurnStats } from '../model/churn.ts';
 
 /** `EndpointChange` parent: both sides already placed in their Service. */
 export interface EndpointChangeParent {

@@ -71,8 +71,10 @@ export function churnFrom(changes: readonly EndpointsChange[], readyNow: number,
   const first = inWindow[0];
   if (first === undefined) ready = readyNow;
   else ready = first.resync && first.before === null ? null : (first.before?.counts.ready ?? 0);
-  let min: number | null = ready;
-  let max: number | null = ready;
+  // A state that ends exactly where the window starts occupies none of it.
+  const occupies = first === undefined || first.at > from;
+  let min: number | null = occupies ? ready : null;
+  let max: number | null = occupies ? ready : null;
   let noReadyMs = 0;
   let t = from;
   let lastChange: number | null = null;

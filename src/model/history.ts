@@ -71,7 +71,8 @@ export const DefaultHistoryMaxSteps = 10_000;
 export const DefaultHistoryWindowMs = 15 * 60_000;
 
 export class EndpointHistory {
-  private readonly feed: EndpointFeed;
+  /** The feed it follows (churn reads current views from it). */
+  readonly feed: EndpointFeed;
   private readonly services: Store<ServiceRecord>;
   private readonly maxSteps: number;
   private readonly windowMs: number;

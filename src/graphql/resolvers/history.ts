@@ -9,6 +9,7 @@ import { CursorKind as ChangeSetCursorKind, type EndpointChangeSet as ChangeSet,
 import { CursorError, decodeCursor } from '../../model/cursor.ts';
 import type { MergedEndpoint } from '../../model/endpoints.ts';
 import { changeSetsIn, type EndpointHistory } from '../../model/history.ts';
+import { churnOf, churnRanking, type ChurnStats } from '../../model/churn.ts';
 import { parseDuration, rfc3339 } from '../../model/text.ts';
 import { optionalNamespaceArg, selectorArg } from '../args.ts';
 import type { GatewayContext } from '../context.ts';
@@ -19,6 +20,7 @@ import type {
   EndpointChangeSetEdgeResolvers,
   EndpointChangeSetResolvers,
   HistoryOrder,
+  ServiceChurnResolvers,
   SinceSource,
 } from '../generated/resolvers-types.ts';
 import type { ChangeSetPage, EndpointParent } from '../parents.ts';
@@ -101,6 +103,46 @@ export const EndpointChangeSet: EndpointChangeSetResolvers = {
 
 export const EndpointChange: EndpointChangeResolvers = {};
 
+export interface ChurnArgs {
+  readonly window: string;
+  readonly flapThreshold?: number | null;
+}
+
+/** `Service.churn`: FORBIDDEN (the field null) when the caller may not list the Service's EndpointSlices. */
+export async function serviceChurn(namespace: string, name: string, args: ChurnArgs, ctx: GatewayContext): Promise<ChurnStats> {
+  const history = requireHistory(ctx.history);
+  const { windowMs, flapThreshold } = churnArgs(args);
+  await ctx.loaders.endpointsByService.load(`${namespace}/${name}`);
+  const stats = churnOf(history, history.feed, `${namespace}/${name}`, windowMs, ctx.now, flapThreshold);
+  if (!stats.complete) ctx.warnings.add(historyTruncated(stats.from));
+  return stats;
+}
+
+/** `Query.churnRanking`: the caller needs `list` EndpointSlices in `namespace` (cluster-wide without one). */
+export async function queryChurnRanking(args: ChurnArgs & { readonly namespace?: string | null; readonly first?: number | null }, ctx: GatewayContext): Promise<ChurnStats[]> {
+  const history = requireHistory(ctx.history);
+  const namespace = optionalNamespaceArg(args.namespace);
+  const { windowMs, flapThreshold } = churnArgs(args);
+  const first = firstArg(args.first ?? 10, ctx);
+  await ctx.loaders.permissions.require('endpointslices', namespace ?? AllNamespaces);
+  const prefix = namespace === null ? null : `${namespace}/`;
+  const ranked = churnRanking(history, history.feed, windowMs, ctx.now, (k) => prefix === null || k.startsWith(prefix), flapThreshold);
+  if (ranked.some((r) => !r.complete) || (ranked.length === 0 && ctx.now - windowMs < history.retainedSince())) ctx.warnings.add(historyTruncated(history.retainedSince()));
+  return ranked.slice(0, first);
+}
+
+export const ServiceChurn: ServiceChurnResolvers = {
+  namespace: (c) => c.serviceKey.slice(0, c.serviceKey.indexOf('/')),
+  name: (c) => c.serviceKey.slice(c.serviceKey.indexOf('/') + 1),
+  service: (c, _, ctx) => ctx.loaders.serviceByKey.load(c.serviceKey),
+  from: (c) => rfc3339(c.from)!,
+  to: (c) => rfc3339(c.to)!,
+  endpointsAdded: (c) => c.added,
+  endpointsRemoved: (c) => c.removed,
+  noReadySeconds: (c) => c.noReadyMs / 1000,
+  lastChange: (c) => rfc3339(c.lastChange),
+};
+
 /**
  * A time argument: RFC 3339 (`2026-01-02T15:04:05Z`) or a duration back from now (`10m`, `1h`).
  *
@@ -116,11 +158,28 @@ export function timeArg(argument: string, value: string, now: number): number {
 
 // Private:
 
-function historyPage(ctx: GatewayContext, f: EndpointFilter, args: HistoryArgs): ChangeSetPage {
-  const history = requireHistory(ctx.history);
-  const first = args.first ?? ctx.limits.defaultPageSize;
+function firstArg(first: number, ctx: GatewayContext): number {
   if (first < 0) throw badUserInput(ErrorCode.INVALID_ARGUMENT, `first: expected a page size from 0 to ${ctx.limits.maxPageSize}, got ${first}`);
   if (first > ctx.limits.maxPageSize) throw badUserInput(ErrorCode.PAGE_SIZE_EXCEEDED, `first: expected at most ${ctx.limits.maxPageSize} items per page, got ${first}`);
+  return first;
+}
+
+/** A churn window (a positive duration of at most 7 days) and flap threshold (at least 1). */
+function churnArgs(args: ChurnArgs): { windowMs: number; flapThreshold: number } {
+  const windowMs = parseDuration(args.window);
+  if (windowMs === null || windowMs <= 0 || windowMs > MaxWindowMs) {
+    throw badUserInput(ErrorCode.INVALID_ARGUMENT, `window: expected a duration from 1ms to 168h (90s, 5m, 1h), got ${quote(args.window)}`);
+  }
+  const flapThreshold = args.flapThreshold ?? 2;
+  if (flapThreshold < 1) throw badUserInput(ErrorCode.INVALID_ARGUMENT, `flapThreshold: expected at least 1, got ${flapThreshold}`);
+  return { windowMs, flapThreshold };
+}
+
+const MaxWindowMs = 7 * 24 * 3_600_000;
+
+function historyPage(ctx: GatewayContext, f: EndpointFilter, args: HistoryArgs): ChangeSetPage {
+  const history = requireHistory(ctx.history);
+  const first = firstArg(args.first ?? ctx.limits.defaultPageSize, ctx);
   let afterOrd: number | null = null;
   if (args.after != null) {
     try {

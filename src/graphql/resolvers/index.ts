@@ -22,7 +22,7 @@ import { Node } from './node.ts';
 import { ContainerPort, Pod, PodServicePort } from './pod.ts';
 import { Query } from './query.ts';
 import { Service, ServicePort } from './service.ts';
-import { EndpointChange, EndpointChangeSet, EndpointChangeSetConnection, EndpointChangeSetEdge } from './history.ts';
+import { EndpointChange, EndpointChangeSet, EndpointChangeSetConnection, EndpointChangeSetEdge, ServiceChurn } from './history.ts';
 
 export const resolvers: Resolvers = {
   Query,
@@ -30,6 +30,7 @@ export const resolvers: Resolvers = {
   EndpointChange,
   EndpointChangeSetConnection,
   EndpointChangeSetEdge,
+  ServiceChurn,
   Cluster,
   KindSyncStatus,
   Service,

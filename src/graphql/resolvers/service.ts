@@ -7,11 +7,12 @@ import type { IpFamily, ServicePortResolvers, ServiceResolvers, ServiceType, Zon
 import { compareStrings } from '../pagination.ts';
 import { keyValues } from './meta.ts';
 import { present } from './shared.ts';
-import { serviceChanges } from './history.ts';
+import { serviceChanges, serviceChurn } from './history.ts';
 
 export const Service: ServiceResolvers = {
   metadata: (s) => s.meta,
   changes: (s, args, ctx) => serviceChanges(s.meta.namespace, s.meta.name, args, ctx),
+  churn: (s, args, ctx) => serviceChurn(s.meta.namespace, s.meta.name, args, ctx),
   type: (s) => s.type as ServiceType,
   ipFamilies: (s) => s.ipFamilies as readonly IpFamily[],
   selector: (s) => (s.selector === null ? null : keyValues(s.selector)),
