@@ -168,3 +168,24 @@ describe('Durations', () => {
     for (const bad of ['', '5', 'm', '5 m', '-5m', '5d']) assert.equal(parseDuration(bad), null, bad);
   });
 });
+
+describe('Services below a readiness threshold', () => {
+  it('lists Services with fewer ready endpoints than readyBelow, or a ready fraction below readyFractionBelow, ExternalName left out', async () => {
+    const w = new World({
+      services: [service('shop', 'full'), service('shop', 'half'), service('shop', 'none'), service('shop', 'noslices'), service('shop', 'ext', { type: 'ExternalName' })],
+      slices: [
+        slice('shop', 'full-1', 'full', [endpoint('10.1.0.1'), endpoint('10.1.0.2')]),
+        slice('shop', 'half-1', 'half', [endpoint('10.2.0.1'), endpoint('10.2.0.2', { ready: false })]),
+        slice('shop', 'none-1', 'none', [endpoint('10.3.0.1', { ready: false })]),
+      ],
+    });
+    const names = async (args: string) => (await w.data(`{ services(namespace: "shop", ${args}) { items { metadata { name } } } }`)).services.items.map((s: any) => s.metadata.name);
+    assert.deepEqual(await names('readyBelow: 2'), ['half', 'none', 'noslices']);
+    assert.deepEqual(await names('readyBelow: 1'), ['none', 'noslices']);
+    assert.deepEqual(await names('readyFractionBelow: 0.5'), ['none', 'noslices']);
+    assert.deepEqual(await names('readyFractionBelow: 0.51'), ['half', 'none', 'noslices']);
+    assert.deepEqual(await names('readyBelow: 2, readyFractionBelow: 0.5'), ['none', 'noslices']);
+    const bad = await w.run(`{ services(readyFractionBelow: 1.5) { totalCount } }`);
+    assert.equal(bad.errors?.[0]?.extensions?.['code'], 'INVALID_ARGUMENT');
+  });
+});

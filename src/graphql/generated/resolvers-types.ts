@@ -705,7 +705,13 @@ export type Query = {
   readonly pods?: Maybe<PodConnection>;
   /** One Service; null when it is not in the cache, null with FORBIDDEN when the caller may not list Services in `namespace`. */
   readonly service?: Maybe<Service>;
-  /** Null with FORBIDDEN when `namespace` names a namespace the caller may not list Services in (with `hasReadyEndpoints`, EndpointSlices too). */
+  /**
+   * Null with FORBIDDEN when `namespace` names a namespace the caller may not list Services in
+   * (with a readiness filter, EndpointSlices too). `readyBelow`: fewer than that many ready
+   * endpoints; `readyFractionBelow` (0 to 1): ready endpoints over all endpoints below it, a
+   * Service without endpoints counting as 0. Both leave ExternalName Services out (they never
+   * have endpoints).
+   */
   readonly services?: Maybe<ServiceConnection>;
   /**
    * Services that route nowhere: no ready endpoint. ExternalName Services, which never have
@@ -1043,6 +1049,8 @@ export type QueryServicesArgs = {
   headless?: InputMaybe<Scalars['Boolean']['input']>;
   labelSelector?: InputMaybe<Scalars['String']['input']>;
   namespace?: InputMaybe<Scalars['String']['input']>;
+  readyBelow?: InputMaybe<Scalars['Int']['input']>;
+  readyFractionBelow?: InputMaybe<Scalars['Float']['input']>;
   type?: InputMaybe<ServiceType>;
 };
 
