@@ -104,6 +104,7 @@ export interface ChangeSetPage extends Page<EndpointChangeSet> {
 }
 export type ChangeSetEdge = Edge<EndpointChangeSet>;
 export type { ChurnStats } from '../model/churn.ts';
+export type { HealthEvent } from '../model/health.ts';
 
 /** `EndpointChange` parent: both sides already placed in their Service. */
 export interface EndpointChangeParent {

@@ -33,6 +33,7 @@ import { execute, GraphQLError, type DocumentNode } from 'graphql';
 import type { EndpointFeed } from '../model/endpoint-feed.ts';
 import { EndpointHistory, stepChangeSet, type Step } from '../model/history.ts';
 import { matches as matchesSel } from '../model/selector.ts';
+import { healthNow, healthTransition, type HealthThreshold } from '../model/health.ts';
 import type { ClusterCache } from '../kube/cache.ts';
 import type { AnyRecord, Kind } from '../kube/records.ts';
 import { objectKey } from '../kube/records.ts';
@@ -89,7 +90,7 @@ export type { ObjectEvent, ObjectEventType };
 const ObjectRootFields: Readonly<Record<string, Kind>> = { serviceChanges: 'Service', podChanges: 'Pod', nodeChanges: 'Node' };
 
 /** What a subscriber must be allowed to watch, by root field. */
-const ResourceOfField: Readonly<Record<string, Resource>> = { endpointChanges: 'endpointslices', serviceChanges: 'services', podChanges: 'pods', nodeChanges: 'nodes' };
+const ResourceOfField: Readonly<Record<string, Resource>> = { endpointChanges: 'endpointslices', serviceHealth: 'endpointslices', serviceChanges: 'services', podChanges: 'pods', nodeChanges: 'nodes' };
 
 export class Fanout {
   private readonly options: FanoutOptions;
@@ -130,6 +131,7 @@ export class Fanout {
 
   stop(): void {
     for (const u of this.unsubscribe.splice(0)) u();
+    for (const t of this.topics.values()) t.dispose();
     if (this.ownsHistory) this.history.stop();
   }
 
@@ -205,6 +207,7 @@ export class Fanout {
       if (t.rootField === 'endpointChanges') this.startEndpoints(t, sub, root.args.snapshot, resumeAfter);
       sub.startsAfter = this.history.position;
       t.subscribers.add(sub);
+      if (t.rootField === 'serviceHealth') await this.startHealth(t, sub);
     });
     return () => this.drop(t, sub);
   }
@@ -390,15 +393,86 @@ export class Fanout {
 
   private async publishSteps(steps: readonly Step[]): Promise<void> {
     for (const topic of [...this.topics.values()]) {
-      if (topic.rootField !== 'endpointChanges' || topic.subscribers.size === 0) continue;
+      if (topic.filter === null || topic.subscribers.size === 0) continue;
       for (const step of steps) {
-        const cs = stepChangeSet(topic.filter!, step);
+        const cs = stepChangeSet(topic.filter, step);
         if (!cs) continue;
         const due = (sub: Subscriber) => sub.startsAfter < step.ord;
         if (!someOf(topic.subscribers, due)) continue; // every subscriber's start already holds it
+        if (topic.rootField === 'serviceHealth') {
+          await this.publishHealth(topic, step, cs, due);
+          continue;
+        }
+        if (topic.coalesceMs !== null) {
+          this.hold(topic, step.ord, cs);
+          continue;
+        }
         const frame = await this.render(topic, cs);
         if (frame !== null) await this.pushAll(topic, (sub) => due(sub) && sub.push(cs, frame));
       }
+    }
+  }
+
+  /** The current health of every Service in a `serviceHealth` topic's scope, to a subscriber starting now. */
+  private async startHealth(topic: Topic, sub: Subscriber): Promise<void> {
+    const at = Date.now();
+    for (const key of this.scopeKeys(topic.filter!)) {
+      const ev = healthNow(topic.health!, key, this.options.feed.get(key)?.counts ?? { ready: 0, total: 0 }, at);
+      const frame = await this.render(topic, ev);
+      if (frame !== null) sub.pushObject(at, frame);
+    }
+  }
+
+  /** A health transition, when the change set crosses the topic's threshold (one event per crossing, not per flip). */
+  private async publishHealth(topic: Topic, step: Step, cs: EndpointChangeSet, due: (sub: Subscriber) => boolean): Promise<void> {
+    if (step.kind === 'labels' && !serviceInScope(topic.filter!, step.serviceKey, step.after)) return; // left scope: no more news of it
+    const entering = step.kind === 'labels';
+    const ev = healthTransition(topic.health!, cs, entering);
+    if (!ev) return;
+    const frame = await this.render(topic, ev);
+    if (frame !== null) await this.pushAll(topic, (sub) => due(sub) && sub.pushObject(ev.at, frame));
+  }
+
+  /**
+   * Hold a change set of a coalescing topic until its Service's interval ends (the first held
+   * set starts it): then one change set goes out per Service, the net difference of those held.
+   */
+  private hold(topic: Topic, ord: number, cs: EndpointChangeSet): void {
+    const held = topic.held.get(cs.serviceKey);
+    if (held) {
+      held.push({ ord, cs });
+      return;
+    }
+    topic.held.set(cs.serviceKey, [{ ord, cs }]);
+    const timer = setTimeout(() => {
+      topic.timers.delete(timer);
+      this.serially(() => this.flush(topic, cs.serviceKey));
+    }, topic.coalesceMs!);
+    topic.timers.add(timer);
+  }
+
+  /**
+   * Send what a coalescing topic held for one Service: per subscriber, the sets after its start
+   * folded into one (subscribers that started at the same point share the frame). Its cursor is
+   * the last set's, so resuming from it is exact.
+   */
+  private async flush(topic: Topic, serviceKey: string): Promise<void> {
+    const held = topic.held.get(serviceKey);
+    topic.held.delete(serviceKey);
+    if (!held || this.topics.get(topic.key) !== topic) return;
+    const groups = new Map<number, Subscriber[]>();
+    for (const sub of topic.subscribers) {
+      const from = held.findIndex((h) => h.ord > sub.startsAfter);
+      if (from < 0) continue;
+      const group = groups.get(from);
+      if (group) group.push(sub);
+      else groups.set(from, [sub]);
+    }
+    for (const [from, subs] of groups) {
+      const one = coalesce(held.slice(from).map((h) => h.cs));
+      if (!one) continue;
+      const frame = await this.render(topic, one);
+      if (frame !== null) for (const sub of subs) sub.push(one, frame);
     }
   }
 
@@ -436,7 +510,10 @@ export class Fanout {
     topic.pending.delete(sub);
     topic.subscribers.delete(sub);
     sub.dispose();
-    if (topic.subscribers.size === 0 && topic.pending.size === 0) this.topics.delete(topic.key);
+    if (topic.subscribers.size === 0 && topic.pending.size === 0) {
+      this.topics.delete(topic.key);
+      topic.dispose();
+    }
   }
 }
 
@@ -542,6 +619,13 @@ class Topic {
   readonly caller: Caller;
   /** The namespace asked for, or null (every namespace). */
   readonly namespace: string | null;
+  /** `endpointChanges(coalesce:)`: the interval in ms, or null. */
+  readonly coalesceMs: number | null;
+  /** Change sets held per Service until its interval ends (coalescing topics), with their step ordinals. */
+  readonly held = new Map<string, { ord: number; cs: EndpointChangeSet }[]>();
+  readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  /** `serviceHealth`: the subscriber's threshold. */
+  readonly health: HealthThreshold | null;
 
   constructor(
     key: string,
@@ -562,7 +646,12 @@ class Topic {
     this.operationName = operationName;
     this.variables = variables;
     const { namespace, name, labelSelector: selector, node, zone } = args;
-    if (rootField === 'endpointChanges') {
+    this.coalesceMs = rootField === 'endpointChanges' ? args.coalesceMs : null;
+    this.health = rootField === 'serviceHealth' ? { minReady: args.minReady, minReadyFraction: args.minReadyFraction } : null;
+    if (rootField === 'serviceHealth') {
+      this.filter = { namespace, name, selector, node: null, zone: null };
+      this.objectFilter = null;
+    } else if (rootField === 'endpointChanges') {
       this.filter = { namespace, name, selector, node, zone };
       this.objectFilter = null;
     } else {
@@ -575,6 +664,13 @@ class Topic {
         return true;
       };
     }
+  }
+
+  /** Stop the coalescing timers (the topic is gone). */
+  dispose(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.held.clear();
   }
 
   objectMatches(r: AnyRecord): boolean {

@@ -12,6 +12,7 @@ import type {
   PodEventResolvers,
   Resolvers,
   ServiceEventResolvers,
+  ServiceHealthEventResolvers,
   SubscriptionResolvers,
 } from '../graphql/generated/resolvers-types.ts';
 import type { NodeRecord, PodRecord, ServiceRecord } from '../kube/records.ts';
@@ -32,6 +33,12 @@ const Subscription: SubscriptionResolvers = {
   serviceChanges: fromRoot('serviceChanges') as never,
   podChanges: fromRoot('podChanges') as never,
   nodeChanges: fromRoot('nodeChanges') as never,
+  serviceHealth: fromRoot('serviceHealth') as never,
+};
+
+const ServiceHealthEvent: ServiceHealthEventResolvers = {
+  service: (e, _, ctx) => ctx.loaders.serviceByKey.load(e.serviceKey),
+  at: (e) => new Date(e.at).toISOString(),
 };
 
 const ServiceEvent: ServiceEventResolvers = {
@@ -52,4 +59,5 @@ export const subscriptionResolvers: Resolvers = {
   ServiceEvent,
   PodEvent,
   NodeEvent,
+  ServiceHealthEvent,
 };
