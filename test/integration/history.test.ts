@@ -15,6 +15,8 @@ import { EndpointSubscriber } from '../harness/subscriber.ts';
 import { queryData } from '../harness/graphql-http.ts';
 import { waitFor } from '../harness/wait.ts';
 import { Workloads } from '../harness/workload.ts';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 
 const ns = 'hist';
 const nodeName = 'hist-node-a';
@@ -41,10 +43,24 @@ describe('endpoint history on the real control plane', () => {
     await waitFor('three ready endpoints', 60_000, async () => (await gql(`{ service(namespace: "${ns}", name: "web") { endpointCounts { ready } } }`)).service.endpointCounts.ready === 3);
   });
 
+  const cleanups: (() => Promise<void> | void)[] = [];
   after(async () => {
+    for (const c of cleanups) await c();
     await sub?.stop();
     await gw?.stop();
   });
+
+  /** A raw graphql-ws subscription collecting every `data` (and every error). */
+  function stream(query: string) {
+    const client = createClient({ url: gw.url.replace(/^http/, 'ws') + '/graphql', webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+    const out = { data: [] as any[], errors: [] as unknown[] };
+    const dispose = client.subscribe({ query }, { next: (v) => (v.errors ? out.errors.push(v.errors) : out.data.push(v.data)), error: (e) => out.errors.push(e), complete: () => {} });
+    cleanups.push(async () => {
+      dispose();
+      await client.dispose();
+    });
+    return out;
+  }
 
   it('answers over HTTP the change sets, and the cursors, a live subscriber received across a burst of readiness flips and scaling', async () => {
     sub = new EndpointSubscriber(gw.url);
@@ -97,5 +113,58 @@ describe('endpoint history on the real control plane', () => {
       assert.equal(e.inServiceSince.exact, true);
       assert.ok(Date.parse(e.inServiceSince.at) >= gw.history.startedAt);
     }
+  });
+
+  it('fires serviceHealth once per threshold crossing of the change stream, across a burst of flips and a scale to zero, whose churn then shows the time without ready endpoints', async () => {
+    const health = stream(`subscription { serviceHealth(namespace: "${ns}", name: "web", minReady: 2) { state previous ready total cause { cursor counts { ready } } } }`);
+    const plain = new EndpointSubscriber(gw.url);
+    cleanups.push(() => plain.stop());
+    const calm = new EndpointSubscriber(gw.url);
+    cleanups.push(() => calm.stop());
+    plain.start({ ns, name: 'web' });
+    calm.start({ ns, name: 'web', coalesce: '500ms' });
+    await waitFor('the starts', 30_000, async () => health.data.length > 0 && plain.events.length > 0 && calm.events.length > 0);
+    await work.scale(ns, 'web', 4, [nodeName]);
+    await work.setReady(ns, 'web', 'web-1', true);
+    for (let i = 0; i < 3; i++) {
+      await work.setReady(ns, 'web', 'web-2', false);
+      await work.setReady(ns, 'web', 'web-2', true);
+    }
+    await work.setReady(ns, 'web', 'web-0', false);
+    await work.setReady(ns, 'web', 'web-1', false);
+    await work.setReady(ns, 'web', 'web-3', false);
+    await work.scale(ns, 'web', 0, [nodeName]);
+    await waitFor('no endpoint left', 60_000, async () => plain.held(`${ns}/web`).length === 0);
+    await waitFor('the coalesced stream to catch up', 30_000, async () => calm.held(`${ns}/web`).length === 0);
+    await gw.fanout.idle();
+    assert.deepEqual([health.errors, plain.errors, calm.errors], [[], [], []]);
+
+    // The oracle: the states along the plain change stream, one event each time the state changes.
+    const stateOf = (ready: number) => (ready === 0 ? 'NO_READY_ENDPOINTS' : ready < 2 ? 'DEGRADED' : 'HEALTHY');
+    const expected: { state: string; cursor: string | null }[] = [{ state: stateOf(plain.events[0]!.counts.ready), cursor: null }];
+    for (const cs of plain.events.slice(1)) {
+      const state = stateOf(cs.counts.ready);
+      if (state !== expected.at(-1)!.state) expected.push({ state, cursor: cs.cursor });
+    }
+    const got = health.data.map((d) => d.serviceHealth);
+    assert.deepEqual(got.map((e) => ({ state: e.state, cursor: e.cause?.cursor ?? null })), expected);
+    assert.ok(plain.events.length > got.length + 3, `a burst of ${plain.events.length} change sets, ${got.length} health events`);
+    assert.equal(got.at(-1).state, 'NO_READY_ENDPOINTS');
+    for (let i = 1; i < got.length; i++) assert.equal(got[i].previous, got[i - 1].state);
+
+    // Coalesced: fewer sets, the same final state.
+    assert.ok(calm.events.length < plain.events.length, `${calm.events.length} coalesced sets against ${plain.events.length}`);
+    assert.deepEqual(calm.heldAll(), plain.heldAll());
+
+    await new Promise((r) => setTimeout(r, 1200));
+    const d = await gql(`{ service(namespace: "${ns}", name: "web") { churn(window: "10m") { from complete minReady maxReady noReadySeconds changeSets lastChange } changes(since: "10m") { totalCount } } }`);
+    const churn = d.service.churn;
+    // The gateway is younger than the window: the answer covers its life and says so.
+    assert.equal(churn.complete, false);
+    assert.equal(churn.from, new Date(gw.history.startedAt).toISOString());
+    assert.equal(churn.minReady, 0);
+    assert.ok(churn.maxReady >= 4, JSON.stringify(churn));
+    assert.ok(churn.noReadySeconds >= 1.2, JSON.stringify(churn));
+    assert.equal(churn.changeSets, d.service.changes.totalCount, 'every change set in the window is an endpoint change set');
   });
 });
