@@ -84,7 +84,7 @@ export function namespaceNotWatched(namespace: string, watched: readonly string[
 export function historyTruncated(retainedSince: number): Warning {
   return {
     code: WarningCode.HISTORY_TRUNCATED,
-    message: `history: expected a range the history retains, got one that starts earlier: the history is complete only from ${new Date(retainedSince).toISOString()} (--history-window, --history-max; the gateway's start)`,
+    message: `history: expected a range the history retains, got one reaching change sets it dropped: it is complete only from ${new Date(retainedSince).toISOString()} (--history-window, --history-max)`,
   };
 }
 

@@ -152,6 +152,16 @@ export class EndpointHistory {
     return this.droppedAt === null ? this.startedAt : this.droppedAt + 1;
   }
 
+  /**
+   * Whether retention dropped steps at or after `ms` (a range starting there is missing them).
+   * A range that starts before the gateway's start is not: nothing was dropped, the gateway was
+   * not running (`retainedSince` says so).
+   */
+  droppedSince(ms: number): boolean {
+    this.prune();
+    return this.droppedAt !== null && ms <= this.droppedAt;
+  }
+
   /** When the gateway observed the endpoint at `address` of `serviceKey` enter the Service and last change readiness. */
   observed(serviceKey: string, address: string): ObservedTimes | null {
     return this.times.get(serviceKey)?.get(address) ?? null;
@@ -267,7 +277,7 @@ export interface HistoryAnswer {
   readonly sets: readonly EndpointChangeSet[];
   /** Change sets in range before `afterOrd` in the reading order (for hasPreviousPage). */
   readonly skipped: number;
-  /** The range asks for more than retention holds: its start is before `retainedSince`, or an oldest-first `afterOrd` is older than what resumes. */
+  /** Retention dropped change sets the range asks for: its start is at or before the newest dropped, or an oldest-first `afterOrd` is older than what resumes. */
   readonly truncated: boolean;
   /** See EndpointHistory.retainedSince. */
   readonly retainedSince: number;
@@ -292,6 +302,6 @@ export function changeSetsIn(history: EndpointHistory, f: EndpointFilter, range:
     const a = range.afterOrd;
     while (start < sets.length && (range.newestFirst ? sets[start]!.seq >= a : sets[start]!.seq <= a)) start++;
   }
-  const truncated = (range.sinceMs !== null && range.sinceMs < retainedSince) || (!range.newestFirst && range.afterOrd !== null && range.afterOrd < oldest);
+  const truncated = (range.sinceMs !== null && history.droppedSince(range.sinceMs)) || (!range.newestFirst && range.afterOrd !== null && range.afterOrd < oldest);
   return { sets: start === 0 ? sets : sets.slice(start), skipped: start, truncated, retainedSince };
 }

@@ -116,7 +116,7 @@ describe('Churn', () => {
     }
   });
 
-  it('clips a window longer than the history to where it starts, says so (HISTORY_TRUNCATED), and counts a Service scaled to zero as time without a ready endpoint', async () => {
+  it('clips a window longer than the history to where it starts (complete false), and counts a Service scaled to zero as time without a ready endpoint', async () => {
     const w = new World({ services: [service('shop', 'web')], slices: [sliceOf(new Map([['10.4.0.1', true]]))] });
     w.now = w.history.startedAt + 10_000;
     w.cache.slices.upsert(slice('shop', 'web-abc', 'web', []));
@@ -127,6 +127,19 @@ describe('Churn', () => {
     assert.equal(Date.parse(c.from), w.history.startedAt);
     assert.equal(c.noReadySeconds, 5);
     assert.deepEqual([c.minReady, c.maxReady, c.endpointsRemoved], [0, 1, 1]);
+    assert.equal((r.extensions as any)?.warnings, undefined, 'the gateway is younger than the window: nothing was dropped');
+  });
+
+  it('says HISTORY_TRUNCATED when retention dropped change sets inside the window', async () => {
+    const w = new World({ services: [service('shop', 'web')], slices: [sliceOf(new Map([['10.4.0.1', true]]))] }, { maxSteps: 1 });
+    w.now = w.history.startedAt + 1000;
+    w.cache.slices.upsert(sliceOf(new Map([['10.4.0.1', false]])));
+    w.now += 1000;
+    w.cache.slices.upsert(sliceOf(new Map([['10.4.0.1', true]])));
+    w.now += 1000;
+    const r = await w.run(Churn('1m', 1));
+    const c = (r.data as any).service.churn;
+    assert.deepEqual([c.complete, c.changeSets, Date.parse(c.from)], [false, 1, w.history.startedAt + 1001]);
     assert.deepEqual((r.extensions as any).warnings.map((x: any) => x.code), ['HISTORY_TRUNCATED']);
   });
 

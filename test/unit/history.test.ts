@@ -122,10 +122,11 @@ describe('History: Service.changes', () => {
     assert.deepEqual((before.extensions as any)?.warnings?.map((x: any) => x.code), ['HISTORY_TRUNCATED']);
   });
 
-  it('keeps change sets for --history-window: older ones are dropped as time passes, and a query before the start of the gateway is truncated too', async () => {
+  it('keeps change sets for --history-window: older ones are dropped as time passes; a query from before the gateway started says where the history starts, without a warning (nothing was dropped)', async () => {
     const { w, web1 } = world({ windowMs: 60_000 });
     const early = await w.run(Changes(`since: "${new Date(T0 - 1).toISOString()}"`));
-    assert.deepEqual((early.extensions as any)?.warnings?.map((x: any) => x.code), ['HISTORY_TRUNCATED'], 'before the start');
+    assert.equal((early.extensions as any)?.warnings, undefined);
+    assert.equal((early.data as any).service.changes.retainedSince, new Date(w.history.startedAt).toISOString());
     step(w, T0 + 1000, [endpoint('10.4.1.1', { pod: web1 })]);
     step(w, T0 + 30_000, [endpoint('10.4.1.1', { pod: web1, ready: false })]);
     w.now = T0 + 61_000; // exactly one window after the first: kept
@@ -134,6 +135,8 @@ describe('History: Service.changes', () => {
     const c = (await w.data(Changes(''))).service.changes;
     assert.equal(c.totalCount, 1);
     assert.equal(c.retainedSince, new Date(T0 + 1001).toISOString());
+    const dropped = await w.run(Changes(`since: "${new Date(T0 + 1000).toISOString()}"`));
+    assert.deepEqual((dropped.extensions as any)?.warnings?.map((x: any) => x.code), ['HISTORY_TRUNCATED']);
   });
 
   it('shows a relist as RESYNC carrying the difference across it, not as individual changes', async () => {

@@ -176,8 +176,8 @@ export type EndpointChangeSetConnection = {
   readonly pageInfo: PageInfo;
   /**
    * The history is complete from this time on (RFC 3339): the gateway's start, or just after the
-   * newest change set dropped by retention (`--history-window`, `--history-max`). A request for
-   * earlier times also carries the warning HISTORY_TRUNCATED.
+   * newest change set dropped by retention (`--history-window`, `--history-max`). A request
+   * reaching change sets retention dropped also carries the warning HISTORY_TRUNCATED.
    */
   readonly retainedSince: Scalars['String']['output'];
   /** Change sets matching the arguments in the retained history, over all pages. */
@@ -1099,8 +1099,8 @@ export type Service = {
    * What changed in this Service's endpoints, from the gateway's history: change sets at or after
    * `since` (RFC 3339) and after the `after` cursor (a change set's cursor, from here or from a
    * subscription), `first` of them in `order` (NEWEST_FIRST by default). A relist appears as
-   * RESYNC. Asking for more than retention holds answers what is held, with `retainedSince` and
-   * the warning HISTORY_TRUNCATED. With NEWEST_FIRST, `after` pages towards older change sets.
+   * RESYNC. Asking for more than the history holds answers what it holds, with `retainedSince`
+   * (and the warning HISTORY_TRUNCATED when retention dropped some of it). With NEWEST_FIRST, `after` pages towards older change sets.
    * Null with FORBIDDEN when the caller may not list the Service's EndpointSlices.
    */
   readonly changes?: Maybe<EndpointChangeSetConnection>;
@@ -1223,7 +1223,7 @@ export type ServiceChurn = {
   readonly endpointsRemoved: Scalars['Int']['output'];
   /** Endpoints that flipped at least `flapThreshold` times, by address. */
   readonly flapping: ReadonlyArray<FlappingEndpoint>;
-  /** Start of the window covered (RFC 3339): the asked start, or where the history starts when that is later (then `complete` is false and the answer carries HISTORY_TRUNCATED). */
+  /** Start of the window covered (RFC 3339): the asked start, or where the history starts when that is later (the gateway's start, or just after what retention dropped: then the answer also carries HISTORY_TRUNCATED); `complete` is false then. */
   readonly from: Scalars['String']['output'];
   /** When the newest change set in the window happened (RFC 3339); null without one. */
   readonly lastChange?: Maybe<Scalars['String']['output']>;

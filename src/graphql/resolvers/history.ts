@@ -114,7 +114,7 @@ export async function serviceChurn(namespace: string, name: string, args: ChurnA
   const { windowMs, flapThreshold } = churnArgs(args);
   await ctx.loaders.endpointsByService.load(`${namespace}/${name}`);
   const stats = churnOf(history, history.feed, `${namespace}/${name}`, windowMs, ctx.now, flapThreshold);
-  if (!stats.complete) ctx.warnings.add(historyTruncated(stats.from));
+  if (history.droppedSince(ctx.now - windowMs)) ctx.warnings.add(historyTruncated(stats.from));
   return stats;
 }
 
@@ -127,7 +127,7 @@ export async function queryChurnRanking(args: ChurnArgs & { readonly namespace?:
   await ctx.loaders.permissions.require('endpointslices', namespace ?? AllNamespaces);
   const prefix = namespace === null ? null : `${namespace}/`;
   const ranked = churnRanking(history, history.feed, windowMs, ctx.now, (k) => prefix === null || k.startsWith(prefix), flapThreshold);
-  if (ranked.some((r) => !r.complete) || (ranked.length === 0 && ctx.now - windowMs < history.retainedSince())) ctx.warnings.add(historyTruncated(history.retainedSince()));
+  if (history.droppedSince(ctx.now - windowMs)) ctx.warnings.add(historyTruncated(history.retainedSince()));
   return ranked.slice(0, first);
 }
 
