@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { endpoint, pod, service, slice, World } from './graphql-fixtures.ts';
+import { endpoint, pod, service, slice, TableAccess, World } from './graphql-fixtures.ts';
 import { parseDuration } from '../../src/model/text.ts';
 
 const T0 = Date.parse('2025-03-01T12:00:00Z');
@@ -190,5 +190,29 @@ describe('Services below a readiness threshold', () => {
     assert.deepEqual(await names('readyBelow: 2, readyFractionBelow: 0.5'), ['none', 'noslices']);
     const bad = await w.run(`{ services(readyFractionBelow: 1.5) { totalCount } }`);
     assert.equal(bad.errors?.[0]?.extensions?.['code'], 'INVALID_ARGUMENT');
+  });
+});
+
+describe('History: who may see it', () => {
+  it('answers history questions only where the caller may list EndpointSlices: FORBIDDEN (the field null) elsewhere, the rest still answered', async () => {
+    const { w } = world();
+    w.access = new TableAccess('alice', [
+      ['list', 'services', 'shop'],
+      ['list', 'endpointslices', 'shop'],
+      ['list', 'services', 'kube-system'],
+    ]);
+    const ok = await w.run(`{ changes(namespace: "shop") { totalCount } churnRanking(namespace: "shop", window: "1h") { name } service(namespace: "shop", name: "web") { changes { totalCount } churn { changeSets } } }`);
+    assert.deepEqual(ok.errors ?? [], []);
+    const denied = await w.run(`{ changes { totalCount } churnRanking(window: "1h") { name } shop: changes(namespace: "shop") { totalCount } }`);
+    assert.deepEqual((denied.errors ?? []).map((e) => [e.path?.join('.'), e.extensions?.['code']]), [
+      ['changes', 'FORBIDDEN'],
+      ['churnRanking', 'FORBIDDEN'],
+    ]);
+    assert.deepEqual(JSON.parse(JSON.stringify(denied.data)), { changes: null, churnRanking: null, shop: { totalCount: 0 } });
+    // Services visible, their EndpointSlices not: the Service answers, its history is null.
+    w.cache.services.upsert(service('kube-system', 'dns'));
+    const hidden = await w.run(`{ service(namespace: "kube-system", name: "dns") { metadata { name } changes { totalCount } churn { changeSets } } }`);
+    assert.deepEqual(JSON.parse(JSON.stringify(hidden.data)), { service: { metadata: { name: 'dns' }, changes: null, churn: null } });
+    assert.deepEqual((hidden.errors ?? []).map((e) => e.extensions?.['code']), ['FORBIDDEN', 'FORBIDDEN']);
   });
 });

@@ -56,7 +56,7 @@ export const EndpointSince = {
 
 /** `Service.changes`: FORBIDDEN (the field null) when the caller may not list the Service's EndpointSlices. */
 export async function serviceChanges(namespace: string, name: string, args: HistoryArgs, ctx: GatewayContext): Promise<ChangeSetPage> {
-  await ctx.loaders.endpointsByService.load(`${namespace}/${name}`);
+  await ctx.loaders.permissions.require('endpointslices', namespace);
   return historyPage(ctx, { namespace, name, selector: null, node: null, zone: null }, args);
 }
 
@@ -112,7 +112,7 @@ export interface ChurnArgs {
 export async function serviceChurn(namespace: string, name: string, args: ChurnArgs, ctx: GatewayContext): Promise<ChurnStats> {
   const history = requireHistory(ctx.history);
   const { windowMs, flapThreshold } = churnArgs(args);
-  await ctx.loaders.endpointsByService.load(`${namespace}/${name}`);
+  await ctx.loaders.permissions.require('endpointslices', namespace);
   const stats = churnOf(history, history.feed, `${namespace}/${name}`, windowMs, ctx.now, flapThreshold);
   if (history.droppedSince(ctx.now - windowMs)) ctx.warnings.add(historyTruncated(stats.from));
   return stats;
