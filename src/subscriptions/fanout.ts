@@ -24,6 +24,12 @@
  * queued behind it are not delivered to that subscriber again. Object streams send what starts
  * or stops matching as ADDED or DELETED, as the API server's filtered watch does.
  *
+ * Health and calmer streams: a `serviceHealth` topic judges each change set of its scope
+ * against its threshold (model/health.ts) and sends one event per change of state, not per
+ * flip. An `endpointChanges(coalesce:)` topic holds a Service's change sets from its first
+ * change for one interval, then sends their fold (model/changesets.ts `coalesce`), per starting
+ * point of its subscribers, with the last change's cursor.
+ *
  * Slow subscribers: while its socket is writable, frames go straight out; behind that, change
  * sets queue. Past `maxQueue` live change sets they are coalesced to the latest state per
  * Service; if more than `maxQueue` distinct Services are still waiting, or the socket has not
