@@ -13,8 +13,7 @@ import type {
   ServiceRecord,
   SliceEndpoint,
 } from '../kube/records.ts';
-import type { EndpointCounts, MergedEndpoint } from '../model/endpoints.ts';
-import type { EndpointChange } from '../model/diff.ts';
+import type { MergedEndpoint } from '../model/endpoints.ts';
 import type { AnyRecord, Kind } from '../kube/records.ts';
 
 export type {

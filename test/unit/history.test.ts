@@ -98,6 +98,10 @@ describe('History: Service.changes', () => {
     assert.equal(iso.totalCount, 2, 'since is inclusive');
     const ago = (await w.data(Changes(`since: "1m"`))).service.changes;
     assert.equal(ago.totalCount, 1);
+    const local = await w.run(Changes(`since: "2025-03-01T12:00:00"`));
+    assert.equal(local.errors?.[0]?.extensions?.['code'], 'INVALID_ARGUMENT', 'a time without an offset is not RFC 3339');
+    const offset = (await w.data(Changes(`since: "2025-03-01T13:00:01+01:00"`))).service.changes;
+    assert.equal(offset.totalCount, 2, 'an offset is honoured');
     const bad = await w.run(Changes(`since: "yesterday"`));
     assert.equal(bad.errors?.[0]?.extensions?.['code'], 'INVALID_ARGUMENT');
     assert.match(bad.errors![0]!.message, /^since: expected an RFC 3339 time .* got "yesterday"$/);

@@ -151,7 +151,7 @@ export const ServiceChurn: ServiceChurnResolvers = {
 export function timeArg(argument: string, value: string, now: number): number {
   const ago = parseDuration(value);
   if (ago !== null) return now - ago;
-  const ms = /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(ms)) throw badUserInput(ErrorCode.INVALID_ARGUMENT, `${argument}: expected an RFC 3339 time (2026-01-02T15:04:05Z) or a duration back from now (90s, 10m, 1h), got ${quote(value)}`);
   return ms;
 }
