@@ -24,7 +24,7 @@ import type {
   SinceSource,
 } from '../generated/resolvers-types.ts';
 import type { ChangeSetPage, EndpointParent } from '../parents.ts';
-import { historyTruncated } from '../warnings.ts';
+import { historyTruncated, namespaceNotWatched } from '../warnings.ts';
 
 
 /** `Endpoint.readySince` and `Endpoint.inServiceSince`. */
@@ -64,6 +64,7 @@ export async function serviceChanges(namespace: string, name: string, args: Hist
 export async function queryChanges(args: HistoryArgs & { readonly namespace?: string | null; readonly labelSelector?: string | null }, ctx: GatewayContext): Promise<ChangeSetPage> {
   const namespace = optionalNamespaceArg(args.namespace);
   const selector = selectorArg(args.labelSelector);
+  noteUnwatched(ctx, namespace);
   await ctx.loaders.permissions.require('endpointslices', namespace ?? AllNamespaces);
   return historyPage(ctx, { namespace, name: null, selector, node: null, zone: null }, args);
 }
@@ -124,6 +125,7 @@ export async function queryChurnRanking(args: ChurnArgs & { readonly namespace?:
   const namespace = optionalNamespaceArg(args.namespace);
   const { windowMs, flapThreshold } = churnArgs(args);
   const first = firstArg(args.first ?? 10, ctx);
+  noteUnwatched(ctx, namespace);
   await ctx.loaders.permissions.require('endpointslices', namespace ?? AllNamespaces);
   const prefix = namespace === null ? null : `${namespace}/`;
   const ranked = churnRanking(history, history.feed, windowMs, ctx.now, (k) => prefix === null || k.startsWith(prefix), flapThreshold);
@@ -201,6 +203,12 @@ function historyPage(ctx: GatewayContext, f: EndpointFilter, args: HistoryArgs):
     sortKeyOf: (cs: ChangeSet) => String(cs.seq),
     retainedSince: answer.retainedSince,
   });
+}
+
+/** A namespace outside --namespaces has no history: the answer is empty, and says why. */
+function noteUnwatched(ctx: GatewayContext, namespace: string | null): void {
+  const watched = ctx.loaders.watched.namespaces;
+  if (namespace !== null && watched !== null && !watched.includes(namespace)) ctx.warnings.add(namespaceNotWatched(namespace, watched));
 }
 
 function requireHistory(history: EndpointHistory | null): EndpointHistory {
