@@ -37,7 +37,7 @@ import { createContext } from '../src/graphql/context.ts';
 import { OperationPipeline } from '../src/graphql/pipeline.ts';
 import { Fanout } from '../src/subscriptions/fanout.ts';
 import { subscriptionResolvers } from '../src/subscriptions/resolvers.ts';
-import { changeSetOf, type EndpointFilter } from '../src/subscriptions/changesets.ts';
+import { changeSetOf, type EndpointFilter } from '../src/model/changesets.ts';
 import { WsGateway } from '../src/server/ws.ts';
 import { createLogger } from '../src/log.ts';
 

@@ -8,6 +8,7 @@ import { ApiClient, ConfigError, loadKubeConfig, type ClusterSource } from './ku
 import { ClusterCache, RouteKinds } from './kube/cache.ts';
 import { preflight, requirements } from './kube/preflight.ts';
 import { EndpointFeed } from './model/endpoint-feed.ts';
+import { EndpointHistory } from './model/history.ts';
 import { buildGatewaySchema } from './graphql/schema.ts';
 import { createContext, type GatewayContext } from './graphql/context.ts';
 import { DefaultLimits, resolveLimits, type Limits } from './graphql/limits.ts';
@@ -32,6 +33,8 @@ export interface Gateway {
   readonly cache: ClusterCache;
   readonly feed: EndpointFeed;
   readonly fanout: Fanout;
+  /** The endpoint history: subscriptions resume from it, history queries page it. */
+  readonly history: EndpointHistory;
   readonly server: GatewayServer<GatewayContext>;
   readonly metrics: GatewayMetrics;
   /** The demo cluster, when serving it. */
@@ -102,7 +105,7 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
   const feed = new EndpointFeed(cache.slices, (k) => cache.slicesByService(k));
   feed.start();
   serving = composeServing(cfg, { cache, feed }, log, { tls, client });
-  const { server, fanout, metrics } = serving;
+  const { server, fanout, metrics, history } = serving;
   cache.start();
   let address;
   try {
@@ -136,6 +139,7 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
     cache,
     feed,
     fanout,
+    history,
     server,
     metrics,
     demo,
@@ -149,6 +153,7 @@ export async function startGateway(cfg: Config, opts: AppOptions): Promise<Gatew
         }
         await server!.stop();
         fanout.stop();
+        history.stop();
         feed.stop();
         await cache.stop();
         client.close();
@@ -165,6 +170,8 @@ export interface Serving {
   readonly server: GatewayServer<GatewayContext>;
   readonly fanout: Fanout;
   readonly metrics: GatewayMetrics;
+  /** The endpoint history (started): subscriptions resume from it, queries page it. */
+  readonly history: EndpointHistory;
 }
 
 /**
@@ -180,12 +187,14 @@ export function composeServing(
   opts: { tls?: ServingCertificate | null; client?: ReviewClient | null; execution?: Execution } = {},
 ): Serving {
   const { cache, feed } = sources;
+  const history = new EndpointHistory(feed, cache.services, { maxSteps: cfg.limits.historyMax, windowMs: cfg.limits.historyWindowMs });
+  history.start();
   const tls = opts.tls !== undefined ? opts.tls : servingCertificate(cfg, log);
   let metrics: GatewayMetrics | null = null;
   const auth = callerAuth(cfg, opts.client ?? null, { onDecision: (kind, outcome, cached, ms) => metrics?.onAuthDecision(kind, outcome, cached, ms) });
   const limits = limitsOf(cfg);
   const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
-  const context = (access: Access, verb: Verb = 'list') => createContext(sources, { limits, access, verb });
+  const context = (access: Access, verb: Verb = 'list') => createContext({ ...sources, history }, { limits, access, verb });
   const pipeline = new OperationPipeline({ schema, limits, introspection: cfg.introspection, logger: log, execution: opts.execution });
   const fanout = new Fanout({
     pipeline,
@@ -195,7 +204,7 @@ export function composeServing(
     maxQueue: cfg.limits.wsMaxQueue,
     slowTimeoutMs: cfg.limits.wsSlowTimeoutMs,
     reauthorizeMs: auth.mode === 'kubernetes' ? cfg.authAllowedTtlMs : 0,
-    historySize: cfg.limits.wsHistory,
+    history,
     onDelivered: (ms) => metrics?.onDelivered(ms),
     onSlowSubscriber: () => metrics?.onSlowSubscriber(),
     logger: log,
@@ -227,7 +236,7 @@ export function composeServing(
     tls,
     logger: log,
   });
-  return { server, fanout, metrics };
+  return { server, fanout, metrics, history };
 }
 
 /** Said at start and in /readyz when `--auth none` listens beyond loopback. */

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from './kube/client.ts';
 import { LogLevels, type LogFormat, type LogLevel } from './log.ts';
 import { DefaultLimits } from './graphql/limits.ts';
+import { parseDuration } from './model/text.ts';
 
 export { ConfigError };
 
@@ -69,7 +70,10 @@ export interface LimitsConfig {
   wsMaxQueue: number;
   wsSlowTimeoutMs: number;
   wsKeepAliveMs: number;
-  wsHistory: number;
+  /** Steps (endpoint changes, Service label changes) the history keeps, at most. */
+  historyMax: number;
+  /** Age of the oldest step the history keeps, at most (ms). */
+  historyWindowMs: number;
 }
 
 interface Option {
@@ -112,7 +116,8 @@ export const Options: Readonly<Record<string, Option>> = {
   'ws-max-queue': { type: 'string', help: 'change sets queued per slow subscriber before they are coalesced per Service; more distinct Services than this closes it (4008)', default: '1000' },
   'ws-slow-timeout-ms': { type: 'string', help: 'a subscriber whose socket does not drain for this long while change sets wait is closed (4008), in ms', default: '20000' },
   'ws-keepalive-ms': { type: 'string', help: 'WebSocket ping interval; a socket that neither answers nor reads for one interval is terminated, in ms', default: '30000' },
-  'ws-history': { type: 'string', help: 'endpoint changes and Service label changes kept so a reconnecting subscriber can resume from its cursor', default: '10000' },
+  'history-max': { type: 'string', help: 'endpoint changes and Service label changes the history keeps (resuming subscribers, changes queries, churn), whichever of this and --history-window binds first', default: '10000' },
+  'history-window': { type: 'string', help: 'how long the history keeps a change (a duration: 90s, 15m, 2h)', default: '15m' },
   'shutdown-delay-seconds': { type: 'string', help: 'on SIGTERM, seconds to stay up unready before closing', default: '0' },
   'demo-churn-per-second': { type: 'string', help: 'demo cluster churn, changes per second (0: none)', default: '2' },
   help: { type: 'boolean', help: 'print this help and exit', default: false },
@@ -160,6 +165,14 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       throw new ConfigError(`${name(flag)}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
     }
     return Number(v);
+  };
+  const duration = (flag: string, min: number, max: number): number => {
+    const v = String(get(flag));
+    const ms = parseDuration(v);
+    if (ms === null || ms < min || ms > max) {
+      throw new ConfigError(`${name(flag)}: expected a duration from ${min / 1000}s to ${max / 3_600_000}h (e.g. 90s, 15m, 2h), got ${JSON.stringify(v)}`);
+    }
+    return ms;
   };
   const list = (flag: string): string[] => (str(flag) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 
@@ -221,7 +234,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       wsMaxQueue: int('ws-max-queue', 1, 1_000_000),
       wsSlowTimeoutMs: int('ws-slow-timeout-ms', 100, 3_600_000),
       wsKeepAliveMs: int('ws-keepalive-ms', 100, 3_600_000),
-      wsHistory: int('ws-history', 0, 10_000_000),
+      historyMax: int('history-max', 0, 10_000_000),
+      historyWindowMs: duration('history-window', 1000, 7 * 86_400_000),
     },
   };
 }

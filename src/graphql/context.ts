@@ -7,6 +7,7 @@ import { OpenAccess, type Access, type Verb } from '../auth/access.ts';
 import { createLoaders, type BatchHook, type LoaderSources, type Loaders } from './loaders.ts';
 import { DefaultLimits, type Limits } from './limits.ts';
 import { Warnings } from './warnings.ts';
+import type { EndpointHistory } from '../model/history.ts';
 
 export interface GatewayContext {
   /** Who is calling and what they may see (OpenAccess when authorization is off). */
@@ -21,9 +22,14 @@ export interface GatewayContext {
   readonly now: number;
   /** What the loaders noted that may make the answer emptier than the cluster: sent as `extensions.warnings`. */
   readonly warnings: Warnings;
+  /** The endpoint history (change sets, observed times, churn); null where none is kept (fixtures). */
+  readonly history: EndpointHistory | null;
 }
 
-export type GatewaySources = LoaderSources;
+export interface GatewaySources extends LoaderSources {
+  /** @default null // no history: history fields answer HISTORY_NOT_KEPT */
+  readonly history?: EndpointHistory | null;
+}
 
 export interface ContextOptions {
   /** @default DefaultLimits */
@@ -53,5 +59,6 @@ export function createContext(sources: GatewaySources, options: ContextOptions =
     loaders: createLoaders(sources, { onBatch: options.onBatch, access, verb, warnings }),
     limits: options.limits ?? DefaultLimits,
     now: (options.clock ?? Date.now)(),
+    history: sources.history ?? null,
   };
 }

@@ -16,6 +16,7 @@ import { matches } from '../model/selector.ts';
 import { nameArg, optionalNamespaceArg, pageArgs, selectorArg, type PageArgs } from './args.ts';
 import type { GatewayContext } from './context.ts';
 import { namespaceNotWatched } from './warnings.ts';
+import { badUserInput, ErrorCode } from './errors.ts';
 import { endpointSortKey, mapPage, objectSortKey, paginate, serviceEndpointSortKey } from './pagination.ts';
 import { EndpointParent, type EndpointPage, type EndpointSlicePage, type NodePage, type PodPage, type ServicePage } from './parents.ts';
 
@@ -31,6 +32,10 @@ export interface ServiceFilters extends PageArgs {
    * EndpointSlices as `hasReadyEndpoints` does.
    */
   readonly readinessFiltered?: boolean;
+  /** Fewer ready endpoints than this. */
+  readonly readyBelow?: number | null;
+  /** Ready over all endpoints below this (0 for a Service without endpoints). */
+  readonly readyFractionBelow?: number | null;
 }
 
 export interface PodFilters extends PageArgs {
@@ -73,24 +78,34 @@ export async function serviceConnection(ctx: GatewayContext, services: Promise<r
   const namespace = optionalNamespaceArg(f.namespace);
   const selector = selectorArg(f.labelSelector);
   // Readiness comes from the EndpointSlices: a namespace named explicitly needs both.
-  const allowed = mayList(ctx, 'services', namespace, f.hasReadyEndpoints != null || f.readinessFiltered === true ? 'endpointslices' : null);
+  const byReadiness = f.hasReadyEndpoints != null || f.readyBelow != null || f.readyFractionBelow != null;
+  if (f.readyFractionBelow != null && !(f.readyFractionBelow >= 0 && f.readyFractionBelow <= 1)) {
+    throw badUserInput(ErrorCode.INVALID_ARGUMENT, `readyFractionBelow: expected a fraction from 0 to 1, got ${f.readyFractionBelow}`);
+  }
+  const allowed = mayList(ctx, 'services', namespace, byReadiness || f.readinessFiltered === true ? 'endpointslices' : null);
   if (allowed) await allowed;
   const list = await services;
+  const readyCounted = f.readyBelow != null || f.readyFractionBelow != null;
   let out =
-    selector === null && f.type == null && f.headless == null && allIn(list, namespace)
+    selector === null && f.type == null && f.headless == null && !readyCounted && allIn(list, namespace)
       ? list
       : list.filter(
           (s) =>
             (namespace === null || s.meta.namespace === namespace) &&
             (selector === null || matches(selector, s.meta.labels)) &&
             (f.type == null || s.type === f.type) &&
-            (f.headless == null || (s.clusterIP === 'None') === f.headless),
+            (f.headless == null || (s.clusterIP === 'None') === f.headless) &&
+            (!readyCounted || s.type !== 'ExternalName'),
         );
-  if (f.hasReadyEndpoints != null) {
+  if (byReadiness) {
     const views = await ctx.loaders.endpointsByService.loadMany(out.map((s) => objectKey(s.meta)));
     out = out.filter((_, i) => {
       const view = views[i];
-      return ((view != null && !(view instanceof Error) && view.counts.ready > 0) === f.hasReadyEndpoints);
+      const counts = view != null && !(view instanceof Error) ? view.counts : { ready: 0, total: 0 };
+      if (f.hasReadyEndpoints != null && counts.ready > 0 !== f.hasReadyEndpoints) return false;
+      if (f.readyBelow != null && !(counts.ready < f.readyBelow)) return false;
+      if (f.readyFractionBelow != null && !((counts.total === 0 ? 0 : counts.ready / counts.total) < f.readyFractionBelow)) return false;
+      return true;
     });
   }
   return paginate('Service', out, objectSortKey, request);

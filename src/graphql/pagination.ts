@@ -14,7 +14,7 @@ import type { EndpointSliceRecord, NodeRecord, PodRecord, ServiceRecord } from '
 import type { EndpointParent } from './parents.ts';
 
 /** The kind of a connection, carried in its cursors: a Pod cursor is refused by a Service connection. */
-export type CursorKind = 'Service' | 'Pod' | 'Node' | 'EndpointSlice' | 'Endpoint' | 'Ingress';
+export type CursorKind = 'Service' | 'Pod' | 'Node' | 'EndpointSlice' | 'Endpoint' | 'Ingress' | 'endpointChanges';
 
 /** One page of a connection; the mapper of every `XConnection` type. */
 export interface Page<T> {

@@ -13,8 +13,7 @@ import type {
   ServiceRecord,
   SliceEndpoint,
 } from '../kube/records.ts';
-import type { EndpointCounts, MergedEndpoint } from '../model/endpoints.ts';
-import type { EndpointChange } from '../model/diff.ts';
+import type { MergedEndpoint } from '../model/endpoints.ts';
 import type { AnyRecord, Kind } from '../kube/records.ts';
 import type { IngressBackend, IngressPath, IngressRecord, IngressRule } from '../kube/routes.ts';
 import type { IngressMatch } from '../model/ingress-match.ts';
@@ -142,28 +141,17 @@ export type AnyPage = Page<unknown>;
 
 // Subscription payloads (the fan-out builds them; resolvers in src/subscriptions shape them).
 
-/** SNAPSHOT: the state when the subscription started; CHANGE: a live change; RESYNC: replace what you hold (after a relist or an unresumable cursor). */
-export type ChangeSetType = 'SNAPSHOT' | 'CHANGE' | 'RESYNC';
+export type { ChangeSetType, EndpointChangeSet } from '../model/changesets.ts';
+import type { EndpointChangeSet } from '../model/changesets.ts';
 
-export interface EndpointChangeSet {
-  readonly type: ChangeSetType;
-  readonly serviceKey: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly added: readonly MergedEndpoint[];
-  readonly removed: readonly MergedEndpoint[];
-  readonly changed: readonly EndpointChange[];
-  /** Every endpoint after the change, narrowed. */
-  readonly endpoints: readonly MergedEndpoint[];
-  readonly counts: EndpointCounts;
-  /** Resume point: pass it as `after` to continue from here. */
-  readonly cursor: string;
-  /** When the change was computed (ms since epoch). */
-  readonly at: number;
-  /** What the subscriber held for this Service before the set (narrowed, sorted), kept for coalescing a slow subscriber's queue. */
-  readonly held: readonly MergedEndpoint[];
-  readonly seq: number;
+/** A page of history change sets (`EndpointChangeSetConnection`): cursors are the change sets' own. */
+export interface ChangeSetPage extends Page<EndpointChangeSet> {
+  /** Where the history is complete from (ms since epoch). */
+  readonly retainedSince: number;
 }
+export type ChangeSetEdge = Edge<EndpointChangeSet>;
+export type { ChurnStats } from '../model/churn.ts';
+export type { HealthEvent } from '../model/health.ts';
 
 /** `EndpointChange` parent: both sides already placed in their Service. */
 export interface EndpointChangeParent {

@@ -45,6 +45,7 @@ import {
 } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values.js';
 import { CursorError, decodeCursor } from '../model/cursor.ts';
+import { parseDuration } from '../model/text.ts';
 import type { Selector } from '../model/selector.ts';
 import { nameArg, namespaceArg, selectorArg } from './args.ts';
 import { badUserInput, ErrorCode, isErrorCode, quote, withCode } from './errors.ts';
@@ -80,6 +81,12 @@ export interface SubscriptionArgs {
   readonly snapshot: boolean;
   /** The sequence number the `after` cursor encodes, or null. */
   readonly after: string | null;
+  /** `serviceHealth`: ready endpoints a healthy Service has at least. @default 1 */
+  readonly minReady: number;
+  /** `serviceHealth`: ready fraction a healthy Service has at least, or null. */
+  readonly minReadyFraction: number | null;
+  /** `endpointChanges`: the coalescing interval in ms, or null. */
+  readonly coalesceMs: number | null;
 }
 
 export type PreparedOperation =
@@ -314,6 +321,17 @@ export class OperationPipeline {
     if (objectName !== null && namespace === null) {
       throw badUserInput(ErrorCode.INVALID_ARGUMENT, `namespace: expected a namespace with name ${quote(objectName)}, got none`);
     }
+    const minReady = typeof raw['minReady'] === 'number' ? raw['minReady'] : 1;
+    if (minReady < 0) throw badUserInput(ErrorCode.INVALID_ARGUMENT, `minReady: expected at least 0, got ${minReady}`);
+    const minReadyFraction = typeof raw['minReadyFraction'] === 'number' ? raw['minReadyFraction'] : null;
+    if (minReadyFraction !== null && !(minReadyFraction >= 0 && minReadyFraction <= 1)) {
+      throw badUserInput(ErrorCode.INVALID_ARGUMENT, `minReadyFraction: expected a fraction from 0 to 1, got ${minReadyFraction}`);
+    }
+    const coalesce = str(raw['coalesce']);
+    const coalesceMs = coalesce === null ? null : parseDuration(coalesce);
+    if (coalesce !== null && (coalesceMs === null || coalesceMs < 100 || coalesceMs > 3_600_000)) {
+      throw badUserInput(ErrorCode.INVALID_ARGUMENT, `coalesce: expected a duration from 100ms to 1h (e.g. 2s), got ${quote(coalesce)}`);
+    }
     let seq: string | null = null;
     if (after !== null) {
       try {
@@ -334,6 +352,9 @@ export class OperationPipeline {
         zone: zone === null ? null : zoneArg(zone),
         snapshot: raw['snapshot'] !== false,
         after: seq,
+        minReady,
+        minReadyFraction,
+        coalesceMs,
       },
     };
   }

@@ -21,6 +21,7 @@ export const WarningCode = {
   KIND_NOT_WATCHED: 'KIND_NOT_WATCHED',
   NAMESPACE_NOT_WATCHED: 'NAMESPACE_NOT_WATCHED',
   NAMESPACES_HIDDEN: 'NAMESPACES_HIDDEN',
+  HISTORY_TRUNCATED: 'HISTORY_TRUNCATED',
 } as const;
 export type WarningCode = (typeof WarningCode)[keyof typeof WarningCode];
 
@@ -77,6 +78,13 @@ export function namespaceNotWatched(namespace: string, watched: readonly string[
     code: WarningCode.NAMESPACE_NOT_WATCHED,
     namespace,
     message: `namespace: expected one of the watched namespaces ${JSON.stringify(watched)}, got ${JSON.stringify(namespace)} (the gateway knows nothing there)`,
+  };
+}
+
+export function historyTruncated(retainedSince: number): Warning {
+  return {
+    code: WarningCode.HISTORY_TRUNCATED,
+    message: `history: expected a range the history retains, got one reaching change sets it dropped: it is complete only from ${new Date(retainedSince).toISOString()} (--history-window, --history-max)`,
   };
 }
 

@@ -140,6 +140,7 @@ export function ingestPod(o: any): PodRecord {
     hostIP: pooled(str(status.hostIP)),
     nodeName: pooled(str(spec.nodeName)),
     ready: conditionStatus(status.conditions, 'Ready'),
+    readySince: conditionSince(status.conditions, 'Ready'),
     containers,
   });
 }
@@ -306,6 +307,11 @@ function conditionStatus(conditions: unknown, type: string): boolean | null {
   const c = arr(conditions).find((x: any) => x?.type === type);
   if (!c) return null;
   return c.status === 'True' ? true : c.status === 'False' ? false : null;
+}
+
+function conditionSince(conditions: unknown, type: string): string | null {
+  const c = arr(conditions).find((x: any) => x?.type === type);
+  return c ? timestamp(c.lastTransitionTime) : null;
 }
 
 function timestamp(v: unknown): string | null {

@@ -151,6 +151,8 @@ export interface PodRecord {
   readonly nodeName: string | null;
   /** Status of the Ready condition: true, false, or null when absent/unknown. */
   readonly ready: boolean | null;
+  /** The Ready condition's `lastTransitionTime` (RFC 3339), or null when absent. */
+  readonly readySince: string | null;
   readonly containers: readonly ContainerRecord[];
 }
 

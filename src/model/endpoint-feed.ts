@@ -46,13 +46,16 @@ export class EndpointFeed {
   private readonly listeners = new Set<FeedListener>();
   private unsubscribe: (() => void) | null = null;
   private nextSeq = 1;
+  private readonly clock: () => number;
 
   /**
    * @param slicesOf the slices of one Service, from the store's index (ClusterCache.slicesByService).
+   * @param clock stamps each change's `at` (tests). @default Date.now
    */
-  constructor(slices: Store<EndpointSliceRecord>, slicesOf: (serviceKey: string) => EndpointSliceRecord[]) {
+  constructor(slices: Store<EndpointSliceRecord>, slicesOf: (serviceKey: string) => EndpointSliceRecord[], clock: () => number = Date.now) {
     this.slices = slices;
     this.slicesOf = slicesOf;
+    this.clock = clock;
   }
 
   /** Build every Service's view from the store's current content, then follow its changes. */
@@ -104,7 +107,7 @@ export class EndpointFeed {
       if (b) affected.add(b);
     }
     const changes: EndpointsChange[] = [];
-    const at = Date.now();
+    const at = this.clock();
     for (const key of [...affected].sort()) {
       const before = this.views.get(key) ?? null;
       const after = this.recompute(key);

@@ -30,3 +30,17 @@ export function sameStrings(a: readonly string[], b: readonly string[]): boolean
 export function rfc3339(ms: number | null): string | null {
   return ms !== null && Number.isFinite(ms) ? new Date(ms).toISOString() : null;
 }
+
+/** Units of `parseDuration`, in ms. */
+const DurationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A duration as Go and kubectl write it, in ms: one or more `<number><unit>` with units `ms`,
+ * `s`, `m`, `h` (`90s`, `5m`, `1h30m`, `1.5s`). Null when `text` is not one.
+ */
+export function parseDuration(text: string): number | null {
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) return null;
+  let ms = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(m[1]) * DurationUnits[m[2]!]!;
+  return Math.round(ms);
+}

@@ -18,11 +18,17 @@
  *   by every subscriber of a topic that starts at the same feed position.
  *
  * Filtered streams: an endpoint subscriber receives the exact difference of its filtered view
- * (changesets.ts). Service label changes are steps beside endpoint changes, in one numbered
- * history that cursors point into, so a Service entering or leaving a label selector is sent
+ * (model/changesets.ts). Service label changes are steps beside endpoint changes, in one numbered
+ * history that cursors point into (model/history.ts, shared with HTTP history queries), so a Service entering or leaving a label selector is sent
  * live and replayed on resume. A start reflects every step logged before it runs; steps still
  * queued behind it are not delivered to that subscriber again. Object streams send what starts
  * or stops matching as ADDED or DELETED, as the API server's filtered watch does.
+ *
+ * Health and calmer streams: a `serviceHealth` topic judges each change set of its scope
+ * against its threshold (model/health.ts) and sends one event per change of state, not per
+ * flip. An `endpointChanges(coalesce:)` topic holds a Service's change sets from its first
+ * change for one interval, then sends their fold (model/changesets.ts `coalesce`), per starting
+ * point of its subscribers, with the last change's cursor.
  *
  * Slow subscribers: while its socket is writable, frames go straight out; behind that, change
  * sets queue. Past `maxQueue` live change sets they are coalesced to the latest state per
@@ -30,9 +36,10 @@
  * drained for `slowTimeoutMs`, the socket is closed as too slow (4008) and counted.
  */
 import { execute, GraphQLError, type DocumentNode } from 'graphql';
-import type { EndpointFeed, FeedBatch, EndpointsChange } from '../model/endpoint-feed.ts';
-import type { ServiceEndpoints } from '../model/endpoints.ts';
-import { matches as matchesSel, sameLabels } from '../model/selector.ts';
+import type { EndpointFeed } from '../model/endpoint-feed.ts';
+import { EndpointHistory, stepChangeSet, type Step } from '../model/history.ts';
+import { matches as matchesSel } from '../model/selector.ts';
+import { healthNow, healthTransition, type HealthThreshold } from '../model/health.ts';
 import type { ClusterCache } from '../kube/cache.ts';
 import type { AnyRecord, Kind } from '../kube/records.ts';
 import { objectKey } from '../kube/records.ts';
@@ -43,7 +50,7 @@ import { authorizationUnavailable, ErrorCode, forbidden } from '../graphql/error
 import { namespaceNotWatched, withWarnings } from '../graphql/warnings.ts';
 import { AllNamespaces, AuthorizationUnavailableError, OpenCaller, type Access, type Caller, type Resource, type Verb } from '../auth/access.ts';
 import type { OperationSink, StopOperation, SubscribePayload } from './sink.ts';
-import { changeSetBetween, coalesce, serviceInScope, snapshotOf, type EndpointChangeSet, type EndpointFilter, type ServiceLabels } from './changesets.ts';
+import { coalesce, serviceInScope, snapshotOf, type EndpointChangeSet, type EndpointFilter, type ServiceLabels } from '../model/changesets.ts';
 import { errorText, type Logger } from '../log.ts';
 
 export interface FanoutOptions {
@@ -67,7 +74,12 @@ export interface FanoutOptions {
    * @default 20_000 // 20 seconds
    */
   slowTimeoutMs?: number;
-  /** Steps (endpoint changes and Service label changes) kept for resuming from a cursor. @default 10_000 // steps */
+  /**
+   * The numbered steps endpoint subscriptions follow, kept for resuming from a cursor (shared
+   * with HTTP history queries). @default a history of its own, started and stopped with the fan-out
+   */
+  history?: EndpointHistory;
+  /** Steps kept by the fan-out's own history, when `history` is not given. @default 10_000 // steps */
   historySize?: number;
   /** Rendering done in one turn of the event loop before yielding to other work. @default 5 // milliseconds */
   sliceMs?: number;
@@ -84,19 +96,15 @@ export type { ObjectEvent, ObjectEventType };
 const ObjectRootFields: Readonly<Record<string, Kind>> = { serviceChanges: 'Service', podChanges: 'Pod', nodeChanges: 'Node' };
 
 /** What a subscriber must be allowed to watch, by root field. */
-const ResourceOfField: Readonly<Record<string, Resource>> = { endpointChanges: 'endpointslices', serviceChanges: 'services', podChanges: 'pods', nodeChanges: 'nodes' };
+const ResourceOfField: Readonly<Record<string, Resource>> = { endpointChanges: 'endpointslices', serviceHealth: 'endpointslices', serviceChanges: 'services', podChanges: 'pods', nodeChanges: 'nodes' };
 
 export class Fanout {
   private readonly options: FanoutOptions;
   private readonly maxQueue: number;
-  private readonly historySize: number;
   private readonly topics = new Map<string, Topic>();
-  /** The steps endpoint subscriptions follow, oldest first (see Step), for resuming from a cursor. */
-  private readonly history: Step[] = [];
-  /** Ordinal of the last step logged: the position a subscriber starting now starts after. */
-  private position = 0;
-  /** A cursor below this no longer resumes: steps after it were dropped from the history. */
-  private oldestResumable = 0;
+  /** The steps endpoint subscriptions follow (see model/history.ts), for resuming from a cursor. */
+  readonly history: EndpointHistory;
+  private readonly ownsHistory: boolean;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly renders: RenderQueue;
   private chain: Promise<void> = Promise.resolve();
@@ -113,25 +121,24 @@ export class Fanout {
   constructor(options: FanoutOptions) {
     this.options = options;
     this.maxQueue = options.maxQueue ?? 1000;
-    this.historySize = options.historySize ?? 10_000;
+    this.ownsHistory = options.history === undefined;
+    this.history = options.history ?? new EndpointHistory(options.feed, options.cache.services, { maxSteps: options.historySize ?? 10_000, windowMs: Number.POSITIVE_INFINITY });
     this.sliceMs = options.sliceMs ?? 5;
     this.renders = new RenderQueue(this.sliceMs);
   }
 
   start(): void {
-    this.unsubscribe.push(this.options.feed.subscribe((b) => this.onFeed(b)));
+    if (this.ownsHistory) this.history.start();
+    this.unsubscribe.push(this.history.subscribe((steps) => this.serially(() => this.publishSteps(steps))));
     for (const kind of ['Service', 'Pod', 'Node'] as const) {
-      this.unsubscribe.push(
-        this.options.cache.storeOf(kind).subscribe((b) => {
-          if (kind === 'Service') this.onServices(b as StoreBatch<AnyRecord>);
-          this.onStore(kind, b as StoreBatch<AnyRecord>);
-        }),
-      );
+      this.unsubscribe.push(this.options.cache.storeOf(kind).subscribe((b) => this.onStore(kind, b as StoreBatch<AnyRecord>)));
     }
   }
 
   stop(): void {
     for (const u of this.unsubscribe.splice(0)) u();
+    for (const t of this.topics.values()) t.dispose();
+    if (this.ownsHistory) this.history.stop();
   }
 
   get subscriberCount(): number {
@@ -204,8 +211,9 @@ export class Fanout {
     this.serially(async () => {
       if (!t.pending.delete(sub)) return; // stopped before it started
       if (t.rootField === 'endpointChanges') this.startEndpoints(t, sub, root.args.snapshot, resumeAfter);
-      sub.startsAfter = this.position;
+      sub.startsAfter = this.history.position;
       t.subscribers.add(sub);
+      if (t.rootField === 'serviceHealth') await this.startHealth(t, sub);
     });
     return () => this.drop(t, sub);
   }
@@ -344,11 +352,11 @@ export class Fanout {
    */
   private startEndpoints(topic: Topic, sub: Subscriber, snapshot: boolean, resumeAfter: number | null): void {
     const f = topic.filter!;
-    const position = this.position;
+    const position = this.history.position;
     if (resumeAfter !== null) {
-      if (resumeAfter >= this.oldestResumable && resumeAfter <= position) {
-        for (const step of this.history) {
-          if (step.ord <= resumeAfter) continue;
+      const steps = this.history.stepsAfter(resumeAfter);
+      if (steps !== null) {
+        for (const step of steps) {
           const cs = stepChangeSet(f, step);
           if (cs) sub.pushStart(cs, false);
         }
@@ -389,49 +397,88 @@ export class Fanout {
     return [...keys].sort();
   }
 
-  /**
-   * Log steps in the order the gateway saw them (the store and feed listeners run
-   * synchronously, so the cache is exactly past them), and publish them through the chain.
-   */
-  private log(steps: Step[]): void {
-    if (steps.length === 0) return;
-    this.history.push(...steps);
-    if (this.history.length > this.historySize) {
-      const dropped = this.history.splice(0, this.history.length - this.historySize);
-      this.oldestResumable = dropped.at(-1)!.ord;
-    }
-    this.serially(() => this.publishSteps(steps));
-  }
-
-  private onFeed(batch: FeedBatch): void {
-    this.log(batch.changes.map((change) => ({ kind: 'endpoints', ord: ++this.position, change, labels: this.labelsOf(change.serviceKey) })));
-  }
-
-  /** Service label changes (creations and deletions included) move Services in and out of label-selector subscriptions. */
-  private onServices(batch: StoreBatch<AnyRecord>): void {
-    const steps: Step[] = [];
-    const at = Date.now();
-    for (const ev of batch.events) {
-      const before = ev.old?.meta.labels ?? null;
-      const after = ev.new?.meta.labels ?? null;
-      if (sameLabels(before, after)) continue;
-      const serviceKey = objectKey((ev.new ?? ev.old)!.meta);
-      steps.push({ kind: 'labels', ord: ++this.position, serviceKey, before, after, view: this.options.feed.get(serviceKey), resync: batch.relist, at });
-    }
-    this.log(steps);
-  }
-
   private async publishSteps(steps: readonly Step[]): Promise<void> {
     for (const topic of [...this.topics.values()]) {
-      if (topic.rootField !== 'endpointChanges' || topic.subscribers.size === 0) continue;
+      if (topic.filter === null || topic.subscribers.size === 0) continue;
       for (const step of steps) {
-        const cs = stepChangeSet(topic.filter!, step);
+        const cs = stepChangeSet(topic.filter, step);
         if (!cs) continue;
         const due = (sub: Subscriber) => sub.startsAfter < step.ord;
         if (!someOf(topic.subscribers, due)) continue; // every subscriber's start already holds it
+        if (topic.rootField === 'serviceHealth') {
+          await this.publishHealth(topic, step, cs, due);
+          continue;
+        }
+        if (topic.coalesceMs !== null) {
+          this.hold(topic, step.ord, cs);
+          continue;
+        }
         const frame = await this.render(topic, cs);
         if (frame !== null) await this.pushAll(topic, (sub) => due(sub) && sub.push(cs, frame));
       }
+    }
+  }
+
+  /** The current health of every Service in a `serviceHealth` topic's scope, to a subscriber starting now. */
+  private async startHealth(topic: Topic, sub: Subscriber): Promise<void> {
+    const at = Date.now();
+    for (const key of this.scopeKeys(topic.filter!)) {
+      const ev = healthNow(topic.health!, key, this.options.feed.get(key)?.counts ?? { ready: 0, total: 0 }, at);
+      const frame = await this.render(topic, ev);
+      if (frame !== null) sub.pushObject(at, frame);
+    }
+  }
+
+  /** A health transition, when the change set crosses the topic's threshold (one event per crossing, not per flip). */
+  private async publishHealth(topic: Topic, step: Step, cs: EndpointChangeSet, due: (sub: Subscriber) => boolean): Promise<void> {
+    if (step.kind === 'labels' && !serviceInScope(topic.filter!, step.serviceKey, step.after)) return; // left scope: no more news of it
+    const entering = step.kind === 'labels';
+    const ev = healthTransition(topic.health!, cs, entering);
+    if (!ev) return;
+    const frame = await this.render(topic, ev);
+    if (frame !== null) await this.pushAll(topic, (sub) => due(sub) && sub.pushObject(ev.at, frame));
+  }
+
+  /**
+   * Hold a change set of a coalescing topic until its Service's interval ends (the first held
+   * set starts it): then one change set goes out per Service, the net difference of those held.
+   */
+  private hold(topic: Topic, ord: number, cs: EndpointChangeSet): void {
+    const held = topic.held.get(cs.serviceKey);
+    if (held) {
+      held.push({ ord, cs });
+      return;
+    }
+    topic.held.set(cs.serviceKey, [{ ord, cs }]);
+    const timer = setTimeout(() => {
+      topic.timers.delete(timer);
+      this.serially(() => this.flush(topic, cs.serviceKey));
+    }, topic.coalesceMs!);
+    topic.timers.add(timer);
+  }
+
+  /**
+   * Send what a coalescing topic held for one Service: per subscriber, the sets after its start
+   * folded into one (subscribers that started at the same point share the frame). Its cursor is
+   * the last set's, so resuming from it is exact.
+   */
+  private async flush(topic: Topic, serviceKey: string): Promise<void> {
+    const held = topic.held.get(serviceKey);
+    topic.held.delete(serviceKey);
+    if (!held || this.topics.get(topic.key) !== topic) return;
+    const groups = new Map<number, Subscriber[]>();
+    for (const sub of topic.subscribers) {
+      const from = held.findIndex((h) => h.ord > sub.startsAfter);
+      if (from < 0) continue;
+      const group = groups.get(from);
+      if (group) group.push(sub);
+      else groups.set(from, [sub]);
+    }
+    for (const [from, subs] of groups) {
+      const one = coalesce(held.slice(from).map((h) => h.cs));
+      if (!one) continue;
+      const frame = await this.render(topic, one);
+      if (frame !== null) for (const sub of subs) sub.push(one, frame);
     }
   }
 
@@ -469,43 +516,14 @@ export class Fanout {
     topic.pending.delete(sub);
     topic.subscribers.delete(sub);
     sub.dispose();
-    if (topic.subscribers.size === 0 && topic.pending.size === 0) this.topics.delete(topic.key);
+    if (topic.subscribers.size === 0 && topic.pending.size === 0) {
+      this.topics.delete(topic.key);
+      topic.dispose();
+    }
   }
 }
 
 // Private:
-
-/**
- * One step endpoint subscriptions follow, numbered in the order the gateway saw it: a change of
- * a Service's merged endpoints (with the Service's labels at that moment), or a change of a
- * Service's labels (creation and deletion included, with its endpoints at that moment). The
- * ordinal is what cursors carry.
- */
-type Step =
-  | { readonly kind: 'endpoints'; readonly ord: number; readonly change: EndpointsChange; readonly labels: ServiceLabels }
-  | {
-      readonly kind: 'labels';
-      readonly ord: number;
-      readonly serviceKey: string;
-      readonly before: ServiceLabels;
-      readonly after: ServiceLabels;
-      readonly view: ServiceEndpoints | null;
-      readonly resync: boolean;
-      readonly at: number;
-    };
-
-/** A step as a change set for this filter, or null when nothing the subscriber holds changes. */
-function stepChangeSet(f: EndpointFilter, step: Step): EndpointChangeSet | null {
-  if (step.kind === 'endpoints') {
-    const c = step.change;
-    const state = (view: ServiceEndpoints | null) => ({ labels: step.labels, view });
-    return changeSetBetween(f, c.serviceKey, state(c.before), state(c.after), step.ord, c.at, c.resync ? 'RESYNC' : 'CHANGE', c.diff);
-  }
-  // Entering or leaving scope only: a label change that keeps the Service in (or out) sends nothing.
-  if (serviceInScope(f, step.serviceKey, step.before) === serviceInScope(f, step.serviceKey, step.after)) return null;
-  const type = step.resync ? 'RESYNC' : 'CHANGE';
-  return changeSetBetween(f, step.serviceKey, { labels: step.before, view: step.view }, { labels: step.after, view: step.view }, step.ord, step.at, type);
-}
 
 /**
  * A store event as a filtered watch sends it (the API server's watch cache does the same): an
@@ -607,6 +625,13 @@ class Topic {
   readonly caller: Caller;
   /** The namespace asked for, or null (every namespace). */
   readonly namespace: string | null;
+  /** `endpointChanges(coalesce:)`: the interval in ms, or null. */
+  readonly coalesceMs: number | null;
+  /** Change sets held per Service until its interval ends (coalescing topics), with their step ordinals. */
+  readonly held = new Map<string, { ord: number; cs: EndpointChangeSet }[]>();
+  readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  /** `serviceHealth`: the subscriber's threshold. */
+  readonly health: HealthThreshold | null;
 
   constructor(
     key: string,
@@ -627,7 +652,12 @@ class Topic {
     this.operationName = operationName;
     this.variables = variables;
     const { namespace, name, labelSelector: selector, node, zone } = args;
-    if (rootField === 'endpointChanges') {
+    this.coalesceMs = rootField === 'endpointChanges' ? args.coalesceMs : null;
+    this.health = rootField === 'serviceHealth' ? { minReady: args.minReady, minReadyFraction: args.minReadyFraction } : null;
+    if (rootField === 'serviceHealth') {
+      this.filter = { namespace, name, selector, node: null, zone: null };
+      this.objectFilter = null;
+    } else if (rootField === 'endpointChanges') {
       this.filter = { namespace, name, selector, node, zone };
       this.objectFilter = null;
     } else {
@@ -640,6 +670,13 @@ class Topic {
         return true;
       };
     }
+  }
+
+  /** Stop the coalescing timers (the topic is gone). */
+  dispose(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.held.clear();
   }
 
   objectMatches(r: AnyRecord): boolean {

@@ -18,6 +18,7 @@ import { KubeClient } from '../harness/kube-client.ts';
 import { Workloads } from '../harness/workload.ts';
 import { EndpointSubscriber, type ChangeSetMsg, type EndpointView } from '../harness/subscriber.ts';
 import { waitFor } from '../harness/wait.ts';
+import { queryData } from '../harness/graphql-http.ts';
 
 const ns = 'subs';
 const key = `${ns}/web`;
@@ -183,6 +184,12 @@ describe('endpoint churn subscriptions on the real control plane', () => {
     assert.ok(resync.length >= 1, `a RESYNC arrived (got ${sets.map((s) => s.type)})`);
     assert.ok(resync.some((s) => s.removed.some((r) => r.address === gone)), 'the RESYNC carries the removal');
     assert.ok(sets.every((s) => s.type !== 'SNAPSHOT'));
+    // The history over HTTP shows the relist as the same RESYNC sets, cursor for cursor, no invented changes.
+    await gw.fanout.idle();
+    const history = await queryData(`${gw.url}/graphql`, `query($after: String) { service(namespace: "${ns}", name: "web") { changes(after: $after, order: OLDEST_FIRST, first: 100) { items { type cursor removed { address } } } } }`, {
+      after: sub.events[since - 1]!.cursor,
+    });
+    assert.deepEqual(history.service.changes.items, sub.events.slice(since).map((s) => ({ type: s.type, cursor: s.cursor, removed: s.removed })));
   });
 
   it('a subscriber that reconnects with its last cursor gets exactly what it missed, without a snapshot', async () => {

@@ -106,6 +106,14 @@ describe('NAMESPACE_NOT_WATCHED, KIND_NOT_WATCHED, NAMESPACES_HIDDEN on the demo
     const watched = await postGraphQL(gw.url, '{ pods(namespace: "shop") { totalCount } }', undefined, 'demo-admin');
     assert.ok(watched.body.data.pods.totalCount > 0);
     assert.equal(watched.body.extensions, undefined);
+
+    // The history of an unwatched namespace is empty for the same reason, and says so.
+    const history = await postGraphQL(gw.url, '{ changes(namespace: "default") { totalCount } churnRanking(namespace: "default", window: "1m") { name } }', undefined, 'demo-admin');
+    assert.deepEqual(history.body.data, { changes: { totalCount: 0 }, churnRanking: [] });
+    assert.deepEqual(codes(history.body), ['NAMESPACE_NOT_WATCHED']);
+    const shop = await postGraphQL(gw.url, '{ changes(namespace: "shop") { totalCount } }', undefined, 'demo-admin');
+    assert.ok(shop.body.data.changes.totalCount > 0);
+    assert.equal(shop.body.extensions, undefined);
   });
 
   it('a subscription to a namespace outside --namespaces is an error NAMESPACE_NOT_WATCHED, not a silent stream', async () => {

@@ -137,11 +137,16 @@ describe('per-caller identity on the demo cluster (--auth kubernetes)', () => {
     const ok = await c.first('subscription { endpointChanges(namespace: "shop") { type namespace } }');
     assert.equal(ok.type, 'next');
     assert.deepEqual(ok.payload.data.endpointChanges, { type: 'SNAPSHOT', namespace: 'shop' });
+    const health = await c.first('subscription { serviceHealth(namespace: "shop", name: "catalog") { namespace name state } }');
+    assert.equal(health.type, 'next');
+    assert.equal(health.payload.data.serviceHealth.name, 'catalog');
     for (const [sub, what] of [
       ['endpointChanges(namespace: "payments") { type }', 'watch endpointslices.discovery.k8s.io in namespace payments'],
       ['endpointChanges { type }', 'watch endpointslices.discovery.k8s.io cluster-wide'],
       ['podChanges(namespace: "payments") { type }', 'watch pods in namespace payments'],
       ['nodeChanges { type }', 'watch nodes cluster-wide'],
+      ['serviceHealth(namespace: "payments") { state }', 'watch endpointslices.discovery.k8s.io in namespace payments'],
+      ['serviceHealth { state }', 'watch endpointslices.discovery.k8s.io cluster-wide'],
     ] as const) {
       const m = await c.first(`subscription { ${sub} }`);
       assert.equal(m.type, 'error', sub);

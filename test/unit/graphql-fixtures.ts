@@ -8,6 +8,7 @@ import { ClusterCache } from '../../src/kube/cache.ts';
 import { ingest } from '../../src/kube/ingest.ts';
 import type { EndpointSliceRecord, NodeRecord, PodRecord, ServiceRecord } from '../../src/kube/records.ts';
 import type { IngressClassRecord, IngressRecord } from '../../src/kube/routes.ts';
+import { EndpointHistory, type HistoryOptions } from '../../src/model/history.ts';
 import { EndpointFeed } from '../../src/model/endpoint-feed.ts';
 import { createContext } from '../../src/graphql/context.ts';
 import type { LoaderName } from '../../src/graphql/loaders.ts';
@@ -81,6 +82,8 @@ export interface PodOptions {
   ports?: { name?: string; containerPort: number; protocol?: string }[];
   owner?: string;
   deleting?: boolean;
+  /** The Ready condition's lastTransitionTime. */
+  readySince?: string;
 }
 
 export function pod(namespace: string, name: string, o: PodOptions = {}): PodRecord {
@@ -101,7 +104,7 @@ export function pod(namespace: string, name: string, o: PodOptions = {}): PodRec
       ...(o.node ? { hostIP: '10.0.0.1' } : {}),
       conditions: [
         { type: 'PodScheduled', status: o.node ? 'True' : 'False' },
-        { type: 'Ready', status: o.ready === false ? 'False' : o.node ? 'True' : 'False' },
+        { type: 'Ready', status: o.ready === false ? 'False' : o.node ? 'True' : 'False', ...(o.readySince ? { lastTransitionTime: o.readySince } : {}) },
       ],
     },
   });
@@ -196,15 +199,17 @@ export interface Batch {
 /** A hand-filled cache with its endpoint feed, and a runner over the real schema. */
 export class World {
   readonly cache = new ClusterCache({ client: null });
-  readonly feed = new EndpointFeed(this.cache.slices, (k) => this.cache.slicesByService(k));
+  readonly feed = new EndpointFeed(this.cache.slices, (k) => this.cache.slicesByService(k), () => this.now);
   /** Every loader batch of the last run, in order. */
   batches: Batch[] = [];
   limits: Limits = DefaultLimits;
   /** The caller of the next runs. */
   access: Access = OpenAccess;
   now = Date.parse('2025-03-01T12:00:00Z');
+  /** The endpoint history, on the world's clock (`now`). */
+  readonly history: EndpointHistory;
 
-  constructor(objects: { services?: ServiceRecord[]; pods?: PodRecord[]; nodes?: NodeRecord[]; slices?: EndpointSliceRecord[]; ingresses?: IngressRecord[]; ingressClasses?: IngressClassRecord[] }) {
+  constructor(objects: { services?: ServiceRecord[]; pods?: PodRecord[]; nodes?: NodeRecord[]; slices?: EndpointSliceRecord[]; ingresses?: IngressRecord[]; ingressClasses?: IngressClassRecord[] }, historyOptions: HistoryOptions = {}) {
     this.cache.services.replace(objects.services ?? []);
     this.cache.pods.replace(objects.pods ?? []);
     this.cache.nodes.replace(objects.nodes ?? []);
@@ -212,6 +217,8 @@ export class World {
     this.cache.ingresses.replace(objects.ingresses ?? []);
     this.cache.ingressClasses.replace(objects.ingressClasses ?? []);
     this.feed.start();
+    this.history = new EndpointHistory(this.feed, this.cache.services, { clock: () => this.now, ...historyOptions });
+    this.history.start();
   }
 
   /** The gateway's one operation pipeline over the real schema, as HTTP and WebSocket use it. */
@@ -228,7 +235,7 @@ export class World {
   async run(query: string, variables?: Record<string, unknown>, operationName?: string): Promise<FormattedExecutionResult> {
     this.batches = [];
     const context = createContext(
-      { cache: this.cache, feed: this.feed },
+      { cache: this.cache, feed: this.feed, history: this.history },
       { limits: this.limits, clock: () => this.now, access: this.access, onBatch: (name, keys) => this.batches.push({ name, keys: [...keys] }) },
     );
     return this.pipeline.run({ query, variables, operationName }, 'http', context);

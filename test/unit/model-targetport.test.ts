@@ -37,6 +37,7 @@ function pod(...containers: ContainerRecord[]): PodRecord {
     hostIP: '192.168.0.1',
     nodeName: 'node-a',
     ready: true,
+    readySince: null,
     containers,
   };
 }

@@ -156,6 +156,10 @@ describe('one pipeline for HTTP and WebSocket', () => {
       ['endpointChanges(zone: "zone a") { type }', 'INVALID_ARGUMENT', 'zone: expected a label value'],
       ['podChanges(namespace: "Shop") { type }', 'INVALID_ARGUMENT', 'namespace: expected a DNS-1123 label'],
       ['nodeChanges(labelSelector: "=x") { type }', 'INVALID_SELECTOR', 'expected "!" or a label key'],
+      ['endpointChanges(namespace: "shop", coalesce: "2") { type }', 'INVALID_ARGUMENT', 'coalesce: expected a duration from 100ms to 1h'],
+      ['serviceHealth(namespace: "shop", minReady: -1) { state }', 'INVALID_ARGUMENT', 'minReady: expected at least 0, got -1'],
+      ['serviceHealth(namespace: "shop", minReadyFraction: 2) { state }', 'INVALID_ARGUMENT', 'minReadyFraction: expected a fraction from 0 to 1, got 2'],
+      ['serviceHealth(name: "web") { state }', 'INVALID_ARGUMENT', 'namespace: expected a namespace with name "web", got none'],
     ];
     for (const [field, code, message] of cases) {
       const messages = await ws.run({ query: `subscription { ${field} }` });

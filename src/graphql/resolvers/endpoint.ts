@@ -1,6 +1,7 @@
 /** Endpoint (the merged view of one address of a Service) and EndpointPort. */
 import type { EndpointPortResolvers, EndpointResolvers } from '../generated/resolvers-types.ts';
 import { present } from './shared.ts';
+import { EndpointSince } from './history.ts';
 
 export const Endpoint: EndpointResolvers = {
   // address, addresses, addressType, ready, serving, terminating, hostname, nodeName, zone,
@@ -14,6 +15,7 @@ export const Endpoint: EndpointResolvers = {
   },
   node: (p, _, ctx) => (p.endpoint.nodeName ? ctx.loaders.nodeByName.load(p.endpoint.nodeName) : null),
   slices: async (p, _, ctx) => present(await ctx.loaders.sliceByKey.loadMany(p.endpoint.slices.map((name) => `${p.namespace}/${name}`))),
+  ...EndpointSince,
 };
 
 // protocol: the record's own string, checked against the enum when serialized.

@@ -40,8 +40,15 @@ import {
   ServiceGatewayRoutes,
 } from './gateway-api.ts';
 
+import { EndpointChange, EndpointChangeSet, EndpointChangeSetConnection, EndpointChangeSetEdge, ServiceChurn } from './history.ts';
+
 export const resolvers: Resolvers = {
   Query: { ...Query, ...RouteQuery, ...TraceQuery, ...GatewayQuery },
+  EndpointChangeSet,
+  EndpointChange,
+  EndpointChangeSetConnection,
+  EndpointChangeSetEdge,
+  ServiceChurn,
   Cluster,
   KindSyncStatus,
   Service: { ...Service, ...ServiceIngresses, ...ServiceGatewayRoutes },

@@ -10,9 +10,12 @@ import { nodeConnection, podConnection, serviceConnection, sliceConnection } fro
 import type { GatewayContext } from '../context.ts';
 import type { QueryResolvers } from '../generated/resolvers-types.ts';
 import { AnyZone, NamespaceAll } from '../loaders.ts';
+import { queryChanges, queryChurnRanking } from './history.ts';
 
 export const Query: QueryResolvers = {
   cluster: () => ({ kind: 'Cluster' }),
+  changes: (_, a, ctx) => queryChanges(a, ctx),
+  churnRanking: (_, a, ctx) => queryChurnRanking(a, ctx),
 
   service: (_, a, ctx) => lookup(ctx, 'services', a, ctx.loaders.serviceByKey),
   pod: (_, a, ctx) => lookup(ctx, 'pods', a, ctx.loaders.podByKey),

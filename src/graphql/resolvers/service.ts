@@ -7,10 +7,13 @@ import type { IpFamily, ServicePortResolvers, ServiceResolvers, ZoneEndpointCoun
 import { compareStrings } from '../pagination.ts';
 import { keyValues } from './meta.ts';
 import { present } from './shared.ts';
+import { serviceChanges, serviceChurn } from './history.ts';
 
 export const Service: ServiceResolvers = {
   // type: the record's own string, checked against the enum when serialized.
   metadata: (s) => s.meta,
+  changes: (s, args, ctx) => serviceChanges(s.meta.namespace, s.meta.name, args, ctx),
+  churn: (s, args, ctx) => serviceChurn(s.meta.namespace, s.meta.name, args, ctx),
   ipFamilies: (s) => s.ipFamilies as readonly IpFamily[],
   selector: (s) => (s.selector === null ? null : keyValues(s.selector)),
   selectorString: (s) => (s.selector === null ? null : selectorToString(selectorFromMap(s.selector))),

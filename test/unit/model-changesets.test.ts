@@ -12,7 +12,7 @@ import { mergeServiceEndpoints, type MergedEndpoint } from '../../src/model/endp
 import { parseSelector, matches } from '../../src/model/selector.ts';
 import { Rng } from '../../demo/src/random.ts';
 import { compareAddresses } from '../../src/model/address.ts';
-import { changeSetBetween, coalesce, type EndpointChangeSet, type EndpointFilter, type ServiceState } from '../../src/subscriptions/changesets.ts';
+import { changeSetBetween, coalesce, type EndpointChangeSet, type EndpointFilter, type ServiceState } from '../../src/model/changesets.ts';
 import { ep, slice } from './slice-builders.ts';
 
 const Nodes = ['node-a', 'node-b', 'node-c'];

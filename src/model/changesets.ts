@@ -11,15 +11,35 @@
  * `removed`, a Service that comes into scope (its labels now match) has all its endpoints
  * `added`, and one that leaves scope has all of them `removed`.
  */
-import { diffEndpoints, isEmptyDiff, type EndpointChange, type EndpointDiff } from '../model/diff.ts';
-import { countEndpoints, type MergedEndpoint, type ServiceEndpoints } from '../model/endpoints.ts';
-import type { ChangeSetType, EndpointChangeSet } from '../graphql/parents.ts';
+import { diffEndpoints, isEmptyDiff, type EndpointChange, type EndpointDiff } from './diff.ts';
+import { countEndpoints, type EndpointCounts, type MergedEndpoint, type ServiceEndpoints } from './endpoints.ts';
+import { encodeCursor } from './cursor.ts';
+import type { EndpointsChange } from './endpoint-feed.ts';
+import { matches, type Selector } from './selector.ts';
+import { compareAddresses } from './address.ts';
 
-export type { ChangeSetType, EndpointChangeSet };
-import { encodeCursor } from '../model/cursor.ts';
-import type { EndpointsChange } from '../model/endpoint-feed.ts';
-import { matches, type Selector } from '../model/selector.ts';
-import { compareAddresses } from '../model/address.ts';
+/** SNAPSHOT: the state when the subscription started; CHANGE: a live change; RESYNC: replace what you hold (after a relist or an unresumable cursor). */
+export type ChangeSetType = 'SNAPSHOT' | 'CHANGE' | 'RESYNC';
+
+export interface EndpointChangeSet {
+  readonly type: ChangeSetType;
+  readonly serviceKey: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly added: readonly MergedEndpoint[];
+  readonly removed: readonly MergedEndpoint[];
+  readonly changed: readonly EndpointChange[];
+  /** Every endpoint after the change, narrowed. */
+  readonly endpoints: readonly MergedEndpoint[];
+  readonly counts: EndpointCounts;
+  /** Resume point: pass it as `after` to continue from here. */
+  readonly cursor: string;
+  /** When the change was computed (ms since epoch). */
+  readonly at: number;
+  /** What the subscriber held for this Service before the set (narrowed, sorted), kept for coalescing a slow subscriber's queue. */
+  readonly held: readonly MergedEndpoint[];
+  readonly seq: number;
+}
 
 export const CursorKind = 'endpointChanges';
 
