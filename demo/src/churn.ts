@@ -29,6 +29,12 @@ import { Rng } from './random.ts';
 import { DefaultMaxEndpointsPerSlice, isPodReady, labelsMatch, reconcileEndpointSlices, selectsPod } from './endpointslices.ts';
 import { newPod, podIPsOf, podStarted, podTerminating, podWithReadiness, replacementPod, templateHash } from './objects.ts';
 
+/**
+ * Deployments never scaled to zero: the flagship `shop/frontend` that the README's and the
+ * explorer's route examples follow to its pods (rollouts, flaps and drains still touch it).
+ */
+const KeptServing: ReadonlySet<string> = new Set(['shop/frontend']);
+
 export type ChurnActionKind = 'rollout' | 'readiness-flap' | 'node-drain' | 'scale-to-zero';
 
 /** What one step did. */
@@ -191,7 +197,7 @@ export class Churn {
         return deployment && this.#action('rollout', keyOf(deployment), [`deployment:${keyOf(deployment)}`], this.#rollout(keyOf(deployment)));
       }
       case 'scale-to-zero': {
-        const deployment = this.#pickDeployment((d) => d.spec.replicas > 0 && d.spec.replicas <= 20);
+        const deployment = this.#pickDeployment((d) => d.spec.replicas > 0 && d.spec.replicas <= 20 && !KeptServing.has(keyOf(d)));
         return deployment && this.#action('scale-to-zero', keyOf(deployment), [`deployment:${keyOf(deployment)}`], this.#scaleToZero(keyOf(deployment)));
       }
       case 'readiness-flap': {

@@ -122,6 +122,18 @@ describe('Churn', () => {
     assert.ok(sawPlaceholder);
   });
 
+  it('never scales shop/frontend to zero (the route examples follow it to its pods), but scales other small Deployments', () => {
+    const { cluster, churn } = setup({ weights: only('scale-to-zero'), maxConcurrentActions: 4 });
+    const scaled = new Set<string>();
+    for (let i = 0; i < 400; i++) {
+      const step = churn.step();
+      if (step.phase === 'no pods') scaled.add(step.target);
+      assert.ok((cluster.get<DeploymentJson>('Deployment', 'shop', 'frontend')?.spec.replicas ?? 0) > 0, `step ${i}: shop/frontend has replicas`);
+    }
+    assert.ok(!scaled.has('shop/frontend'));
+    assert.ok(scaled.size >= 3, `several Deployments were scaled to zero: ${[...scaled].join(', ')}`);
+  });
+
   it('a node drain cordons the node, moves its pods elsewhere, then uncordons it', () => {
     const { cluster, churn } = setup({ weights: only('node-drain'), maxConcurrentActions: 1 });
     const seen: string[] = [];
