@@ -7,6 +7,7 @@ import { EndpointFeed } from '../../src/model/endpoint-feed.ts';
 import { compareStrings } from '../../src/model/text.ts';
 import { ServicesWithoutReadyEndpoints } from '../../src/model/without-ready.ts';
 import { endpoint, service, slice } from './graphql-fixtures.ts';
+import { Rng } from '../../demo/src/random.ts';
 
 const Namespaces = ['alpha', 'beta', 'gamma'];
 const Names = Array.from({ length: 8 }, (_, i) => `svc-${i}`);
@@ -25,7 +26,8 @@ const keys = (xs: readonly ServiceRecord[]) => xs.map((s) => objectKey(s.meta));
 describe('Services without ready endpoints, kept current', () => {
   for (const seed of [1, 2, 3, 4]) {
     it(`equals a full recomputation after every one of 600 random store events (seed ${seed})`, () => {
-      const rng = mulberry32(seed);
+      const seeded = new Rng(seed);
+      const rng = () => seeded.next(); // replayable: the seed is in the test's name
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
       const cache = new ClusterCache({ client: null });
       const feed = new EndpointFeed(cache.slices, (k) => cache.slicesByService(k));
@@ -95,13 +97,3 @@ describe('Services without ready endpoints, kept current', () => {
   });
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
