@@ -37,6 +37,7 @@ import { Cluster } from './cluster.ts';
 import type { ClusterShape, PresetName } from './generate/shape.ts';
 import { Presets, validateShape } from './generate/shape.ts';
 import { Builder } from './generate/builder.ts';
+import type { RouteObjects } from './routes.ts';
 
 export type { ClusterShape, PresetName } from './generate/shape.ts';
 export { Presets } from './generate/shape.ts';
@@ -48,7 +49,8 @@ export interface GenerateOptions {
   readonly baseTime?: number;
 }
 
-export interface GeneratedCluster {
+/** With the routing objects over the fixed Services (routes.ts): Ingresses, and the Gateway API kinds served as if their CRDs were installed. */
+export interface GeneratedCluster extends RouteObjects {
   readonly shape: ClusterShape;
   readonly seed: number;
   readonly namespaces: readonly NamespaceJson[];
@@ -57,14 +59,6 @@ export interface GeneratedCluster {
   readonly services: readonly ServiceJson[];
   readonly pods: readonly PodJson[];
   readonly endpointSlices: readonly EndpointSliceJson[];
-  /** networking.k8s.io/v1 IngressClasses and Ingresses over the fixed Services (routes.ts). */
-  readonly ingressClasses: readonly KubeObject[];
-  readonly ingresses: readonly KubeObject[];
-  /** Gateway API objects (routes.ts): served by the demo as if its CRDs were installed. */
-  readonly gatewayClasses: readonly KubeObject[];
-  readonly gateways: readonly KubeObject[];
-  readonly httpRoutes: readonly KubeObject[];
-  readonly referenceGrants: readonly KubeObject[];
   /** The highest resourceVersion given out (objects are numbered 1..revision in creation order). */
   readonly revision: number;
 }

@@ -24,7 +24,7 @@
 import type { GatewayRecord, HTTPRouteMatch, HTTPRouteRecord, HTTPRouteRule, Listener, ParentRef, ReferenceGrantRecord } from '../kube/gateway-api.ts';
 import { GatewayGroup, isGatewayRef } from '../kube/gateway-api.ts';
 import { matchPath } from './ingress-match.ts';
-import { compareStrings } from './text.ts';
+import { compareRanks } from './text.ts';
 
 export interface HTTPRequest {
   /** Lower-case, without port. */
@@ -148,15 +148,6 @@ function regexFull(pattern: string, value: string): boolean {
   }
 }
 
-function compareRanks(a: (number | string)[], b: (number | string)[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    const c = typeof x === 'number' ? x - (y as number) : compareStrings(x, y as string);
-    if (c !== 0) return c;
-  }
-  return 0;
-}
 
 /**
  * Whether a route in `fromNamespace` may send traffic to Service `toName` in the namespace of

@@ -20,7 +20,7 @@
  * names the class so that a reader can tell controllers apart.
  */
 import type { IngressBackend, IngressPath, IngressRecord } from '../kube/routes.ts';
-import { compareStrings, quote } from './text.ts';
+import { compareRanks, compareStrings, quote } from './text.ts';
 
 /** How the matched rule's host relates to the request's host. */
 export type HostMatch = 'EXACT' | 'WILDCARD' | 'ANY' | 'DEFAULT_BACKEND';
@@ -113,15 +113,6 @@ type Rank = [number, number, number, string, string, number, number];
 
 const HostTier: Readonly<Record<HostMatch, number>> = { EXACT: 0, WILDCARD: 1, ANY: 2, DEFAULT_BACKEND: 3 };
 
-function compareRanks(a: Rank, b: Rank): number {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    const c = typeof x === 'number' ? x - (y as number) : compareStrings(x, y as string);
-    if (c !== 0) return c;
-  }
-  return 0;
-}
 
 function olderFirst(a: IngressRecord, b: IngressRecord): number {
   return compareStrings(a.meta.creationTimestamp, b.meta.creationTimestamp) || compareStrings(`${a.meta.namespace}\0${a.meta.name}`, `${b.meta.namespace}\0${b.meta.name}`);

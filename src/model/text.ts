@@ -5,6 +5,20 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * Order of two rank tuples of the same shape, position by position: numbers ascending, strings
+ * by compareStrings (how the route matchers order candidates by precedence).
+ */
+export function compareRanks(a: readonly (number | string)[], b: readonly (number | string)[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    const c = typeof x === 'number' ? x - (y as number) : compareStrings(x, y as string);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
 /** Longest part of an input echoed in an error message, in UTF-16 code units. */
 export const MaxEchoLength = 40;
 
