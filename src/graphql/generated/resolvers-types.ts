@@ -1913,6 +1913,13 @@ export type Subscription = {
    * e.g. "2s"): at most one change set per Service per interval, carrying the net difference of
    * the changes in it (an endpoint added and removed within one interval is no change), its
    * cursor the last change's.
+   *
+   * `host` (and `path`, default "/"): the Services a `GET http://HOST/PATH` is routed to, by the
+   * matching `trace` uses (HTTPRoutes first, then Ingresses; ReferenceGrants honoured; every
+   * backend with a weight above 0), among the routing objects the caller may list. When a route
+   * is edited so that the backends change, a Service that enters arrives as a CHANGE with all
+   * its endpoints `added`, one that leaves as a CHANGE that empties it. Not with `name` or
+   * `labelSelector`; `namespace` narrows the Services.
    */
   readonly endpointChanges: EndpointChangeSet;
   /**
@@ -1947,10 +1954,12 @@ export type Subscription = {
 export type SubscriptionEndpointChangesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   coalesce?: InputMaybe<Scalars['String']['input']>;
+  host?: InputMaybe<Scalars['String']['input']>;
   labelSelector?: InputMaybe<Scalars['String']['input']>;
   name?: InputMaybe<Scalars['String']['input']>;
   namespace?: InputMaybe<Scalars['String']['input']>;
   node?: InputMaybe<Scalars['String']['input']>;
+  path?: InputMaybe<Scalars['String']['input']>;
   snapshot?: InputMaybe<Scalars['Boolean']['input']>;
   zone?: InputMaybe<Scalars['String']['input']>;
 };

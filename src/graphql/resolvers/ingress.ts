@@ -6,7 +6,7 @@
 import { objectKey } from '../../kube/records.ts';
 import { ingressHosts, AnyHost, type IngressBackend as BackendRecord, type IngressRecord } from '../../kube/routes.ts';
 import { quote } from '../../model/text.ts';
-import { optionalNamespaceArg, pageArgs } from '../args.ts';
+import { hostArg, optionalNamespaceArg, pageArgs } from '../args.ts';
 import { badUserInput, ErrorCode } from '../errors.ts';
 import type {
   IngressBackendResolvers,
@@ -138,13 +138,6 @@ export function resolvePort<P extends { readonly name: string; readonly port: nu
 }
 
 /** A hostname argument: a DNS name, optionally `*.` first; lower-cased. */
-function hostArg(host: string): string {
-  if (host.length > 253 || !/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i.test(host)) {
-    throw badUserInput(ErrorCode.INVALID_ARGUMENT, `host: expected a DNS name such as "shop.example.com" or "*.example.com", got ${quote(host)}`);
-  }
-  return host.toLowerCase();
-}
-
 /** HTTP method: a token (RFC 9110), upper-cased; GET by default. */
 export function methodArg(method: string | null): string {
   if (method === null) return 'GET';
