@@ -17,6 +17,7 @@ import { Fanout } from '../../src/subscriptions/fanout.ts';
 import { subscriptionResolvers } from '../../src/subscriptions/resolvers.ts';
 import type { OperationSink } from '../../src/subscriptions/sink.ts';
 import { createLogger } from '../../src/log.ts';
+import { TableAccess } from './graphql-fixtures.ts';
 
 const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
 const logger = createLogger({ level: 'error', format: 'text' });
@@ -528,5 +529,34 @@ describe('endpointChanges by hostname: the Services the routes send the request 
     cache.slices.upsert(slice('a', 'web', 'web-1', [{ ip: '10.0.0.1', ready: false }]));
     await fanout.idle();
     assert.deepEqual([none.frames, other.frames, none.errors, other.errors], [[], [], [], []]);
+  });
+
+  it('the host is resolved with the routing objects the caller may list: every namespace with cluster-wide list, else only the subscription\'s namespace, else FORBIDDEN', async () => {
+    // An HTTPRoute in namespace b (granted) sends shop.example.com to a/checkout; the Ingress in a sends it to a/web.
+    cache.gateways.upsert(gateway());
+    cache.referenceGrants.upsert(
+      ingest('ReferenceGrant', { metadata: meta('a', 'from-b'), spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'b' }], to: [{ group: '', kind: 'Service' }] } }),
+    );
+    cache.httpRoutes.upsert(
+      ingest('HTTPRoute', { metadata: meta('b', 'shop'), spec: { parentRefs: [{ name: 'edge', namespace: 'infra' }], hostnames: ['shop.example.com'], rules: [{ backendRefs: [{ name: 'checkout', namespace: 'a', port: 80 }] }] } }),
+    );
+    const routeKinds = ['ingresses', 'httproutes', 'gateways'] as const;
+    const caller = (name: string, access: TableAccess) => ({ user: access.user, access, key: name });
+    const admin = caller('admin', new TableAccess('admin', [['watch', 'endpointslices', ''], ...routeKinds.map((r) => ['list', r, ''] as const)]));
+    const teamA = caller('team-a', new TableAccess('team-a', [['watch', 'endpointslices', 'a'], ...routeKinds.map((r) => ['list', r, 'a'] as const)]));
+    const noRoutes = caller('no-routes', new TableAccess('no-routes', [['watch', 'endpointslices', 'a'], ['list', 'ingresses', 'a']]));
+    const first = async (who: ReturnType<typeof caller>) => {
+      const s = new RecordingSink(who.key);
+      await fanout.subscribe(s, { query: hostQuery, variables: { host: 'shop.example.com', ns: 'a' } }, who);
+      await fanout.idle();
+      return s;
+    };
+    assert.deepEqual((await first(admin)).payloads.map((p) => p.name), ['checkout']);
+    assert.deepEqual((await first(teamA)).payloads.map((p) => p.name), ['web'], 'the HTTPRoute in b is not the caller\'s to use');
+    const denied = await first(noRoutes);
+    assert.deepEqual([denied.frames, denied.errors.map((e: any) => [e[0].extensions.code, e[0].message])], [
+      [],
+      [['FORBIDDEN', 'httproutes: expected permission to list httproutes.gateway.networking.k8s.io in namespace a, got denied for user "no-routes"']],
+    ]);
   });
 });
