@@ -24,7 +24,8 @@ export type AddressType =
 export type ChangeSetType =
   /**
    * A live change: apply `added`, `removed` and `changed`. A Service that comes into the
-   * subscription's scope (its labels now match `labelSelector`) has all its endpoints in `added`;
+   * subscription's scope (its labels now match `labelSelector`, or a route now sends `host` to
+   * it) has all its endpoints in `added`;
    * one that leaves it has everything the subscriber held in `removed`, and no `endpoints`.
    */
   | 'CHANGE'
