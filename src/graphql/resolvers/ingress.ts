@@ -137,7 +137,6 @@ export function resolvePort<P extends { readonly name: string; readonly port: nu
   return s.portName !== null ? ports.find((p) => p.name === s.portName) : ports.find((p) => p.port === s.portNumber);
 }
 
-/** A hostname argument: a DNS name, optionally `*.` first; lower-cased. */
 /** HTTP method: a token (RFC 9110), upper-cased; GET by default. */
 export function methodArg(method: string | null): string {
   if (method === null) return 'GET';
