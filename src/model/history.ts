@@ -23,7 +23,7 @@
 import type { ServiceRecord } from '../kube/records.ts';
 import { objectKey } from '../kube/records.ts';
 import type { Store, StoreBatch } from '../kube/store.ts';
-import { NoRoutes, routedServices, routeStateOf, type RouteState, type RouteStores } from './route-scope.ts';
+import { NoRoutes, routedServices, routeStateOf, routingChanged, type RouteState, type RouteStores } from './route-scope.ts';
 import { changeSetBetween, serviceInScope, type EndpointChangeSet, type EndpointFilter, type ServiceLabels } from './changesets.ts';
 import type { EndpointFeed, EndpointsChange, FeedBatch } from './endpoint-feed.ts';
 import type { ServiceEndpoints } from './endpoints.ts';
@@ -129,7 +129,7 @@ export class EndpointHistory {
     const stores = this.routeStores;
     if (stores !== null) {
       this.routeState = routeStateOf(stores);
-      const changed = (b: { readonly events: readonly unknown[]; readonly relist: boolean }) => b.events.length > 0 && this.onRoutes(stores, b.relist);
+      const changed = (b: StoreBatch<Parameters<typeof routingChanged>[0] & object>) => b.events.some((e) => routingChanged(e.old, e.new)) && this.onRoutes(stores, b.relist);
       this.unsubscribe.push(stores.ingresses.subscribe(changed), stores.httpRoutes.subscribe(changed), stores.gateways.subscribe(changed), stores.referenceGrants.subscribe(changed));
     }
   }
@@ -234,7 +234,10 @@ export class EndpointHistory {
     this.log(steps);
   }
 
-  /** Any change of the routing objects is one step (whether it changes a scope depends on each subscriber's host). */
+  /**
+   * A change of what routing reads (not a status write) is one step, whatever it changes: whether
+   * it moves Services depends on each subscriber's host.
+   */
   private onRoutes(stores: RouteStores, relist: boolean): void {
     const before = this.routeState;
     const after = routeStateOf(stores);

@@ -59,6 +59,17 @@ export function routeStateOf(stores: RouteStores): RouteState {
   return Object.freeze({ ingresses, httpRoutes, gateways: [...stores.gateways.list()], referenceGrants: [...stores.referenceGrants.list()], backends });
 }
 
+type RoutingRecord = IngressRecord | HTTPRouteRecord | GatewayRecord | ReferenceGrantRecord;
+
+/**
+ * Whether a store event changes what routing reads (not only status: controllers write route
+ * and Gateway status often, and those writes move no Service in or out of any scope).
+ */
+export function routingChanged(old: RoutingRecord | null, now: RoutingRecord | null): boolean {
+  if (old === null || now === null) return old !== now;
+  return JSON.stringify(routingFields(old)) !== JSON.stringify(routingFields(now));
+}
+
 /** The Service keys a request to `target` is routed to in `state` (see the module comment). Memoized per state and target. */
 export function routedServices(state: RouteState, target: RouteTarget): ReadonlySet<string> {
   let byTarget = memo.get(state);
@@ -72,6 +83,23 @@ export function routedServices(state: RouteState, target: RouteTarget): Readonly
 // Private:
 
 const memo = new WeakMap<RouteState, Map<string, ReadonlySet<string>>>();
+
+/** What matching reads of a routing object (its creation time decides ties). */
+function routingFields(r: RoutingRecord): unknown {
+  const created = r.meta.creationTimestamp;
+  switch (r.kind) {
+    case 'Ingress':
+      return [created, r.rules, r.defaultBackend];
+    case 'HTTPRoute':
+      return [created, r.parentRefs, r.hostnames, r.rules];
+    case 'Gateway':
+      return [created, r.listeners];
+    case 'ReferenceGrant':
+      return [created, r.from, r.to];
+    default:
+      return r satisfies never;
+  }
+}
 
 function compute(state: RouteState, target: RouteTarget): ReadonlySet<string> {
   const ns = target.routeNamespace;

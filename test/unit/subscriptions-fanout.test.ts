@@ -520,6 +520,18 @@ describe('endpointChanges by hostname: the Services the routes send the request 
     assert.deepEqual(s.payloads.slice(1).map((p) => [p.type, `${p.namespace}/${p.name}`, p.added.map((e: any) => e.address)]), [['CHANGE', 'b/api', ['10.0.3.1']]]);
   });
 
+  it('a status write to a route or Gateway is no step of the history; a change of what matching reads is one', async () => {
+    cache.gateways.upsert(gateway());
+    cache.httpRoutes.upsert(apiRoute([{ name: 'web', port: 80 }]));
+    const at = fanout.history.position;
+    const accepted = { parents: [{ parentRef: { name: 'edge', namespace: 'infra' }, controllerName: 'example.com/eg', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted' }] }] };
+    cache.httpRoutes.upsert(ingest('HTTPRoute', { metadata: meta('a', 'api'), spec: { parentRefs: [{ name: 'edge', namespace: 'infra' }], hostnames: ['api.example.com'], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] }, status: accepted }));
+    cache.gateways.upsert(ingest('Gateway', { metadata: meta('infra', 'edge'), spec: { gatewayClassName: 'eg', listeners: [{ name: 'web', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }] }, status: { addresses: [{ type: 'IPAddress', value: '203.0.113.9' }] } }));
+    assert.equal(fanout.history.position, at);
+    cache.httpRoutes.upsert(apiRoute([{ name: 'cart', port: 80 }]));
+    assert.equal(fanout.history.position, at + 1);
+  });
+
   it('a host no route serves has no Services, and `namespace` narrows the routed ones', async () => {
     const none = new RecordingSink('none');
     await fanout.subscribe(none, { query: hostQuery, variables: { host: 'nothing.example.com' } });
