@@ -18,6 +18,7 @@ import { subscriptionResolvers } from '../../src/subscriptions/resolvers.ts';
 import type { OperationSink } from '../../src/subscriptions/sink.ts';
 import { createLogger } from '../../src/log.ts';
 import { TableAccess } from './graphql-fixtures.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
 const logger = createLogger({ level: 'error', format: 'text' });
@@ -570,5 +571,25 @@ describe('endpointChanges by hostname: the Services the routes send the request 
       [],
       [['FORBIDDEN', 'httproutes: expected permission to list httproutes.gateway.networking.k8s.io in namespace a, got denied for user "no-routes"']],
     ]);
+  });
+
+  it('a live host-scoped subscription ends with FORBIDDEN when the permission to list the routes it follows is gone', async () => {
+    let routesAllowed = true;
+    const access = { user: { username: 'carol', uid: 'uid-carol', groups: [], extra: {} }, allowed: (_verb: string, resource: string) => Promise.resolve(resource !== 'httproutes' || routesAllowed) };
+    const feed = new EndpointFeed(cache.slices, (k) => cache.slicesByService(k));
+    feed.start();
+    const reauthorizing = new Fanout({ pipeline: new OperationPipeline({ schema, logger }), cache, feed, createContext: () => createContext({ cache, feed }), logger, reauthorizeMs: 10 });
+    reauthorizing.start();
+    try {
+      const s = new RecordingSink('carol');
+      await reauthorizing.subscribe(s, { query: hostQuery, variables: { host: 'shop.example.com' } }, { user: access.user, access, key: 'carol' });
+      await reauthorizing.idle();
+      assert.deepEqual([s.payloads.map((p) => p.name), s.errors], [['web'], []]);
+      routesAllowed = false;
+      await waitFor('the subscription to end', 5_000, () => s.errors.length > 0);
+      assert.deepEqual(s.errors.map((e: any) => [e[0].extensions.code, e[0].message]), [['FORBIDDEN', 'httproutes: expected permission to list httproutes.gateway.networking.k8s.io cluster-wide, got denied for user "carol"']]);
+    } finally {
+      reauthorizing.stop();
+    }
   });
 });
