@@ -18,9 +18,10 @@
  *   by every subscriber of a topic that starts at the same feed position.
  *
  * Filtered streams: an endpoint subscriber receives the exact difference of its filtered view
- * (model/changesets.ts). Service label changes are steps beside endpoint changes, in one numbered
- * history that cursors point into (model/history.ts, shared with HTTP history queries), so a Service entering or leaving a label selector is sent
- * live and replayed on resume. A start reflects every step logged before it runs; steps still
+ * (model/changesets.ts). Service label changes and route changes are steps beside endpoint
+ * changes, in one numbered history that cursors point into (model/history.ts, shared with HTTP
+ * history queries), so a Service entering or leaving a label selector's or a host's scope
+ * (model/route-scope.ts) is sent live and replayed on resume. A start reflects every step logged before it runs; steps still
  * queued behind it are not delivered to that subscriber again. Object streams send what starts
  * or stops matching as ADDED or DELETED, as the API server's filtered watch does.
  *
