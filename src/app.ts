@@ -187,7 +187,7 @@ export function composeServing(
   opts: { tls?: ServingCertificate | null; client?: ReviewClient | null; execution?: Execution } = {},
 ): Serving {
   const { cache, feed } = sources;
-  const history = new EndpointHistory(feed, cache.services, { maxSteps: cfg.limits.historyMax, windowMs: cfg.limits.historyWindowMs });
+  const history = new EndpointHistory(feed, cache.services, { maxSteps: cfg.limits.historyMax, windowMs: cfg.limits.historyWindowMs, routes: cache });
   history.start();
   const tls = opts.tls !== undefined ? opts.tls : servingCertificate(cfg, log);
   let metrics: GatewayMetrics | null = null;

@@ -111,3 +111,16 @@ export function ipArg(address: string): IPAddressParent {
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * A DNS name as an Ingress rule host or a request host is written (`*.example.com` only with
+ * `wildcard`), lower-cased.
+ * @throws INVALID_ARGUMENT for anything else (a scheme, a port, a path, "_").
+ */
+export function hostArg(host: string, wildcard = true): string {
+  if (host.length > 253 || !/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i.test(host) || (!wildcard && host.startsWith('*.'))) {
+    const example = wildcard ? '"shop.example.com" or "*.example.com"' : '"shop.example.com" (no scheme, port or path)';
+    throw badUserInput(ErrorCode.INVALID_ARGUMENT, `host: expected a DNS name such as ${example}, got ${quote(host)}`);
+  }
+  return host.toLowerCase();
+}

@@ -19,6 +19,7 @@ import type { IngressBackend, IngressPath, IngressRecord, IngressRule } from '..
 import type { IngressMatch } from '../model/ingress-match.ts';
 import type { BackendRef, GatewayRecord, HTTPRouteRecord, HTTPRouteRule, Listener } from '../kube/gateway-api.ts';
 import type { HTTPRouteMatchResult } from '../model/httproute-match.ts';
+import type { GRPCRouteMatchResult } from '../model/grpcroute-match.ts';
 
 export type {
   ContainerPort,
@@ -208,10 +209,11 @@ export interface TraceParent {
   readonly alsoMatched: TraceMatchParent | null;
 }
 
-/** `TraceMatch`: an Ingress match or an HTTPRoute match. */
+/** `TraceMatch`: an Ingress match, an HTTPRoute match or a GRPCRoute match. */
 export type TraceMatchParent =
   | { readonly kind: 'Ingress'; readonly match: IngressMatch; readonly backends: readonly TraceBackendParent[] }
-  | { readonly kind: 'HTTPRoute'; readonly match: HTTPRouteMatchResult; readonly backends: readonly TraceBackendParent[] };
+  | { readonly kind: 'HTTPRoute'; readonly match: HTTPRouteMatchResult; readonly backends: readonly TraceBackendParent[] }
+  | { readonly kind: 'GRPCRoute'; readonly match: GRPCRouteMatchResult; readonly backends: readonly TraceBackendParent[] };
 
 /** `TraceBackend`: an Ingress backend, or an HTTPRoute backendRef seen as one (its Service and port). */
 export interface TraceBackendParent extends IngressBackendParent {

@@ -47,7 +47,8 @@ import { getArgumentValues } from 'graphql/execution/values.js';
 import { CursorError, decodeCursor } from '../model/cursor.ts';
 import { parseDuration } from '../model/text.ts';
 import type { Selector } from '../model/selector.ts';
-import { nameArg, namespaceArg, selectorArg } from './args.ts';
+import { hostArg, nameArg, namespaceArg, selectorArg } from './args.ts';
+import { requestOfUrl } from '../model/ingress-match.ts';
 import { badUserInput, ErrorCode, isErrorCode, quote, withCode } from './errors.ts';
 import { DefaultLimits, parseWithLimits, validationRules, type Limits } from './limits.ts';
 import type { Logger } from '../log.ts';
@@ -87,6 +88,8 @@ export interface SubscriptionArgs {
   readonly minReadyFraction: number | null;
   /** `endpointChanges`: the coalescing interval in ms, or null. */
   readonly coalesceMs: number | null;
+  /** `endpointChanges(host:, path:)`: the request whose routed Services are followed (host lower-case, path "/" by default), or null. */
+  readonly route: { readonly host: string; readonly path: string } | null;
 }
 
 export type PreparedOperation =
@@ -332,6 +335,7 @@ export class OperationPipeline {
     if (coalesce !== null && (coalesceMs === null || coalesceMs < 100 || coalesceMs > 3_600_000)) {
       throw badUserInput(ErrorCode.INVALID_ARGUMENT, `coalesce: expected a duration from 100ms to 1h (e.g. 2s), got ${quote(coalesce)}`);
     }
+    const route = routeArgs(str(raw['host']), str(raw['path']), objectName, str(raw['labelSelector']));
     let seq: string | null = null;
     if (after !== null) {
       try {
@@ -355,6 +359,7 @@ export class OperationPipeline {
         minReady,
         minReadyFraction,
         coalesceMs,
+        route,
       },
     };
   }
@@ -404,6 +409,28 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
 interface Checked {
   readonly document: DocumentNode | null;
   readonly errors: readonly GraphQLError[] | null;
+}
+
+/**
+ * `endpointChanges(host:, path:)`: a hostname (no wildcard, scheme or port) and a URL path
+ * (default "/"), normalized as `trace` normalizes a URL; neither with `name` or `labelSelector`
+ * (the routes choose the Services).
+ */
+function routeArgs(host: string | null, path: string | null, name: string | null, labelSelector: string | null): SubscriptionArgs['route'] {
+  if (host === null) {
+    if (path !== null) throw badUserInput(ErrorCode.INVALID_ARGUMENT, `host: expected a hostname with path ${quote(path)}, got none`);
+    return null;
+  }
+  const h = hostArg(host, false);
+  if (name !== null || labelSelector !== null) {
+    throw badUserInput(ErrorCode.INVALID_ARGUMENT, `host: expected no ${name !== null ? 'name' : 'labelSelector'} with a host (its routes choose the Services), got ${name !== null ? `name ${quote(name)}` : `labelSelector ${quote(labelSelector!)}`}`);
+  }
+  const p = path ?? '/';
+  if (!p.startsWith('/') || /[?#\s]/.test(p) || p.length > 2048) {
+    throw badUserInput(ErrorCode.INVALID_ARGUMENT, `path: expected a URL path starting with "/" (no query, fragment or spaces, at most 2048 characters), got ${quote(p.slice(0, 100))}`);
+  }
+  const request = requestOfUrl(`http://${h}${p}`);
+  return { host: request.host, path: request.path };
 }
 
 /** A label value, as `topology.kubernetes.io/zone` holds: at most 63 of A-Z, a-z, 0-9, "-", "_", ".". */

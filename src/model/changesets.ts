@@ -17,6 +17,7 @@ import { encodeCursor } from './cursor.ts';
 import type { EndpointsChange } from './endpoint-feed.ts';
 import { matches, type Selector } from './selector.ts';
 import { compareAddresses } from './address.ts';
+import { routedServices, type RouteState, type RouteTarget } from './route-scope.ts';
 
 /** SNAPSHOT: the state when the subscription started; CHANGE: a live change; RESYNC: replace what you hold (after a relist or an unresumable cursor). */
 export type ChangeSetType = 'SNAPSHOT' | 'CHANGE' | 'RESYNC';
@@ -50,6 +51,8 @@ export interface EndpointFilter {
   readonly selector: Selector | null;
   readonly node: string | null;
   readonly zone: string | null;
+  /** A hostname and path: the Services its routes send the request to (model/route-scope.ts); absent or null: any. */
+  readonly route?: RouteTarget | null;
 }
 
 /** A Service's labels; null: the Service does not exist (not created yet, or deleted). */
@@ -59,16 +62,22 @@ export type ServiceLabels = Readonly<Record<string, string>> | null;
 export interface ServiceState {
   readonly labels: ServiceLabels;
   readonly view: ServiceEndpoints | null;
+  /** The routing objects at that moment (only a host-scoped filter reads them). @default none */
+  readonly routes?: RouteState;
 }
 
-/** Whether a Service (by key and labels) is in the filter's scope; labels null: unknown (deleted). */
-export function serviceInScope(f: EndpointFilter, serviceKey: string, labels: ServiceLabels): boolean {
+/**
+ * Whether a Service (by key and labels) is in the filter's scope; labels null: unknown (deleted).
+ * `routes`: the routing objects at that moment, for a host-scoped filter (none: nothing is routed).
+ */
+export function serviceInScope(f: EndpointFilter, serviceKey: string, labels: ServiceLabels, routes?: RouteState): boolean {
   const slash = serviceKey.indexOf('/');
   const ns = serviceKey.slice(0, slash);
   const name = serviceKey.slice(slash + 1);
   if (f.namespace !== null && f.namespace !== ns) return false;
   if (f.name !== null && f.name !== name) return false;
   if (f.selector !== null && (labels === null || !matches(f.selector, labels))) return false;
+  if (f.route != null && (routes === undefined || !routedServices(routes, f.route).has(serviceKey))) return false;
   return true;
 }
 
@@ -82,7 +91,7 @@ export function scopeFollowsLabels(f: EndpointFilter): boolean {
  * the node or zone, or none while the Service is out of scope. Sorted by address.
  */
 export function filteredEndpoints(f: EndpointFilter, serviceKey: string, state: ServiceState): readonly MergedEndpoint[] {
-  if (!serviceInScope(f, serviceKey, state.labels) || state.view === null) return [];
+  if (!serviceInScope(f, serviceKey, state.labels, state.routes) || state.view === null) return [];
   return narrowed(f) ? state.view.endpoints.filter(keeper(f)) : state.view.endpoints;
 }
 
@@ -102,8 +111,8 @@ export function changeSetBetween(
   type: ChangeSetType = 'CHANGE',
   diff?: EndpointDiff,
 ): EndpointChangeSet | null {
-  const wasIn = serviceInScope(f, serviceKey, before.labels);
-  const isIn = serviceInScope(f, serviceKey, after.labels);
+  const wasIn = serviceInScope(f, serviceKey, before.labels, before.routes);
+  const isIn = serviceInScope(f, serviceKey, after.labels, after.routes);
   if (!wasIn && !isIn) return null;
   const held = wasIn ? filteredEndpoints(f, serviceKey, before) : [];
   const endpoints = isIn ? filteredEndpoints(f, serviceKey, after) : [];

@@ -9,8 +9,10 @@
  * and cursor for cursor (the cursor carries the step's ordinal).
  *
  * Steps: a change of a Service's merged endpoints (from the endpoint feed, with the Service's
- * labels at that moment), or a change of a Service's labels (creation and deletion included,
- * with its endpoints at that moment). A relist is logged as the feed reports it, the
+ * labels and the routing objects at that moment), a change of a Service's labels (creation and
+ * deletion included, with its endpoints at that moment), or a change of the routing objects
+ * (Ingresses, HTTPRoutes, Gateways, ReferenceGrants: with the endpoints at that moment of every
+ * Service a route names), which moves Services in and out of host-scoped subscriptions. A relist is logged as the feed reports it, the
  * difference across the relist flagged `resync` (sent as RESYNC), never as invented individual
  * changes.
  *
@@ -21,6 +23,7 @@
 import type { ServiceRecord } from '../kube/records.ts';
 import { objectKey } from '../kube/records.ts';
 import type { Store, StoreBatch } from '../kube/store.ts';
+import { NoRoutes, routedServices, routeStateOf, routingChanged, type RouteState, type RouteStores } from './route-scope.ts';
 import { changeSetBetween, serviceInScope, type EndpointChangeSet, type EndpointFilter, type ServiceLabels } from './changesets.ts';
 import type { EndpointFeed, EndpointsChange, FeedBatch } from './endpoint-feed.ts';
 import type { ServiceEndpoints } from './endpoints.ts';
@@ -32,7 +35,7 @@ import { errorText, logger } from '../log.ts';
  * module comment). The ordinal is what cursors carry.
  */
 export type Step =
-  | { readonly kind: 'endpoints'; readonly ord: number; readonly change: EndpointsChange; readonly labels: ServiceLabels }
+  | { readonly kind: 'endpoints'; readonly ord: number; readonly change: EndpointsChange; readonly labels: ServiceLabels; readonly routes: RouteState }
   | {
       readonly kind: 'labels';
       readonly ord: number;
@@ -40,6 +43,17 @@ export type Step =
       readonly before: ServiceLabels;
       readonly after: ServiceLabels;
       readonly view: ServiceEndpoints | null;
+      readonly routes: RouteState;
+      readonly resync: boolean;
+      readonly at: number;
+    }
+  | {
+      readonly kind: 'routes';
+      readonly ord: number;
+      readonly before: RouteState;
+      readonly after: RouteState;
+      /** The endpoints of every Service either side names, at that moment (null: no slices). */
+      readonly views: ReadonlyMap<string, ServiceEndpoints | null>;
       readonly resync: boolean;
       readonly at: number;
     };
@@ -65,6 +79,8 @@ export interface HistoryOptions {
   readonly windowMs?: number;
   /** The clock. @default Date.now */
   readonly clock?: () => number;
+  /** Where the routing objects are (the cluster cache): their changes are steps. @default none: no Service is ever routed */
+  readonly routes?: RouteStores;
 }
 
 export const DefaultHistoryMaxSteps = 10_000;
@@ -77,6 +93,8 @@ export class EndpointHistory {
   private readonly maxSteps: number;
   private readonly windowMs: number;
   private readonly clock: () => number;
+  private readonly routeStores: RouteStores | null;
+  private routeState: RouteState = NoRoutes;
   private steps: Step[] = [];
   private readonly listeners = new Set<StepListener>();
   private readonly unsubscribe: (() => void)[] = [];
@@ -95,6 +113,7 @@ export class EndpointHistory {
     this.maxSteps = options.maxSteps ?? DefaultHistoryMaxSteps;
     this.windowMs = options.windowMs ?? DefaultHistoryWindowMs;
     this.clock = options.clock ?? Date.now;
+    this.routeStores = options.routes ?? null;
     this.startedAt = this.clock();
   }
 
@@ -107,6 +126,17 @@ export class EndpointHistory {
     }
     this.unsubscribe.push(this.feed.subscribe((b) => this.onFeed(b)));
     this.unsubscribe.push(this.services.subscribe((b) => this.onServices(b)));
+    const stores = this.routeStores;
+    if (stores !== null) {
+      this.routeState = routeStateOf(stores);
+      const changed = (b: StoreBatch<Parameters<typeof routingChanged>[0] & object>) => b.events.some((e) => routingChanged(e.old, e.new)) && this.onRoutes(stores, b.relist);
+      this.unsubscribe.push(stores.ingresses.subscribe(changed), stores.httpRoutes.subscribe(changed), stores.gateways.subscribe(changed), stores.referenceGrants.subscribe(changed));
+    }
+  }
+
+  /** The routing objects after the last step logged. */
+  get routes(): RouteState {
+    return this.routeState;
   }
 
   stop(): void {
@@ -187,7 +217,7 @@ export class EndpointHistory {
 
   private onFeed(batch: FeedBatch): void {
     for (const c of batch.changes) this.noteTimes(c);
-    this.log(batch.changes.map((change) => ({ kind: 'endpoints', ord: ++this.ord, change, labels: this.labelsOf(change.serviceKey) })));
+    this.log(batch.changes.map((change) => ({ kind: 'endpoints', ord: ++this.ord, change, labels: this.labelsOf(change.serviceKey), routes: this.routeState })));
   }
 
   /** Service label changes (creations and deletions included) move Services in and out of label-selector scopes. */
@@ -199,9 +229,22 @@ export class EndpointHistory {
       const after = ev.new?.meta.labels ?? null;
       if (sameLabels(before, after)) continue;
       const serviceKey = objectKey((ev.new ?? ev.old)!.meta);
-      steps.push({ kind: 'labels', ord: ++this.ord, serviceKey, before, after, view: this.feed.get(serviceKey), resync: batch.relist, at });
+      steps.push({ kind: 'labels', ord: ++this.ord, serviceKey, before, after, view: this.feed.get(serviceKey), routes: this.routeState, resync: batch.relist, at });
     }
     this.log(steps);
+  }
+
+  /**
+   * A change of what routing reads (not a status write) is one step, whatever it changes: whether
+   * it moves Services depends on each subscriber's host.
+   */
+  private onRoutes(stores: RouteStores, relist: boolean): void {
+    const before = this.routeState;
+    const after = routeStateOf(stores);
+    this.routeState = after;
+    const views = new Map<string, ServiceEndpoints | null>();
+    for (const k of [...before.backends, ...after.backends]) views.set(k, this.feed.get(k));
+    this.log([{ kind: 'routes', ord: ++this.ord, before, after, views, resync: relist, at: this.clock() }]);
   }
 
   private log(steps: Step[]): void {
@@ -244,22 +287,52 @@ export function stepAt(step: Step): number {
   return step.kind === 'endpoints' ? step.change.at : step.at;
 }
 
-/** The Service a step is about. */
-export function stepService(step: Step): string {
+/** The Service an endpoint or label step is about. */
+export function stepService(step: Step & { readonly kind: 'endpoints' | 'labels' }): string {
   return step.kind === 'endpoints' ? step.change.serviceKey : step.serviceKey;
 }
 
-/** A step as a change set for this filter, or null when nothing a reader with that filter holds changes. */
-export function stepChangeSet(f: EndpointFilter, step: Step): EndpointChangeSet | null {
-  if (step.kind === 'endpoints') {
-    const c = step.change;
-    const state = (view: ServiceEndpoints | null) => ({ labels: step.labels, view });
-    return changeSetBetween(f, c.serviceKey, state(c.before), state(c.after), step.ord, c.at, c.resync ? 'RESYNC' : 'CHANGE', c.diff);
+/**
+ * A step as change sets for this filter (all with the step's ordinal as cursor), sorted by
+ * Service; none when nothing a reader with that filter holds changes. Endpoint and label steps
+ * are about one Service; a route step sends a set for each Service that enters or leaves a
+ * host-scoped filter's scope (everything `added`, or everything held `removed`).
+ */
+export function stepChangeSets(f: EndpointFilter, step: Step): EndpointChangeSet[] {
+  switch (step.kind) {
+    case 'endpoints': {
+      const c = step.change;
+      const state = (view: ServiceEndpoints | null) => ({ labels: step.labels, view, routes: step.routes });
+      return some(changeSetBetween(f, c.serviceKey, state(c.before), state(c.after), step.ord, c.at, c.resync ? 'RESYNC' : 'CHANGE', c.diff));
+    }
+    case 'labels': {
+      // Entering or leaving scope only: a label change that keeps the Service in (or out) sends nothing.
+      const { serviceKey, routes } = step;
+      if (serviceInScope(f, serviceKey, step.before, routes) === serviceInScope(f, serviceKey, step.after, routes)) return [];
+      return some(changeSetBetween(f, serviceKey, { labels: step.before, view: step.view, routes }, { labels: step.after, view: step.view, routes }, step.ord, step.at, step.resync ? 'RESYNC' : 'CHANGE'));
+    }
+    case 'routes': {
+      const type = step.resync ? 'RESYNC' : 'CHANGE';
+      if (f.route == null) return [];
+      const was = routedServices(step.before, f.route);
+      const is = routedServices(step.after, f.route);
+      const moved = [...was, ...is].filter((k) => was.has(k) !== is.has(k)).sort();
+      const out: EndpointChangeSet[] = [];
+      for (const key of moved) {
+        // Host-scoped filters take no label selector: the labels do not decide.
+        const view = step.views.get(key) ?? null;
+        const cs = changeSetBetween(f, key, { labels: null, view, routes: step.before }, { labels: null, view, routes: step.after }, step.ord, step.at, type);
+        if (cs) out.push(cs);
+      }
+      return out;
+    }
+    default:
+      return step satisfies never;
   }
-  // Entering or leaving scope only: a label change that keeps the Service in (or out) sends nothing.
-  if (serviceInScope(f, step.serviceKey, step.before) === serviceInScope(f, step.serviceKey, step.after)) return null;
-  const type = step.resync ? 'RESYNC' : 'CHANGE';
-  return changeSetBetween(f, step.serviceKey, { labels: step.before, view: step.view }, { labels: step.after, view: step.view }, step.ord, step.at, type);
+}
+
+function some(cs: EndpointChangeSet | null): EndpointChangeSet[] {
+  return cs === null ? [] : [cs];
 }
 
 /** What to read from the history. */
@@ -293,8 +366,7 @@ export function changeSetsIn(history: EndpointHistory, f: EndpointFilter, range:
   const sets: EndpointChangeSet[] = [];
   for (const step of history.retained()) {
     if (range.sinceMs !== null && stepAt(step) < range.sinceMs) continue;
-    const cs = stepChangeSet(f, step);
-    if (cs) sets.push(cs);
+    for (const cs of stepChangeSets(f, step)) sets.push(cs);
   }
   if (range.newestFirst) sets.reverse();
   let start = 0;

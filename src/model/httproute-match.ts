@@ -21,7 +21,7 @@
  * - Headers: names case-insensitive, Exact values or RegularExpression (JavaScript syntax; an
  *   invalid one matches nothing). Query parameters: exact names, Exact or RegularExpression.
  */
-import type { GatewayRecord, HTTPRouteMatch, HTTPRouteRecord, HTTPRouteRule, Listener, ParentRef, ReferenceGrantRecord } from '../kube/gateway-api.ts';
+import type { GatewayRecord, GRPCRouteRecord, HeaderMatch, HTTPRouteMatch, HTTPRouteRecord, HTTPRouteRule, Listener, ParentRef, ReferenceGrantRecord } from '../kube/gateway-api.ts';
 import { GatewayGroup, isGatewayRef } from '../kube/gateway-api.ts';
 import { matchPath } from './ingress-match.ts';
 import { compareRanks } from './text.ts';
@@ -49,14 +49,14 @@ export interface HTTPRouteMatchResult {
 }
 
 /** Every listener of `gateways` a route's parentRef attaches it to. */
-export function attachedListeners(route: HTTPRouteRecord, ref: ParentRef, gateway: GatewayRecord): Listener[] {
+export function attachedListeners(route: HTTPRouteRecord | GRPCRouteRecord, ref: ParentRef, gateway: GatewayRecord): Listener[] {
   if (!isGatewayRef(ref) || ref.namespace !== gateway.meta.namespace || ref.name !== gateway.meta.name) return [];
   return gateway.listeners.filter(
     (l) =>
       (ref.sectionName === null || ref.sectionName === l.name) &&
       (ref.port === null || ref.port === l.port) &&
       (l.allowedNamespaces !== 'Same' || route.meta.namespace === gateway.meta.namespace) &&
-      (l.allowedKinds.length === 0 || l.allowedKinds.includes('HTTPRoute')) &&
+      (l.allowedKinds.length === 0 || l.allowedKinds.includes(route.kind)) &&
       (l.hostname === null || route.hostnames.length === 0 || route.hostnames.some((h) => hostnamesIntersect(h, l.hostname!))),
   );
 }
@@ -70,14 +70,13 @@ export function matchHTTPRoute(routes: readonly HTTPRouteRecord[], gateways: Rea
       if (!gateway || ref.group !== GatewayGroup) continue;
       for (const listener of attachedListeners(route, ref, gateway)) {
         if (listener.hostname !== null && !hostMatches(listener.hostname, request.host)) continue;
-        const hostname = route.hostnames.length === 0 ? null : bestHostname(route.hostnames, request.host);
-        if (route.hostnames.length > 0 && hostname === null) continue;
+        const { hostname, ok } = routeHostname(route.hostnames, request.host);
+        if (!ok) continue;
         route.rules.forEach((rule, ruleIndex) => {
           rule.matches.forEach((match, matchIndex) => {
             if (!matches(match, request)) return;
             const rank = [
-              -(hostname !== null && !hostname.startsWith('*.') ? hostname.length : 0),
-              -(hostname?.length ?? 0),
+              ...hostnameRank(hostname),
               match.pathType === 'Exact' ? 0 : match.pathType === 'PathPrefix' ? 1 : 2,
               -(match.pathType === 'PathPrefix' ? match.pathValue.split('/').filter((e) => e !== '').join('/').length : 0),
               match.method !== null ? 0 : 1,
@@ -117,15 +116,46 @@ export function matches(m: HTTPRouteMatch, request: HTTPRequest): boolean {
     m.pathType === 'Exact' ? m.pathValue === request.path : m.pathType === 'PathPrefix' ? matchPath('Prefix', m.pathValue, request.path) : regexFull(m.pathValue, request.path);
   if (!pathOk) return false;
   if (m.method !== null && m.method !== request.method) return false;
-  for (const h of m.headers) {
-    const v = request.headers.get(h.name.toLowerCase());
-    if (v === undefined || !(h.type === 'RegularExpression' ? regexFull(h.value, v) : v === h.value)) return false;
-  }
+  if (!headersMatch(m.headers, request.headers)) return false;
   for (const q of m.queryParams) {
     const v = request.query.get(q.name);
     if (v === null || !(q.type === 'RegularExpression' ? regexFull(q.value, v) : v === q.value)) return false;
   }
   return true;
+}
+
+/** Whether every header match holds (names case-insensitive; Exact, or RegularExpression in JavaScript syntax). */
+export function headersMatch(headers: readonly HeaderMatch[], requestHeaders: ReadonlyMap<string, string>): boolean {
+  for (const h of headers) {
+    const v = requestHeaders.get(h.name.toLowerCase());
+    if (v === undefined || !(h.type === 'RegularExpression' ? regexFull(h.value, v) : v === h.value)) return false;
+  }
+  return true;
+}
+
+/**
+ * The route's hostname that matches `host` and decides its precedence (a non-wildcard one
+ * first, then the longest): `ok` false when the route has hostnames and none matches;
+ * `hostname` null when it has none (it matches every host).
+ */
+export function routeHostname(hostnames: readonly string[], host: string): { readonly hostname: string | null; readonly ok: boolean } {
+  if (hostnames.length === 0) return { hostname: null, ok: true };
+  const hostname = bestHostname(hostnames, host);
+  return { hostname, ok: hostname !== null };
+}
+
+/** Precedence by hostname, most specific first: [non-wildcard characters, characters], negated for an ascending sort. */
+export function hostnameRank(hostname: string | null): [number, number] {
+  return [-(hostname !== null && !hostname.startsWith('*.') ? hostname.length : 0), -(hostname?.length ?? 0)];
+}
+
+/** Full-string match of a JavaScript regular expression; an invalid one matches nothing. */
+export function regexFull(pattern: string, value: string): boolean {
+  try {
+    return new RegExp(`^(?:${pattern})$`).test(value);
+  } catch {
+    return false;
+  }
 }
 
 // Private:
@@ -138,14 +168,6 @@ function bestHostname(hostnames: readonly string[], host: string): string | null
     if (best === null || (exact && best.startsWith('*.')) || (exact === !best.startsWith('*.') && h.length > best.length)) best = h;
   }
   return best;
-}
-
-function regexFull(pattern: string, value: string): boolean {
-  try {
-    return new RegExp(`^(?:${pattern})$`).test(value);
-  } catch {
-    return false;
-  }
 }
 
 

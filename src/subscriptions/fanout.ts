@@ -18,9 +18,10 @@
  *   by every subscriber of a topic that starts at the same feed position.
  *
  * Filtered streams: an endpoint subscriber receives the exact difference of its filtered view
- * (model/changesets.ts). Service label changes are steps beside endpoint changes, in one numbered
- * history that cursors point into (model/history.ts, shared with HTTP history queries), so a Service entering or leaving a label selector is sent
- * live and replayed on resume. A start reflects every step logged before it runs; steps still
+ * (model/changesets.ts). Service label changes and route changes are steps beside endpoint
+ * changes, in one numbered history that cursors point into (model/history.ts, shared with HTTP
+ * history queries), so a Service entering or leaving a label selector's or a host's scope
+ * (model/route-scope.ts) is sent live and replayed on resume. A start reflects every step logged before it runs; steps still
  * queued behind it are not delivered to that subscriber again. Object streams send what starts
  * or stops matching as ADDED or DELETED, as the API server's filtered watch does.
  *
@@ -37,7 +38,7 @@
  */
 import { execute, GraphQLError, type DocumentNode } from 'graphql';
 import type { EndpointFeed } from '../model/endpoint-feed.ts';
-import { EndpointHistory, stepChangeSet, type Step } from '../model/history.ts';
+import { EndpointHistory, stepChangeSets, type Step } from '../model/history.ts';
 import { matches as matchesSel } from '../model/selector.ts';
 import { healthNow, healthTransition, type HealthThreshold } from '../model/health.ts';
 import type { ClusterCache } from '../kube/cache.ts';
@@ -50,6 +51,7 @@ import { authorizationUnavailable, ErrorCode, forbidden } from '../graphql/error
 import { namespaceNotWatched, withWarnings } from '../graphql/warnings.ts';
 import { AllNamespaces, AuthorizationUnavailableError, OpenCaller, type Access, type Caller, type Resource, type Verb } from '../auth/access.ts';
 import type { OperationSink, StopOperation, SubscribePayload } from './sink.ts';
+import { routedServices } from '../model/route-scope.ts';
 import { coalesce, serviceInScope, snapshotOf, type EndpointChangeSet, type EndpointFilter, type ServiceLabels } from '../model/changesets.ts';
 import { errorText, type Logger } from '../log.ts';
 
@@ -95,6 +97,9 @@ export type { ObjectEvent, ObjectEventType };
 /** Root fields served by the fan-out, by the kind of source they read. */
 const ObjectRootFields: Readonly<Record<string, Kind>> = { serviceChanges: 'Service', podChanges: 'Pod', nodeChanges: 'Node' };
 
+/** What a host-scoped subscriber must be allowed to list to resolve the host (what `trace` reads). */
+const RouteResources: readonly Resource[] = ['ingresses', 'httproutes', 'gateways'];
+
 /** What a subscriber must be allowed to watch, by root field. */
 const ResourceOfField: Readonly<Record<string, Resource>> = { endpointChanges: 'endpointslices', serviceHealth: 'endpointslices', serviceChanges: 'services', podChanges: 'pods', nodeChanges: 'nodes' };
 
@@ -122,7 +127,7 @@ export class Fanout {
     this.options = options;
     this.maxQueue = options.maxQueue ?? 1000;
     this.ownsHistory = options.history === undefined;
-    this.history = options.history ?? new EndpointHistory(options.feed, options.cache.services, { maxSteps: options.historySize ?? 10_000, windowMs: Number.POSITIVE_INFINITY });
+    this.history = options.history ?? new EndpointHistory(options.feed, options.cache.services, { maxSteps: options.historySize ?? 10_000, windowMs: Number.POSITIVE_INFINITY, routes: options.cache });
     this.sliceMs = options.sliceMs ?? 5;
     this.renders = new RenderQueue(this.sliceMs);
   }
@@ -194,10 +199,21 @@ export class Fanout {
       const { message } = namespaceNotWatched(namespace, this.options.cache.namespaces ?? []);
       return sink.error([pipeline.formatError(new GraphQLError(message, { extensions: { code: ErrorCode.NAMESPACE_NOT_WATCHED } }))]);
     }
-    const key = JSON.stringify([caller.key, payload.query, payload.operationName ?? null, prepared.variables]);
+    // A host-scoped subscription resolves the host with the routing objects the caller may list.
+    let routeNamespace: string | null = null;
+    if (root.field === 'endpointChanges' && root.args.route !== null && caller.user !== null) {
+      const scope = await this.routeScope(caller, namespace);
+      if (scope instanceof GraphQLError) {
+        const errors = [pipeline.formatError(scope)];
+        pipeline.reportDenied(caller.user?.username, errors);
+        return sink.error(errors);
+      }
+      routeNamespace = scope;
+    }
+    const key = JSON.stringify([caller.key, payload.query, payload.operationName ?? null, prepared.variables, routeNamespace]);
     let topic = this.topics.get(key);
     if (!topic) {
-      topic = new Topic(key, root.field, root.responseKey, prepared.document, prepared.operation.name?.value ?? null, prepared.variables, root.args, caller);
+      topic = new Topic(key, root.field, root.responseKey, prepared.document, prepared.operation.name?.value ?? null, prepared.variables, root.args, caller, routeNamespace);
       this.topics.set(key, topic);
       this.scheduleReauthorization(topic);
     }
@@ -322,13 +338,43 @@ export class Fanout {
     }
   }
 
+  /**
+   * The namespace whose routing objects a host-scoped subscription may use: null (every one)
+   * when the caller may list Ingresses, HTTPRoutes and Gateways cluster-wide, else the
+   * subscription's namespace when it may list them there, else the error to answer with.
+   */
+  private async routeScope(caller: Caller, namespace: string | null): Promise<string | null | GraphQLError> {
+    const everywhere = await this.authorizeRoutes(caller, AllNamespaces);
+    if (everywhere === null) return null;
+    if (namespace === null || everywhere.extensions['code'] !== ErrorCode.FORBIDDEN) return everywhere;
+    return (await this.authorizeRoutes(caller, namespace)) ?? namespace;
+  }
+
+  /** Null when `caller` may list every routing kind `trace` reads in `ns`, else FORBIDDEN or AUTHORIZATION_UNAVAILABLE for the first it may not. */
+  private async authorizeRoutes(caller: Caller, ns: string): Promise<GraphQLError | null> {
+    if (caller.user === null) return null;
+    for (const resource of RouteResources) {
+      try {
+        if (!(await caller.access.allowed('list', resource, ns))) return forbidden('list', resource, ns, caller.user);
+      } catch (err) {
+        if (err instanceof AuthorizationUnavailableError) return authorizationUnavailable('list', resource, ns, err);
+        throw err;
+      }
+    }
+    return null;
+  }
+
   /** Ask a live topic's permission again every `reauthorizeMs`; when it is gone, end every subscriber's operation with the error. */
   private scheduleReauthorization(topic: Topic): void {
     const every = this.options.reauthorizeMs ?? 0;
     if (every <= 0 || topic.caller.user === null) return;
     const timer = setInterval(() => {
       if (this.topics.get(topic.key) !== topic) return clearInterval(timer);
-      void this.authorize(topic.caller, topic.rootField, topic.filter?.namespace ?? topic.namespace).then((denied) => {
+      const route = topic.filter?.route ?? null;
+      const ask = async () =>
+        (await this.authorize(topic.caller, topic.rootField, topic.filter?.namespace ?? topic.namespace)) ??
+        (route === null ? null : await this.authorizeRoutes(topic.caller, route.routeNamespace ?? AllNamespaces));
+      void ask().then((denied) => {
         if (!denied || this.topics.get(topic.key) !== topic) return;
         this.options.logger.info('subscription ended: permission gone', { user: topic.caller.user?.username, error: denied.message });
         clearInterval(timer);
@@ -356,10 +402,7 @@ export class Fanout {
     if (resumeAfter !== null) {
       const steps = this.history.stepsAfter(resumeAfter);
       if (steps !== null) {
-        for (const step of steps) {
-          const cs = stepChangeSet(f, step);
-          if (cs) sub.pushStart(cs, false);
-        }
+        for (const step of steps) for (const cs of stepChangeSets(f, step)) sub.pushStart(cs, false);
         return;
       }
       // History does not reach back that far: the client must replace what it holds.
@@ -370,9 +413,9 @@ export class Fanout {
     for (const key of this.scopeKeys(f)) sub.pushStart(snapshotOf(f, key, this.stateOf(key), position), true);
   }
 
-  /** A Service's labels and endpoints now (after every logged step). */
+  /** A Service's labels and endpoints, and the routing objects, now (after every logged step). */
   private stateOf(serviceKey: string) {
-    return { labels: this.labelsOf(serviceKey), view: this.options.feed.get(serviceKey) };
+    return { labels: this.labelsOf(serviceKey), view: this.options.feed.get(serviceKey), routes: this.history.routes };
   }
 
   private labelsOf(serviceKey: string): ServiceLabels {
@@ -387,7 +430,10 @@ export class Fanout {
   private scopeKeys(f: EndpointFilter): string[] {
     const keys = new Set<string>();
     if (f.namespace !== null && f.name !== null) keys.add(`${f.namespace}/${f.name}`);
-    else {
+    else if (f.route != null) {
+      // Only what the routes send the request to (the Services need not exist yet).
+      for (const k of routedServices(this.history.routes, f.route)) if (serviceInScope(f, k, this.labelsOf(k), this.history.routes)) keys.add(k);
+    } else {
       for (const s of this.options.cache.services.list()) {
         const k = objectKey(s.meta);
         if (serviceInScope(f, k, s.meta.labels)) keys.add(k);
@@ -401,22 +447,19 @@ export class Fanout {
     for (const topic of [...this.topics.values()]) {
       if (topic.filter === null || topic.subscribers.size === 0) continue;
       for (const step of steps) {
-        const cs = stepChangeSet(topic.filter, step);
-        if (!cs) continue;
-        const due = (sub: Subscriber) => sub.startsAfter < step.ord;
-        if (!someOf(topic.subscribers, due)) continue; // every subscriber's start already holds it
-        if (topic.rootField === 'serviceHealth') {
-          await this.publishHealth(topic, step, cs, due);
-          continue;
-        }
-        if (topic.coalesceMs !== null) {
-          this.hold(topic, step.ord, cs);
-          continue;
-        }
-        const frame = await this.render(topic, cs);
-        if (frame !== null) await this.pushAll(topic, (sub) => due(sub) && sub.push(cs, frame));
+        for (const cs of stepChangeSets(topic.filter, step)) await this.publishSet(topic, step, cs);
       }
     }
+  }
+
+  /** One change set of a step to the topic's subscribers that started before the step. */
+  private async publishSet(topic: Topic, step: Step, cs: EndpointChangeSet): Promise<void> {
+    const due = (sub: Subscriber) => sub.startsAfter < step.ord;
+    if (!someOf(topic.subscribers, due)) return; // every subscriber's start already holds it
+    if (topic.rootField === 'serviceHealth') return this.publishHealth(topic, step, cs, due);
+    if (topic.coalesceMs !== null) return this.hold(topic, step.ord, cs);
+    const frame = await this.render(topic, cs);
+    if (frame !== null) await this.pushAll(topic, (sub) => due(sub) && sub.push(cs, frame));
   }
 
   /** The current health of every Service in a `serviceHealth` topic's scope, to a subscriber starting now. */
@@ -431,7 +474,7 @@ export class Fanout {
 
   /** A health transition, when the change set crosses the topic's threshold (one event per crossing, not per flip). */
   private async publishHealth(topic: Topic, step: Step, cs: EndpointChangeSet, due: (sub: Subscriber) => boolean): Promise<void> {
-    if (step.kind === 'labels' && !serviceInScope(topic.filter!, step.serviceKey, step.after)) return; // left scope: no more news of it
+    if (step.kind === 'labels' && !serviceInScope(topic.filter!, step.serviceKey, step.after, step.routes)) return; // left scope: no more news of it
     const entering = step.kind === 'labels';
     const ev = healthTransition(topic.health!, cs, entering);
     if (!ev) return;
@@ -642,6 +685,7 @@ class Topic {
     variables: Readonly<Record<string, unknown>>,
     args: SubscriptionArgs,
     caller: Caller,
+    routeNamespace: string | null,
   ) {
     this.key = key;
     this.caller = caller;
@@ -658,7 +702,8 @@ class Topic {
       this.filter = { namespace, name, selector, node: null, zone: null };
       this.objectFilter = null;
     } else if (rootField === 'endpointChanges') {
-      this.filter = { namespace, name, selector, node, zone };
+      const route = args.route === null ? null : { ...args.route, routeNamespace };
+      this.filter = { namespace, name, selector, node, zone, route };
       this.objectFilter = null;
     } else {
       this.filter = null;

@@ -30,8 +30,8 @@ export interface ChangeSetMsg {
 }
 
 const Fields = 'address ready serving terminating nodeName';
-export const EndpointChangesQuery = `subscription Churn($ns: String, $name: String, $after: String, $snapshot: Boolean, $sel: String, $node: String, $zone: String, $coalesce: String) {
-  endpointChanges(namespace: $ns, name: $name, after: $after, snapshot: $snapshot, labelSelector: $sel, node: $node, zone: $zone, coalesce: $coalesce) {
+export const EndpointChangesQuery = `subscription Churn($ns: String, $name: String, $after: String, $snapshot: Boolean, $sel: String, $host: String, $path: String, $node: String, $zone: String, $coalesce: String) {
+  endpointChanges(namespace: $ns, name: $name, after: $after, snapshot: $snapshot, labelSelector: $sel, host: $host, path: $path, node: $node, zone: $zone, coalesce: $coalesce) {
     type namespace name cursor
     added { ${Fields} }
     removed { address }
@@ -58,9 +58,9 @@ export class EndpointSubscriber {
 
   /**
    * Subscribe. Without `name`, a CHANGE may open a Service the client holds nothing of yet (one
-   * created, or coming into a label selector's scope, after the start).
+   * created, or coming into a label selector's or a host's scope, after the start).
    */
-  start(variables: { ns?: string; name?: string; after?: string; snapshot?: boolean; sel?: string; node?: string; zone?: string; coalesce?: string }): void {
+  start(variables: { ns?: string; name?: string; after?: string; snapshot?: boolean; sel?: string; host?: string; path?: string; node?: string; zone?: string; coalesce?: string }): void {
     this.named = variables.name !== undefined;
     this.dispose = this.client.subscribe<{ endpointChanges: ChangeSetMsg }>(
       { query: EndpointChangesQuery, variables },

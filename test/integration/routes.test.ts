@@ -18,6 +18,7 @@ import { ControlPlane } from '../harness/control-plane.ts';
 import { KubeClient } from '../harness/kube-client.ts';
 import { queryData } from '../harness/graphql-http.ts';
 import { Workloads } from '../harness/workload.ts';
+import { EndpointSubscriber } from '../harness/subscriber.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const Ns = 'rt-shop';
@@ -214,5 +215,54 @@ describe('routes on the real control plane', () => {
     await waitFor('the wildcard host to match nothing', 30_000, async () => (await trace('http://m.rt.example/')).status === 'NO_MATCH');
     const d = await queryData(url, `{ service(namespace: "${Ns}", name: "api") { ingresses { metadata { name } } } }`);
     assert.deepEqual(d.service.ingresses, []);
+  });
+
+  it('a subscriber by hostname folds to exactly the endpoints of the Service the trace names, across an Ingress edit that moves the path to another Service', async () => {
+    const host = 'move.rt.example';
+    const u = `http://${host}/x/1`;
+    /** The Service the API's Ingress sends /x to, and the endpoints the API's slices hold for it (ready missing means true). */
+    const apiTruth = async () => {
+      const ing = await kube.req('GET', `${Net}/namespaces/${Ns}/ingresses/mover`);
+      const service: string = ing.spec.rules[0].http.paths.find((p: any) => p.path === '/x').backend.service.name;
+      const eps = new Map<string, boolean>();
+      for (const sl of await kube.slicesOf(Ns, service)) for (const e of sl.endpoints ?? []) eps.set(e.addresses[0], e.conditions?.ready !== false || eps.get(e.addresses[0]) === true);
+      return { service, endpoints: [...eps].map(([address, ready]) => ({ address, ready })).sort((a, b) => (a.address < b.address ? -1 : 1)) };
+    };
+    const traced = async () => (await queryData(url, `{ trace(url: "${u}") { match { ingress { metadata { name } } backends { backend { serviceName } } } } }`)).trace.match;
+    const folded = (sub: EndpointSubscriber) => Object.entries(sub.heldAll()).map(([key, eps]) => [key, eps.map((e) => ({ address: e.address, ready: e.ready }))]);
+    const agree = async (sub: EndpointSubscriber, service: string) => {
+      let truth = await apiTruth();
+      let t: any;
+      await waitFor(`the subscriber and the trace to follow ${u} to ${service}`, 60_000, async () => {
+        sub.throwIfErrors();
+        truth = await apiTruth();
+        t = await traced();
+        return truth.service === service && t?.backends[0].backend.serviceName === service && isDeepStrictEqual(folded(sub), [[`${Ns}/${service}`, truth.endpoints]]);
+      });
+      assert.equal(t.ingress.metadata.name, 'mover');
+      assert.ok(truth.endpoints.length > 0, `${service} has endpoints`);
+      assert.deepEqual(folded(sub), [[`${Ns}/${service}`, truth.endpoints]]);
+    };
+    await putIngress('mover', { rules: [{ host, http: { paths: [prefix('/x', 'api', 'grpc'), prefix('/', 'empty', 80)] } }] });
+    await waitFor('the gateway to see the Ingress', 30_000, async () => (await traced())?.ingress.metadata.name === 'mover');
+    const sub = new EndpointSubscriber(gw.url);
+    try {
+      sub.start({ host: 'Move.RT.example', path: '/x/1' });
+      await agree(sub, 'api');
+      const before = sub.events.length;
+      await putIngress('mover', { rules: [{ host, http: { paths: [prefix('/x', 'web'), prefix('/', 'empty', 80)] } }] });
+      await agree(sub, 'web');
+      const moved = sub.events.slice(before);
+      // The edit is one step: api emptied and web filled by CHANGE sets carrying one cursor.
+      const emptied = moved.find((e) => e.name === 'api')!;
+      const filled = moved.find((e) => e.name === 'web')!;
+      assert.deepEqual([emptied.type, emptied.endpoints, emptied.added], ['CHANGE', [], []]);
+      assert.equal(filled.type, 'CHANGE');
+      assert.equal(filled.added.length, filled.endpoints.length);
+      assert.equal(emptied.cursor, filled.cursor);
+    } finally {
+      await sub.stop();
+      await kube.deleteIfPresent(`${Net}/namespaces/${Ns}/ingresses/mover`);
+    }
   });
 });

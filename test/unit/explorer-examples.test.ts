@@ -36,7 +36,7 @@ describe('explorer examples', () => {
   it('cover the questions the explorer promises, in tab order', () => {
     assert.deepEqual(
       all.map((e) => e.name),
-      ['ServiceEndpoints', 'WhatIsThisIP', 'ServicesWithoutReadyEndpoints', 'TraceURL', 'RoutesToService', 'GatewayRoutes', 'EndpointChurn', 'EndpointHistory', 'ServiceHealth'],
+      ['ServiceEndpoints', 'WhatIsThisIP', 'ServicesWithoutReadyEndpoints', 'TraceURL', 'RoutesToService', 'GatewayRoutes', 'EndpointChurn', 'HostChurn', 'EndpointHistory', 'ServiceHealth'],
     );
   });
 

@@ -2,7 +2,8 @@
  * Gateway API in the graph, over the small cluster of graphql-fixtures.ts plus a Gateway,
  * HTTPRoutes, a GRPCRoute and a ReferenceGrant: listeners → attached routes, route → Gateways
  * and weighted backends with their ReferenceGrant verdict, Service → routes, Pod → hostnames,
- * trace preferring an HTTPRoute and naming the Ingress in alsoMatched; batches per level and
+ * trace preferring an HTTPRoute and naming the Ingress in alsoMatched, and a GRPCRoute for gRPC
+ * calls; batches per level and
  * per-caller filtering (routes need `list httproutes` in their namespace).
  */
 import { describe, it } from 'node:test';
@@ -87,6 +88,41 @@ describe('GraphQL: Gateway API', () => {
     assert.deepEqual(d.trace.alsoMatched, { kind: 'Ingress', ingress: { metadata: { name: 'legacy' } } });
     assert.equal(d.trace.status, 'ROUTED');
     assert.equal(d.trace.message, 'HTTPRoute shop/store (Gateway infra/edge listener web, rule 1, PathPrefix /) sends traffic to shop/web 90% (2 ready), shop/web-lb 10% (2 ready)');
+  });
+
+  it('trace matches a gRPC call (POST /package.Service/Method, content-type application/grpc) against GRPCRoutes first, by their precedence; other requests skip them', async () => {
+    const before = [...world.cache.grpcRoutes.list()];
+    world.cache.grpcRoutes.upsert(
+      ingest('GRPCRoute', {
+        metadata: meta('shop', 'cart-grpc'),
+        spec: { parentRefs: [{ name: 'edge', namespace: 'infra' }], hostnames: ['shop.example.com'], rules: [{ matches: [{ method: { service: 'shop.Cart' } }], backendRefs: [{ name: 'web', port: 80 }] }] },
+      }),
+    );
+    try {
+      const q = `query($u: String!, $m: String, $h: [HeaderInput!]) { trace(url: $u, method: $m, headers: $h) { status message match { kind grpcRoute { metadata { name } } grpcMatch { type service method } httpRoute { metadata { name } } listener hostMatch backends { backend { serviceName } } } alsoMatched { kind } } }`;
+      const grpc = [{ name: 'Content-Type', value: 'application/grpc' }];
+      const cart = (await world.data(q, { u: 'http://shop.example.com/shop.Cart/AddItem', m: 'POST', h: grpc })).trace;
+      assert.deepEqual(cart.match, {
+        kind: 'GRPCRoute', grpcRoute: { metadata: { name: 'cart-grpc' } }, grpcMatch: { type: 'Exact', service: 'shop.Cart', method: null }, httpRoute: null, listener: 'web', hostMatch: 'EXACT', backends: [{ backend: { serviceName: 'web' } }],
+      });
+      assert.deepEqual([cart.status, cart.alsoMatched], ['ROUTED', { kind: 'Ingress' }]);
+      assert.equal(cart.message, 'GRPCRoute shop/cart-grpc (Gateway infra/edge listener web, rule 1, Exact shop.Cart/*) sends traffic to shop/web 100% (2 ready)');
+      // Another service: only the route without hostnames and matches takes it.
+      const other = (await world.data(q, { u: 'http://shop.example.com/shop.Orders/Get', m: 'POST', h: grpc })).trace;
+      assert.deepEqual([other.match.kind, other.match.grpcRoute.metadata.name, other.match.grpcMatch, other.match.hostMatch, other.status], ['GRPCRoute', 'grpc', null, 'ANY', 'ROUTED']);
+      assert.equal(other.message, 'GRPCRoute shop/grpc (Gateway infra/edge listener web, rule 1, any call) sends traffic to shop/web 100% (2 ready)');
+      // The same path without the gRPC content-type, or with GET, is plain HTTP: the HTTPRoute serves it.
+      for (const vars of [{ u: 'http://shop.example.com/shop.Cart/AddItem', m: 'POST' }, { u: 'http://shop.example.com/shop.Cart/AddItem', m: 'GET', h: grpc }]) {
+        const plain = (await world.data(q, vars)).trace;
+        assert.deepEqual([plain.match.kind, plain.match.httpRoute.metadata.name, plain.match.grpcRoute], ['HTTPRoute', 'store', null], JSON.stringify(vars));
+      }
+      // No GRPCRoute for the host (the listener takes *.example.com only): the HTTPRoutes and Ingresses are asked, and the message says so.
+      const none = (await world.data(q, { u: 'http://grpc.other.org/shop.Cart/AddItem', m: 'POST', h: grpc })).trace;
+      assert.deepEqual([none.status, none.match], ['NO_MATCH', null]);
+      assert.equal(none.message, 'no GRPCRoute matches the gRPC call shop.Cart/AddItem, and no HTTPRoute, Ingress rule or default backend matches host grpc.other.org and path /shop.Cart/AddItem');
+    } finally {
+      world.cache.grpcRoutes.replace(before);
+    }
   });
 
   it('Service → HTTPRoutes and GRPCRoutes, Pod → hostnames from Ingresses and routes, one batch per loader', async () => {

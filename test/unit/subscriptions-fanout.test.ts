@@ -17,6 +17,8 @@ import { Fanout } from '../../src/subscriptions/fanout.ts';
 import { subscriptionResolvers } from '../../src/subscriptions/resolvers.ts';
 import type { OperationSink } from '../../src/subscriptions/sink.ts';
 import { createLogger } from '../../src/log.ts';
+import { TableAccess } from './graphql-fixtures.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const schema = buildGatewaySchema({ resolvers: subscriptionResolvers });
 const logger = createLogger({ level: 'error', format: 'text' });
@@ -155,6 +157,7 @@ describe('subscription fan-out', () => {
     const s = new RecordingSink('c');
     fanout.subscribe(s, { query: query(), variables: { ns: 'a', name: 'web' } });
     await fanout.idle();
+    assert.deepEqual(s.errors, []);
     const cursor = s.payloads[0].cursor;
     cache.slices.upsert(slice('a', 'web', 'web-1', [{ ip: '10.0.0.1' }]));
     await fanout.idle();
@@ -425,5 +428,168 @@ describe('filtered subscriptions across the filter boundary', () => {
       nodes.frames.map((f) => JSON.parse(f).data.nodeChanges).map((e: any) => [e.type, e.node.metadata.resourceVersion, e.node.zone]),
       [['ADDED', '1', 'zb'], ['DELETED', '2', 'zb'], ['ADDED', '3', 'zb']],
     );
+  });
+});
+
+describe('endpointChanges by hostname: the Services the routes send the request to', () => {
+  const hostQuery = `subscription($host: String, $path: String, $after: String, $ns: String) {
+    endpointChanges(host: $host, path: $path, after: $after, namespace: $ns) { type namespace name cursor added { address } removed { address } endpoints { address } }
+  }`;
+  const created = '2025-03-01T10:00:00Z';
+  const meta = (namespace: string, name: string) => ({ namespace, name, uid: `uid-${namespace}-${name}`, resourceVersion: String(++rv), creationTimestamp: created });
+  const shopIngress = (cartService: string) =>
+    ingest('Ingress', {
+      metadata: meta('a', 'shop'),
+      spec: {
+        rules: [
+          {
+            host: 'shop.example.com',
+            http: {
+              paths: [
+                { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } },
+                { path: '/cart', pathType: 'Prefix', backend: { service: { name: cartService, port: { number: 80 } } } },
+              ],
+            },
+          },
+        ],
+      },
+    });
+  const gateway = () =>
+    ingest('Gateway', { metadata: meta('infra', 'edge'), spec: { gatewayClassName: 'eg', listeners: [{ name: 'web', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }] } });
+  const apiRoute = (backendRefs: object[]) =>
+    ingest('HTTPRoute', { metadata: meta('a', 'api'), spec: { parentRefs: [{ name: 'edge', namespace: 'infra' }], hostnames: ['api.example.com'], rules: [{ backendRefs }] } });
+
+  let cache: ClusterCache;
+  let fanout: Fanout;
+  beforeEach(() => {
+    cache = new ClusterCache({ client: null });
+    cache.services.replace([service('a', 'web'), service('a', 'cart'), service('a', 'checkout'), service('b', 'api')]);
+    cache.slices.replace([
+      slice('a', 'web', 'web-1', [{ ip: '10.0.0.1' }]),
+      slice('a', 'cart', 'cart-1', [{ ip: '10.0.1.1' }, { ip: '10.0.1.2' }]),
+      slice('a', 'checkout', 'checkout-1', [{ ip: '10.0.2.1' }]),
+      slice('b', 'api', 'api-1', [{ ip: '10.0.3.1' }]),
+    ]);
+    cache.ingresses.replace([shopIngress('cart')]);
+    const feed = new EndpointFeed(cache.slices, (k) => cache.slicesByService(k));
+    feed.start();
+    fanout = new Fanout({ pipeline: new OperationPipeline({ schema, logger }), cache, feed, createContext: () => createContext({ cache, feed }), logger });
+    fanout.start();
+  });
+
+  it('an Ingress edited to send the path elsewhere: the old Service is emptied, the new one arrives with everything added, and a resume across the edit replays both', async () => {
+    const s = new RecordingSink('host');
+    await fanout.subscribe(s, { query: hostQuery, variables: { host: 'Shop.Example.com', path: '/cart/items' } });
+    await fanout.idle();
+    assert.deepEqual(s.errors, []);
+    const cursor = s.payloads[0].cursor;
+    cache.slices.upsert(slice('a', 'web', 'web-1', [{ ip: '10.0.0.1' }, { ip: '10.0.0.9' }])); // not routed to: nothing
+    cache.ingresses.upsert(shopIngress('checkout'));
+    cache.slices.upsert(slice('a', 'cart', 'cart-1', [{ ip: '10.0.1.1' }])); // out of scope now: nothing
+    cache.slices.upsert(slice('a', 'checkout', 'checkout-1', [{ ip: '10.0.2.1' }, { ip: '10.0.2.2' }]));
+    await fanout.idle();
+    const seen = (p: any) => [p.type, p.name, p.added.map((e: any) => e.address), p.removed.map((e: any) => e.address), p.endpoints.length];
+    const expected = [
+      ['CHANGE', 'cart', [], ['10.0.1.1', '10.0.1.2'], 0],
+      ['CHANGE', 'checkout', ['10.0.2.1'], [], 1],
+      ['CHANGE', 'checkout', ['10.0.2.2'], [], 2],
+    ];
+    assert.deepEqual(s.payloads.map(seen), [['SNAPSHOT', 'cart', ['10.0.1.1', '10.0.1.2'], [], 2], ...expected]);
+    assert.equal(s.payloads[1].cursor, s.payloads[2].cursor, 'one route step: one cursor for the Services it moves');
+
+    const resumed = new RecordingSink('resumed');
+    await fanout.subscribe(resumed, { query: hostQuery, variables: { host: 'shop.example.com', path: '/cart/items', after: cursor } });
+    await fanout.idle();
+    assert.deepEqual(resumed.payloads.map(seen), expected);
+    const inside = new RecordingSink('inside');
+    await fanout.subscribe(inside, { query: hostQuery, variables: { host: 'shop.example.com', path: '/cart/items', after: s.payloads[1].cursor } });
+    await fanout.idle();
+    assert.deepEqual(inside.payloads.map(seen), [expected[2]], 'a cursor of the route step resumes after all of it');
+  });
+
+  it('HTTPRoutes come before Ingresses: every backend with a weight above 0 that a ReferenceGrant permits is in scope, and a grant created later brings its Service in', async () => {
+    cache.gateways.replace([gateway()]);
+    cache.httpRoutes.replace([apiRoute([{ name: 'web', port: 80, weight: 3 }, { name: 'cart', port: 80, weight: 0 }, { name: 'api', namespace: 'b', port: 80, weight: 1 }])]);
+    const s = new RecordingSink('api');
+    await fanout.subscribe(s, { query: hostQuery, variables: { host: 'api.example.com' } });
+    await fanout.idle();
+    assert.deepEqual(s.payloads.map((p) => [p.type, `${p.namespace}/${p.name}`]), [['SNAPSHOT', 'a/web']], 'weight 0 and the ungranted cross-namespace backend are out');
+    cache.referenceGrants.upsert(
+      ingest('ReferenceGrant', { metadata: meta('b', 'from-a'), spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'a' }], to: [{ group: '', kind: 'Service' }] } }),
+    );
+    await fanout.idle();
+    assert.deepEqual(s.payloads.slice(1).map((p) => [p.type, `${p.namespace}/${p.name}`, p.added.map((e: any) => e.address)]), [['CHANGE', 'b/api', ['10.0.3.1']]]);
+  });
+
+  it('a status write to a route or Gateway is no step of the history; a change of what matching reads is one', async () => {
+    cache.gateways.upsert(gateway());
+    cache.httpRoutes.upsert(apiRoute([{ name: 'web', port: 80 }]));
+    const at = fanout.history.position;
+    const accepted = { parents: [{ parentRef: { name: 'edge', namespace: 'infra' }, controllerName: 'example.com/eg', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted' }] }] };
+    cache.httpRoutes.upsert(ingest('HTTPRoute', { metadata: meta('a', 'api'), spec: { parentRefs: [{ name: 'edge', namespace: 'infra' }], hostnames: ['api.example.com'], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] }, status: accepted }));
+    cache.gateways.upsert(ingest('Gateway', { metadata: meta('infra', 'edge'), spec: { gatewayClassName: 'eg', listeners: [{ name: 'web', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }] }, status: { addresses: [{ type: 'IPAddress', value: '203.0.113.9' }] } }));
+    assert.equal(fanout.history.position, at);
+    cache.httpRoutes.upsert(apiRoute([{ name: 'cart', port: 80 }]));
+    assert.equal(fanout.history.position, at + 1);
+  });
+
+  it('a host no route serves has no Services, and `namespace` narrows the routed ones', async () => {
+    const none = new RecordingSink('none');
+    await fanout.subscribe(none, { query: hostQuery, variables: { host: 'nothing.example.com' } });
+    const other = new RecordingSink('other');
+    await fanout.subscribe(other, { query: hostQuery, variables: { host: 'shop.example.com', ns: 'b' } });
+    await fanout.idle();
+    cache.slices.upsert(slice('a', 'web', 'web-1', [{ ip: '10.0.0.1', ready: false }]));
+    await fanout.idle();
+    assert.deepEqual([none.frames, other.frames, none.errors, other.errors], [[], [], [], []]);
+  });
+
+  it('the host is resolved with the routing objects the caller may list: every namespace with cluster-wide list, else only the subscription\'s namespace, else FORBIDDEN', async () => {
+    // An HTTPRoute in namespace b (granted) sends shop.example.com to a/checkout; the Ingress in a sends it to a/web.
+    cache.gateways.upsert(gateway());
+    cache.referenceGrants.upsert(
+      ingest('ReferenceGrant', { metadata: meta('a', 'from-b'), spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'b' }], to: [{ group: '', kind: 'Service' }] } }),
+    );
+    cache.httpRoutes.upsert(
+      ingest('HTTPRoute', { metadata: meta('b', 'shop'), spec: { parentRefs: [{ name: 'edge', namespace: 'infra' }], hostnames: ['shop.example.com'], rules: [{ backendRefs: [{ name: 'checkout', namespace: 'a', port: 80 }] }] } }),
+    );
+    const routeKinds = ['ingresses', 'httproutes', 'gateways'] as const;
+    const caller = (name: string, access: TableAccess) => ({ user: access.user, access, key: name });
+    const admin = caller('admin', new TableAccess('admin', [['watch', 'endpointslices', ''], ...routeKinds.map((r) => ['list', r, ''] as const)]));
+    const teamA = caller('team-a', new TableAccess('team-a', [['watch', 'endpointslices', 'a'], ...routeKinds.map((r) => ['list', r, 'a'] as const)]));
+    const noRoutes = caller('no-routes', new TableAccess('no-routes', [['watch', 'endpointslices', 'a'], ['list', 'ingresses', 'a']]));
+    const first = async (who: ReturnType<typeof caller>) => {
+      const s = new RecordingSink(who.key);
+      await fanout.subscribe(s, { query: hostQuery, variables: { host: 'shop.example.com', ns: 'a' } }, who);
+      await fanout.idle();
+      return s;
+    };
+    assert.deepEqual((await first(admin)).payloads.map((p) => p.name), ['checkout']);
+    assert.deepEqual((await first(teamA)).payloads.map((p) => p.name), ['web'], 'the HTTPRoute in b is not the caller\'s to use');
+    const denied = await first(noRoutes);
+    assert.deepEqual([denied.frames, denied.errors.map((e: any) => [e[0].extensions.code, e[0].message])], [
+      [],
+      [['FORBIDDEN', 'httproutes: expected permission to list httproutes.gateway.networking.k8s.io in namespace a, got denied for user "no-routes"']],
+    ]);
+  });
+
+  it('a live host-scoped subscription ends with FORBIDDEN when the permission to list the routes it follows is gone', async () => {
+    let routesAllowed = true;
+    const access = { user: { username: 'carol', uid: 'uid-carol', groups: [], extra: {} }, allowed: (_verb: string, resource: string) => Promise.resolve(resource !== 'httproutes' || routesAllowed) };
+    const feed = new EndpointFeed(cache.slices, (k) => cache.slicesByService(k));
+    feed.start();
+    const reauthorizing = new Fanout({ pipeline: new OperationPipeline({ schema, logger }), cache, feed, createContext: () => createContext({ cache, feed }), logger, reauthorizeMs: 10 });
+    reauthorizing.start();
+    try {
+      const s = new RecordingSink('carol');
+      await reauthorizing.subscribe(s, { query: hostQuery, variables: { host: 'shop.example.com' } }, { user: access.user, access, key: 'carol' });
+      await reauthorizing.idle();
+      assert.deepEqual([s.payloads.map((p) => p.name), s.errors], [['web'], []]);
+      routesAllowed = false;
+      await waitFor('the subscription to end', 5_000, () => s.errors.length > 0);
+      assert.deepEqual(s.errors.map((e: any) => [e[0].extensions.code, e[0].message]), [['FORBIDDEN', 'httproutes: expected permission to list httproutes.gateway.networking.k8s.io cluster-wide, got denied for user "carol"']]);
+    } finally {
+      reauthorizing.stop();
+    }
   });
 });

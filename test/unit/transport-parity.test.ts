@@ -160,6 +160,13 @@ describe('one pipeline for HTTP and WebSocket', () => {
       ['serviceHealth(namespace: "shop", minReady: -1) { state }', 'INVALID_ARGUMENT', 'minReady: expected at least 0, got -1'],
       ['serviceHealth(namespace: "shop", minReadyFraction: 2) { state }', 'INVALID_ARGUMENT', 'minReadyFraction: expected a fraction from 0 to 1, got 2'],
       ['serviceHealth(name: "web") { state }', 'INVALID_ARGUMENT', 'namespace: expected a namespace with name "web", got none'],
+      ['endpointChanges(host: "https://shop.example.com") { type }', 'INVALID_ARGUMENT', 'host: expected a DNS name such as "shop.example.com" (no scheme, port or path), got "https://shop.example.com"'],
+      ['endpointChanges(host: "*.example.com") { type }', 'INVALID_ARGUMENT', 'host: expected a DNS name such as "shop.example.com" (no scheme, port or path), got "*.example.com"'],
+      ['endpointChanges(path: "/cart") { type }', 'INVALID_ARGUMENT', 'host: expected a hostname with path "/cart", got none'],
+      ['endpointChanges(host: "shop.example.com", path: "cart") { type }', 'INVALID_ARGUMENT', 'path: expected a URL path starting with "/" (no query, fragment or spaces, at most 2048 characters), got "cart"'],
+      ['endpointChanges(host: "shop.example.com", path: "/cart?x=1") { type }', 'INVALID_ARGUMENT', 'path: expected a URL path starting with "/"'],
+      ['endpointChanges(host: "shop.example.com", namespace: "shop", name: "web") { type }', 'INVALID_ARGUMENT', 'host: expected no name with a host (its routes choose the Services), got name "web"'],
+      ['endpointChanges(host: "shop.example.com", labelSelector: "app=web") { type }', 'INVALID_ARGUMENT', 'host: expected no labelSelector with a host (its routes choose the Services), got labelSelector "app=web"'],
     ];
     for (const [field, code, message] of cases) {
       const messages = await ws.run({ query: `subscription { ${field} }` });

@@ -24,7 +24,8 @@ export type AddressType =
 export type ChangeSetType =
   /**
    * A live change: apply `added`, `removed` and `changed`. A Service that comes into the
-   * subscription's scope (its labels now match `labelSelector`) has all its endpoints in `added`;
+   * subscription's scope (its labels now match `labelSelector`, or a route now sends `host` to
+   * it) has all its endpoints in `added`;
    * one that leaves it has everything the subscriber held in `removed`, and no `endpoints`.
    */
   | 'CHANGE'
@@ -305,7 +306,7 @@ export type FlappingEndpoint = {
   readonly flips: Scalars['Int']['output'];
 };
 
-/** A GRPCRoute (gateway.networking.k8s.io): cached and listed; `trace` does not match gRPC methods. */
+/** A GRPCRoute (gateway.networking.k8s.io): `trace` matches it for gRPC calls (POST /package.Service/Method with content-type application/grpc). */
 export type GrpcRoute = {
   readonly __typename?: 'GRPCRoute';
   /** Every backendRef of every rule. */
@@ -314,6 +315,18 @@ export type GrpcRoute = {
   readonly metadata: ObjectMeta;
   readonly parentRefs: ReadonlyArray<ParentReference>;
   readonly parents: ReadonlyArray<RouteParentStatus>;
+};
+
+/** A GRPCRoute rule's match that matched a traced gRPC call. */
+export type GrpcRouteMatch = {
+  readonly __typename?: 'GRPCRouteMatch';
+  readonly headers: ReadonlyArray<HttpValueMatch>;
+  /** The method as written; null: any method. */
+  readonly method?: Maybe<Scalars['String']['output']>;
+  /** The service as written; null: any service. */
+  readonly service?: Maybe<Scalars['String']['output']>;
+  /** Exact or RegularExpression. */
+  readonly type: Scalars['String']['output'];
 };
 
 /** A Gateway (gateway.networking.k8s.io): listeners that routes attach to. */
@@ -1004,6 +1017,8 @@ export type Query = {
    * matching rules (docs/routes.md): the most specific host, then the longest path, Exact over
    * Prefix, then the oldest Ingress; else a default backend. Only Ingresses the caller may list
    * take part. Ingress rules match neither `method` (echoed in the answer) nor `headers`.
+   * A gRPC call (`method: "POST"`, a header `content-type: application/grpc` and the path
+   * `/package.Service/Method`) is matched against GRPCRoutes first.
    * INVALID_ARGUMENT for a URL that is not http(s) or a method that is not an HTTP token.
    */
   readonly trace: Trace;
@@ -1913,6 +1928,13 @@ export type Subscription = {
    * e.g. "2s"): at most one change set per Service per interval, carrying the net difference of
    * the changes in it (an endpoint added and removed within one interval is no change), its
    * cursor the last change's.
+   *
+   * `host` (and `path`, default "/"): the Services a `GET http://HOST/PATH` is routed to, by the
+   * matching `trace` uses (HTTPRoutes first, then Ingresses; ReferenceGrants honoured; every
+   * backend with a weight above 0), among the routing objects the caller may list. When a route
+   * is edited so that the backends change, a Service that enters arrives as a CHANGE with all
+   * its endpoints `added`, one that leaves as a CHANGE that empties it. Not with `name` or
+   * `labelSelector`; `namespace` narrows the Services.
    */
   readonly endpointChanges: EndpointChangeSet;
   /**
@@ -1947,10 +1969,12 @@ export type Subscription = {
 export type SubscriptionEndpointChangesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   coalesce?: InputMaybe<Scalars['String']['input']>;
+  host?: InputMaybe<Scalars['String']['input']>;
   labelSelector?: InputMaybe<Scalars['String']['input']>;
   name?: InputMaybe<Scalars['String']['input']>;
   namespace?: InputMaybe<Scalars['String']['input']>;
   node?: InputMaybe<Scalars['String']['input']>;
+  path?: InputMaybe<Scalars['String']['input']>;
   snapshot?: InputMaybe<Scalars['Boolean']['input']>;
   zone?: InputMaybe<Scalars['String']['input']>;
 };
@@ -2000,8 +2024,9 @@ export type Trace = {
   /** The host the request names, lower-cased, without port. */
   readonly host: Scalars['String']['output'];
   /**
-   * The rule that matched; null with NO_MATCH. An HTTPRoute match (Gateway API) is preferred
-   * over an Ingress match; the other, if any, is in `alsoMatched`.
+   * The rule that matched; null with NO_MATCH. A Gateway API match is preferred over an Ingress
+   * match (for a gRPC call a GRPCRoute match, then an HTTPRoute match); the Ingress match, if
+   * any, is in `alsoMatched`.
    */
   readonly match?: Maybe<TraceMatch>;
   /** One sentence saying what was found, naming the objects. */
@@ -2032,8 +2057,12 @@ export type TraceMatch = {
   readonly backends: ReadonlyArray<TraceBackend>;
   /** The matched rule's filters that change where the request goes (kind HTTPRoute). */
   readonly filters: ReadonlyArray<RouteFilter>;
-  /** The Gateway and listener it attached through (kind HTTPRoute). */
+  /** The Gateway and listener it attached through (kind HTTPRoute or GRPCRoute). */
   readonly gateway?: Maybe<Gateway>;
+  /** The route's matched GRPCRouteMatch (kind GRPCRoute); null for a rule without matches. */
+  readonly grpcMatch?: Maybe<GrpcRouteMatch>;
+  /** The matched GRPCRoute (kind GRPCRoute). */
+  readonly grpcRoute?: Maybe<GrpcRoute>;
   /** How the rule's host relates to the request's: EXACT, WILDCARD, ANY (a rule without host) or DEFAULT_BACKEND. */
   readonly hostMatch: Scalars['String']['output'];
   /** The route's matched HTTPRouteMatch (kind HTTPRoute). */
@@ -2042,7 +2071,7 @@ export type TraceMatch = {
   readonly httpRoute?: Maybe<HttpRoute>;
   /** The matched Ingress (kind Ingress). */
   readonly ingress?: Maybe<Ingress>;
-  /** Ingress or HTTPRoute. */
+  /** Ingress, HTTPRoute or GRPCRoute. */
   readonly kind: Scalars['String']['output'];
   readonly listener?: Maybe<Scalars['String']['output']>;
   /** The matched path; null for a default backend. */
@@ -2201,6 +2230,7 @@ export type ResolversTypes = {
   FlappingEndpoint: ResolverTypeWrapper<FlappingEndpoint>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   GRPCRoute: ResolverTypeWrapper<GRPCRouteRecordModel>;
+  GRPCRouteMatch: ResolverTypeWrapper<GrpcRouteMatch>;
   Gateway: ResolverTypeWrapper<GatewayRecordModel>;
   GatewayClass: ResolverTypeWrapper<GatewayClassRecordModel>;
   GatewayListener: ResolverTypeWrapper<ListenerParentModel>;
@@ -2301,6 +2331,7 @@ export type ResolversParentTypes = {
   FlappingEndpoint: FlappingEndpoint;
   Float: Scalars['Float']['output'];
   GRPCRoute: GRPCRouteRecordModel;
+  GRPCRouteMatch: GrpcRouteMatch;
   Gateway: GatewayRecordModel;
   GatewayClass: GatewayClassRecordModel;
   GatewayListener: ListenerParentModel;
@@ -2523,6 +2554,13 @@ export type GrpcRouteResolvers<ContextType = GatewayContext, ParentType extends 
   metadata?: Resolver<ResolversTypes['ObjectMeta'], ParentType, ContextType>;
   parentRefs?: Resolver<ReadonlyArray<ResolversTypes['ParentReference']>, ParentType, ContextType>;
   parents?: Resolver<ReadonlyArray<ResolversTypes['RouteParentStatus']>, ParentType, ContextType>;
+};
+
+export type GrpcRouteMatchResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['GRPCRouteMatch'] = ResolversParentTypes['GRPCRouteMatch']> = {
+  headers?: Resolver<ReadonlyArray<ResolversTypes['HTTPValueMatch']>, ParentType, ContextType>;
+  method?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  service?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type GatewayResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Gateway'] = ResolversParentTypes['Gateway']> = {
@@ -3027,6 +3065,8 @@ export type TraceMatchResolvers<ContextType = GatewayContext, ParentType extends
   backends?: Resolver<ReadonlyArray<ResolversTypes['TraceBackend']>, ParentType, ContextType>;
   filters?: Resolver<ReadonlyArray<ResolversTypes['RouteFilter']>, ParentType, ContextType>;
   gateway?: Resolver<Maybe<ResolversTypes['Gateway']>, ParentType, ContextType>;
+  grpcMatch?: Resolver<Maybe<ResolversTypes['GRPCRouteMatch']>, ParentType, ContextType>;
+  grpcRoute?: Resolver<Maybe<ResolversTypes['GRPCRoute']>, ParentType, ContextType>;
   hostMatch?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   httpMatch?: Resolver<Maybe<ResolversTypes['HTTPRouteMatch']>, ParentType, ContextType>;
   httpRoute?: Resolver<Maybe<ResolversTypes['HTTPRoute']>, ParentType, ContextType>;
@@ -3073,6 +3113,7 @@ export type Resolvers<ContextType = GatewayContext> = {
   EndpointSlicePort?: EndpointSlicePortResolvers<ContextType>;
   FlappingEndpoint?: FlappingEndpointResolvers<ContextType>;
   GRPCRoute?: GrpcRouteResolvers<ContextType>;
+  GRPCRouteMatch?: GrpcRouteMatchResolvers<ContextType>;
   Gateway?: GatewayResolvers<ContextType>;
   GatewayClass?: GatewayClassResolvers<ContextType>;
   GatewayListener?: GatewayListenerResolvers<ContextType>;

@@ -6,7 +6,7 @@
 import { objectKey } from '../../kube/records.ts';
 import { ingressHosts, AnyHost, type IngressBackend as BackendRecord, type IngressRecord } from '../../kube/routes.ts';
 import { quote } from '../../model/text.ts';
-import { optionalNamespaceArg, pageArgs } from '../args.ts';
+import { hostArg, optionalNamespaceArg, pageArgs } from '../args.ts';
 import { badUserInput, ErrorCode } from '../errors.ts';
 import type {
   IngressBackendResolvers,
@@ -135,14 +135,6 @@ export function resolvePort<P extends { readonly name: string; readonly port: nu
   const s = b.service;
   if (!s) return undefined;
   return s.portName !== null ? ports.find((p) => p.name === s.portName) : ports.find((p) => p.port === s.portNumber);
-}
-
-/** A hostname argument: a DNS name, optionally `*.` first; lower-cased. */
-function hostArg(host: string): string {
-  if (host.length > 253 || !/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i.test(host)) {
-    throw badUserInput(ErrorCode.INVALID_ARGUMENT, `host: expected a DNS name such as "shop.example.com" or "*.example.com", got ${quote(host)}`);
-  }
-  return host.toLowerCase();
 }
 
 /** HTTP method: a token (RFC 9110), upper-cased; GET by default. */

@@ -1,12 +1,14 @@
 /**
- * `Query.trace`, TraceMatch and TraceBackend: which Ingress rule or HTTPRoute rule serves a URL
- * (src/model/ingress-match.ts, src/model/httproute-match.ts, docs/routes.md), among the objects
- * the caller may list, and whether its backends can take the request.
+ * `Query.trace`, TraceMatch and TraceBackend: which Ingress rule, HTTPRoute rule or (for a gRPC
+ * call) GRPCRoute rule serves a URL (src/model/ingress-match.ts, src/model/httproute-match.ts,
+ * src/model/grpcroute-match.ts, docs/routes.md), among the objects the caller may list, and
+ * whether its backends can take the request.
  */
-import { isServiceRef, type BackendRef, type GatewayRecord } from '../../kube/gateway-api.ts';
+import { isServiceRef, type BackendRef, type GatewayRecord, type RouteFilter } from '../../kube/gateway-api.ts';
+import { grpcCallOf, matchGRPCRoute, type GRPCRequest } from '../../model/grpcroute-match.ts';
 import { objectKey } from '../../kube/records.ts';
 import type { IngressBackend } from '../../kube/routes.ts';
-import { matchHTTPRoute, weightPercents, type HTTPRouteMatchResult } from '../../model/httproute-match.ts';
+import { matchHTTPRoute, weightPercents } from '../../model/httproute-match.ts';
 import { matchIngress, requestOfUrl, type IngressMatch } from '../../model/ingress-match.ts';
 import type { GatewayContext } from '../context.ts';
 import { badUserInput, ErrorCode } from '../errors.ts';
@@ -27,8 +29,10 @@ export const TraceMatch: TraceMatchResolvers = {
   path: (m) => (m.kind === 'Ingress' && m.match.path !== null ? { namespace: m.match.ingress.meta.namespace, path: m.match.path } : null),
   backends: (m) => m.backends,
   httpRoute: (m) => (m.kind === 'HTTPRoute' ? m.match.route : null),
-  gateway: (m) => (m.kind === 'HTTPRoute' ? m.match.gateway : null),
-  listener: (m) => (m.kind === 'HTTPRoute' ? m.match.listener.name : null),
+  grpcRoute: (m) => (m.kind === 'GRPCRoute' ? m.match.route : null),
+  grpcMatch: (m) => (m.kind === 'GRPCRoute' ? m.match.match : null),
+  gateway: (m) => (m.kind === 'Ingress' ? null : m.match.gateway),
+  listener: (m) => (m.kind === 'Ingress' ? null : m.match.listener.name),
   httpMatch: (m) => (m.kind === 'HTTPRoute' ? m.match.match : null),
   filters: (m) => (m.kind === 'HTTPRoute' ? m.match.rule.filters : []),
 };
@@ -49,13 +53,19 @@ async function trace(ctx: GatewayContext, url: string, method: string | null, he
     throw badUserInput(ErrorCode.INVALID_ARGUMENT, (err as Error).message);
   }
   const base = { host: request.host, path: request.path, method: methodArg(method) };
-  const [ingressSide, routeSide] = await Promise.all([
+  const headerMap = new Map(headers.map((h) => [h.name.toLowerCase(), h.value]));
+  const call = grpcCallOf(base.method, request.path, headerMap);
+  const [ingressSide, httpSide, grpcSide] = await Promise.all([
     traceIngress(ctx, request),
-    traceHTTPRoute(ctx, { ...request, method: base.method, headers: new Map(headers.map((h) => [h.name.toLowerCase(), h.value])) }),
+    traceHTTPRoute(ctx, { ...request, method: base.method, headers: headerMap }),
+    call === null ? null : traceGRPCRoute(ctx, { host: request.host, ...call, headers: headerMap }),
   ]);
+  // A gRPC call goes to a GRPCRoute first: HTTPRoutes and GRPCRoutes are not merged (GRPCRouteRule.matches).
+  const routeSide = grpcSide ?? httpSide;
   const first = routeSide ?? ingressSide;
   if (first === null) {
-    return { ...base, status: 'NO_MATCH', message: `no HTTPRoute, Ingress rule or default backend matches host ${request.host} and path ${request.path}`, match: null, alsoMatched: null };
+    const what = call === null ? 'no HTTPRoute, Ingress rule or default backend matches' : `no GRPCRoute matches the gRPC call ${call.service}/${call.method}, and no HTTPRoute, Ingress rule or default backend matches`;
+    return { ...base, status: 'NO_MATCH', message: `${what} host ${request.host} and path ${request.path}`, match: null, alsoMatched: null };
   }
   return { ...base, status: first.verdict.status, message: first.verdict.message, match: first.match, alsoMatched: routeSide ? (ingressSide?.match ?? null) : null };
 }
@@ -101,17 +111,33 @@ async function traceHTTPRoute(
   const byKey = new Map<string, GatewayRecord>(gateways.map((g) => [objectKey(g.meta), g]));
   const match = matchHTTPRoute(routes, byKey, request);
   if (match === null) return null;
-  const refs = match.rule.backendRefs;
-  const percents = weightPercents(refs.map((r) => r.weight));
-  const permitted = await ctx.loaders.routes.referencePermitted.loadMany(refs.map((r) => `HTTPRoute|${match.route.meta.namespace}|${r.namespace}|${r.name}`));
-  const backends: TraceBackendParent[] = refs.map((r, i) => ({ namespace: r.namespace, backend: asBackend(r), weightPercent: percents[i]!, permitted: permitted[i] === true }));
-  return { match: { kind: 'HTTPRoute', match, backends }, verdict: await routeVerdict(ctx, match, backends) };
-}
-
-async function routeVerdict(ctx: GatewayContext, match: HTTPRouteMatchResult, backends: readonly TraceBackendParent[]): Promise<Verdict> {
+  const backends = await backendsOf(ctx, 'HTTPRoute', match.route.meta.namespace, match.rule.backendRefs);
   const m = match.match;
   const where = `HTTPRoute ${objectKey(match.route.meta)} (Gateway ${objectKey(match.gateway.meta)} listener ${match.listener.name}, rule ${match.ruleIndex + 1}, ${m.pathType} ${m.pathValue}${m.method ? ` ${m.method}` : ''})`;
-  const redirect = match.rule.filters.find((f) => f.type === 'RequestRedirect');
+  return { match: { kind: 'HTTPRoute', match, backends }, verdict: await routeVerdict(ctx, where, match.rule.filters, backends) };
+}
+
+async function traceGRPCRoute(ctx: GatewayContext, request: GRPCRequest): Promise<{ match: TraceMatchParent; verdict: Verdict } | null> {
+  const [routes, gateways] = await Promise.all([ctx.loaders.routes.grpcRoutesByNamespace.load(NamespaceAll), ctx.loaders.routes.gatewaysByNamespace.load(NamespaceAll)]);
+  if (routes.length === 0 || gateways.length === 0) return null;
+  const match = matchGRPCRoute(routes, new Map<string, GatewayRecord>(gateways.map((g) => [objectKey(g.meta), g])), request);
+  if (match === null) return null;
+  const backends = await backendsOf(ctx, 'GRPCRoute', match.route.meta.namespace, match.rule.backendRefs);
+  const m = match.match;
+  const matched = m === null ? 'any call' : `${m.type} ${m.service ?? '*'}/${m.method ?? '*'}`;
+  const where = `GRPCRoute ${objectKey(match.route.meta)} (Gateway ${objectKey(match.gateway.meta)} listener ${match.listener.name}, rule ${match.ruleIndex + 1}, ${matched})`;
+  return { match: { kind: 'GRPCRoute', match, backends }, verdict: await routeVerdict(ctx, where, [], backends) };
+}
+
+/** A route rule's backendRefs as trace backends: weight shares, and whether a ReferenceGrant permits each. */
+async function backendsOf(ctx: GatewayContext, kind: 'HTTPRoute' | 'GRPCRoute', namespace: string, refs: readonly BackendRef[]): Promise<TraceBackendParent[]> {
+  const percents = weightPercents(refs.map((r) => r.weight));
+  const permitted = await ctx.loaders.routes.referencePermitted.loadMany(refs.map((r) => `${kind}|${namespace}|${r.namespace}|${r.name}`));
+  return refs.map((r, i) => ({ namespace: r.namespace, backend: asBackend(r), weightPercent: percents[i]!, permitted: permitted[i] === true }));
+}
+
+async function routeVerdict(ctx: GatewayContext, where: string, filters: readonly RouteFilter[], backends: readonly TraceBackendParent[]): Promise<Verdict> {
+  const redirect = filters.find((f) => f.type === 'RequestRedirect');
   if (redirect) return { status: 'ROUTED', message: `${where} redirects${redirect.detail ? ` (${redirect.detail})` : ''}` };
   if (backends.length === 0) return { status: 'SERVICE_NOT_FOUND', message: `${where} has no backendRefs` };
   const allowed = backends.filter((b) => b.permitted && b.weightPercent > 0);
