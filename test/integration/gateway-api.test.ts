@@ -175,7 +175,7 @@ describe('Gateway API on the real control plane, discovered while the gateway ru
     }
   });
 
-  it('routes: fields as the API holds them, weights, the cross-namespace backend refused without a grant, status conditions', async () => {
+  it('routes: HTTPRoute and GRPCRoute fields as the API holds and defaults them, weights, the cross-namespace backend refused without a grant, status conditions', async () => {
     await kube.req('POST', `${G}/v1/gatewayclasses`, { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'ga-class' }, spec: { controllerName: 'example.com/ga' } });
     await kube.req('POST', `${G}/v1/namespaces/${Infra}/gateways`, {
       apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'edge', namespace: Infra },
@@ -189,7 +189,13 @@ describe('Gateway API on the real control plane, discovered while the gateway ru
         { matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'web', port: 80, weight: 3 }, { name: 'web-canary', port: 80, weight: 1 }] },
         { matches: [{ path: { type: 'PathPrefix', value: '/api' }, headers: [{ name: 'x-beta', value: 'yes' }] }], backendRefs: [{ name: 'api', namespace: Backend, port: 80 }] },
         { matches: [{ path: { type: 'Exact', value: '/old' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { hostname: 'new.ga.example', statusCode: 301 } }] },
+        // No path and no weight: the API server defaults them (PathPrefix /, weight 1).
+        { matches: [{ method: 'DELETE' }], backendRefs: [{ name: 'web-canary', port: 80 }] },
       ],
+    });
+    await kube.req('POST', `${G}/v1/namespaces/${App}/grpcroutes`, {
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', metadata: { name: 'cart-grpc', namespace: App },
+      spec: { parentRefs: [{ name: 'edge', namespace: Infra }], hostnames: ['grpc.ga.example'], rules: [{ matches: [{ method: { service: 'shop.Cart', method: 'Get' } }], backendRefs: [{ name: 'api', namespace: Backend, port: 80 }, { name: 'web', port: 80, weight: 0 }] }] },
     });
     await kube.req('PATCH', `${G}/v1/namespaces/${App}/httproutes/shop/status`, {
       status: { parents: [{ parentRef: { name: 'edge', namespace: Infra }, controllerName: 'example.com/ga', conditions: [
@@ -213,7 +219,10 @@ describe('Gateway API on the real control plane, discovered while the gateway ru
     const r = d.httpRoutes[0];
     const api = await kube.req('GET', `${G}/v1/namespaces/${App}/httproutes/shop`);
     assert.deepEqual(r.hostnames, api.spec.hostnames);
+    // The API server defaulted the parentRef's group and kind, the last rule's path and weight.
+    assert.deepEqual(r.parentRefs, api.spec.parentRefs.map((p: any) => ({ group: p.group, kind: p.kind, namespace: p.namespace ?? App, name: p.name })));
     assert.deepEqual(r.parentRefs, [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: Infra, name: 'edge' }]);
+    assert.deepEqual([api.spec.rules[3].matches[0].path, api.spec.rules[3].backendRefs[0].weight], [{ type: 'PathPrefix', value: '/' }, 1]);
     assert.deepEqual(r.parents, [{ controllerName: 'example.com/ga', accepted: true, resolvedRefs: false, conditions: [
       { type: 'Accepted', status: 'True', reason: 'Accepted' }, { type: 'ResolvedRefs', status: 'False', reason: 'RefNotPermitted' },
     ] }]);
@@ -222,19 +231,48 @@ describe('Gateway API on the real control plane, discovered while the gateway ru
       pathType: m.path.type, pathValue: m.path.value, method: m.method ?? null, headers: (m.headers ?? []).map((h: any) => ({ type: h.type ?? 'Exact', name: h.name, value: h.value })),
     }))));
     assert.deepEqual(r.rules[2].filters, [{ type: 'RequestRedirect', detail: 'hostname=new.ga.example, statusCode=301' }]);
-    assert.deepEqual(r.rules[0].backendRefs.map((b: any) => [b.namespace, b.name, b.weight, b.weightPercent, b.permitted, b.service?.metadata.name, b.endpointCounts.ready]), [
-      [App, 'web', 3, 75, true, 'web', await readyOf(App, 'web')],
-      [App, 'web-canary', 1, 25, true, 'web-canary', await readyOf(App, 'web-canary')],
-    ]);
+    // Every backendRef as the API holds it; the share from its rule's weights; refused across namespaces without a grant.
+    const wantRefs = async (rule: any) => {
+      const total = (rule.backendRefs ?? []).reduce((n: number, b: any) => n + b.weight, 0);
+      return Promise.all((rule.backendRefs ?? []).map(async (b: any) => ({
+        namespace: b.namespace ?? App, name: b.name, port: b.port, weight: b.weight, weightPercent: total === 0 ? 0 : (b.weight * 100) / total,
+        permitted: (b.namespace ?? App) === App, service: { metadata: { name: b.name } }, endpointCounts: { ready: await readyOf(b.namespace ?? App, b.name) },
+      })));
+    };
+    assert.deepEqual(r.rules.map((x: any) => x.backendRefs), await Promise.all(api.spec.rules.map(wantRefs)));
+    assert.deepEqual(r.rules[0].backendRefs.map((b: any) => [b.name, b.weight, b.weightPercent]), [['web', 3, 75], ['web-canary', 1, 25]]);
     assert.deepEqual(r.rules[1].backendRefs.map((b: any) => [b.namespace, b.name, b.permitted]), [[Backend, 'api', false]]);
     assert.deepEqual(d.web.httpRoutes, [{ metadata: { name: 'shop' } }]);
+
+    // A GRPCRoute, as the API holds it.
+    let g: any;
+    await waitFor('the GRPCRoute', 30_000, async () => {
+      g = await queryData(url, `{ grpcRoutes(namespace: "${App}") { metadata { name } hostnames parentRefs { group kind namespace name }
+        backendRefs { group kind namespace name port weight weightPercent permitted } } web: service(namespace: "${App}", name: "web") { grpcRoutes { metadata { name } } } }`);
+      return g.grpcRoutes.length === 1;
+    });
+    const gapi = await kube.req('GET', `${G}/v1/namespaces/${App}/grpcroutes/cart-grpc`);
+    const grefs = gapi.spec.rules.flatMap((x: any) => x.backendRefs);
+    const gtotal = grefs.reduce((n: number, b: any) => n + b.weight, 0);
+    assert.deepEqual(g.grpcRoutes, [{
+      metadata: { name: 'cart-grpc' }, hostnames: gapi.spec.hostnames,
+      parentRefs: gapi.spec.parentRefs.map((p: any) => ({ group: p.group, kind: p.kind, namespace: p.namespace ?? App, name: p.name })),
+      backendRefs: grefs.map((b: any) => ({ group: b.group, kind: b.kind, namespace: b.namespace ?? App, name: b.name, port: b.port, weight: b.weight, weightPercent: (b.weight * 100) / gtotal, permitted: (b.namespace ?? App) === App })),
+    }]);
+    assert.deepEqual(g.grpcRoutes[0].backendRefs.map((b: any) => [b.name, b.weight, b.weightPercent, b.permitted]), [['api', 1, 100, false], ['web', 0, 0, true]]);
+    assert.deepEqual(g.web.grpcRoutes, [{ metadata: { name: 'cart-grpc' } }]);
   });
 
-  it('every trace equals the oracle on the API objects: weights, a header match, a redirect, a backend refused until a ReferenceGrant allows it, the Ingress as the alternative', async () => {
+  it('every trace equals the oracle on the API objects: weights, header and method matches, exact over wildcard hostnames, a redirect, a backend refused until a ReferenceGrant allows it, the Ingress as the alternative', async () => {
     // An Ingress for the same host: the HTTPRoute wins, the Ingress is the alternative.
     await kube.req('POST', `${Net}/namespaces/${App}/ingresses`, {
       apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'shop-ingress', namespace: App },
       spec: { rules: [{ host: 'shop.ga.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
+    });
+    // A wildcard route: the exact hostname of `shop` outranks it even where its path is longer.
+    await kube.req('POST', `${G}/v1/namespaces/${App}/httproutes`, {
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'wild', namespace: App },
+      spec: { parentRefs: [{ name: 'edge', namespace: Infra, sectionName: 'http' }], hostnames: ['*.ga.example'], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/cart' } }], backendRefs: [{ name: 'web-canary', port: 80 }] }] },
     });
     let t: any;
     await waitFor('ready endpoints behind the weighted rule', 60_000, async () => {
@@ -252,14 +290,23 @@ describe('Gateway API on the real control plane, discovered while the gateway ru
       // Exact /old redirects; below it, the PathPrefix / rule.
       { url: 'http://shop.ga.example/old' },
       { url: 'http://shop.ga.example/old/' },
-      // Inside the listener's hostname but not the route's; outside the listener's.
-      { url: 'http://other.ga.example/' },
+      // A method match outranks the same path without one.
+      { url: 'http://shop.ga.example/cart', method: 'DELETE' },
+      // The wildcard route: one label or more, not its own path's neighbours.
+      { url: 'http://other.ga.example/cart/1' },
+      { url: 'http://a.b.ga.example/cart' },
+      { url: 'http://other.ga.example/carts' },
+      // Outside the listener's hostname.
       { url: 'http://shop.other.example/' },
     ];
     const got = new Map<Request, any>();
     for (const c of cases) got.set(c, await agree(c));
     // The oracle and the gateway agree; pin what the spec says these cases are, so that both cannot be wrong together.
-    assert.deepEqual(cases.map((c) => got.get(c).status), ['ROUTED', 'ROUTED', 'ROUTED', 'REF_NOT_PERMITTED', 'ROUTED', 'ROUTED', 'ROUTED', 'ROUTED', 'NO_MATCH', 'NO_MATCH']);
+    assert.deepEqual(cases.map((c) => got.get(c).status), ['ROUTED', 'ROUTED', 'ROUTED', 'REF_NOT_PERMITTED', 'ROUTED', 'ROUTED', 'ROUTED', 'ROUTED', 'ROUTED', 'ROUTED', 'ROUTED', 'NO_MATCH', 'NO_MATCH']);
+    assert.deepEqual(cases.map((c) => got.get(c).match && `${got.get(c).match.httpRoute.metadata.name} ${got.get(c).match.httpMatch.pathValue}`), [
+      'shop /', 'shop /', 'shop /', 'shop /api', 'shop /', 'shop /', 'shop /old', 'shop /', 'shop /', 'wild /cart', 'wild /cart', null, null,
+    ]);
+    assert.equal(got.get(cases[8]!).match.httpMatch.method, 'DELETE');
     t = got.get(cases[0]!);
     assert.deepEqual([t.match.kind, t.match.httpRoute.metadata.name, t.match.gateway.metadata.name, t.match.listener, t.alsoMatched.kind], ['HTTPRoute', 'shop', 'edge', 'http', 'Ingress']);
     assert.deepEqual(t.match.backends.map((b: any) => [b.backend.serviceName, b.weightPercent, b.permitted]), [['web', 75, true], ['web-canary', 25, true]]);
