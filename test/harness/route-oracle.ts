@@ -22,7 +22,7 @@
  * - An HTTPRoute match is the answer and the Ingress match the alternative, as `trace` documents.
  */
 
-import type { KubeClient } from './kube-client.ts';
+import { KubeApiError, type KubeClient } from './kube-client.ts';
 
 export interface ApiObjects {
   ingresses: any[];
@@ -94,22 +94,29 @@ export function expectedTrace(api: ApiObjects, request: Request): ExpectedTrace 
   return { status: statusOf(api, first), match: first, alsoMatched: route !== null ? ingress : null };
 }
 
-/** Every object the oracle reads, across all namespaces, as the API server holds it now. */
-export async function readApiObjects(kube: KubeClient, opts: { gatewayApi: boolean }): Promise<ApiObjects> {
+/** Every object the oracle reads, across all namespaces, as the API server holds it now; no Gateway API objects while it serves none. */
+export async function readApiObjects(kube: KubeClient): Promise<ApiObjects> {
   const items = async (path: string) => (await kube.list(path)).items;
-  const G = '/apis/gateway.networking.k8s.io';
+  const gatewayApi = async (path: string) => {
+    try {
+      return await items(`/apis/gateway.networking.k8s.io/${path}`);
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return [];
+      throw err;
+    }
+  };
   return {
     ingresses: await items('/apis/networking.k8s.io/v1/ingresses'),
-    httpRoutes: opts.gatewayApi ? await items(`${G}/v1/httproutes`) : [],
-    gateways: opts.gatewayApi ? await items(`${G}/v1/gateways`) : [],
-    referenceGrants: opts.gatewayApi ? await items(`${G}/v1beta1/referencegrants`) : [],
+    httpRoutes: await gatewayApi('v1/httproutes'),
+    gateways: await gatewayApi('v1/gateways'),
+    referenceGrants: await gatewayApi('v1beta1/referencegrants'),
     services: await items('/api/v1/services'),
     slices: await items('/apis/discovery.k8s.io/v1/endpointslices'),
   };
 }
 
 /** Ready endpoints of a Service per zone, merged over its slices by address, sorted by zone. */
-export function readyByZone(slices: any[], namespace: string, service: string): ZoneReady[] {
+export function readyPerZone(slices: any[], namespace: string, service: string): ZoneReady[] {
   const byAddress = new Map<string, { zone: string | null; ready: boolean }>();
   for (const s of slices) {
     if (s.metadata.namespace !== namespace || s.metadata.labels?.['kubernetes.io/service-name'] !== service) continue;
@@ -186,7 +193,7 @@ function ingressAnswer(api: ApiObjects, ing: any, pathType: string, path: string
   const svc = backend.service;
   return {
     kind: 'Ingress', object: key(ing), pathType, path, method: null, gateway: null, listener: null, redirect: false,
-    backends: [{ namespace: ns, service: svc.name, weightPercent: 100, permitted: true, port: svc.port.number ?? svc.port.name ?? null, endpointsByZone: readyByZone(api.slices, ns, svc.name) }],
+    backends: [{ namespace: ns, service: svc.name, weightPercent: 100, permitted: true, port: svc.port.number ?? svc.port.name ?? null, endpointsByZone: readyPerZone(api.slices, ns, svc.name) }],
   };
 }
 
@@ -266,7 +273,7 @@ function routeMatch(api: ApiObjects, req: Req): ExpectedMatch | null {
       return {
         namespace, service: r.name, weightPercent: total === 0 ? 0 : ((r.weight ?? 1) * 100) / total,
         permitted: namespace === best.route.metadata.namespace || granted(api, best.route.metadata.namespace, namespace, r.name),
-        port: r.port ?? null, endpointsByZone: readyByZone(api.slices, namespace, r.name),
+        port: r.port ?? null, endpointsByZone: readyPerZone(api.slices, namespace, r.name),
       };
     }),
   };

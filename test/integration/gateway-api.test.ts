@@ -29,7 +29,7 @@ import { KubeClient } from '../harness/kube-client.ts';
 import { queryData } from '../harness/graphql-http.ts';
 import { Workloads } from '../harness/workload.ts';
 import { waitFor } from '../harness/wait.ts';
-import { actualTrace, expectedTrace, readApiObjects, readyByZone, rounded, TraceQuery, traceVariables, type Request } from '../harness/route-oracle.ts';
+import { actualTrace, expectedTrace, readApiObjects, readyPerZone, rounded, TraceQuery, traceVariables, type Request } from '../harness/route-oracle.ts';
 
 const Infra = 'ga-infra';
 const App = 'ga-app';
@@ -56,14 +56,14 @@ describe('Gateway API on the real control plane, discovered while the gateway ru
   const kubectl = async (...args: string[]) => (await promisify(execFile)(kubectlBin, ['--kubeconfig', cp.state.kubeconfigPath, ...args])).stdout;
 
   const kinds = async () => (await queryData(url, '{ cluster { kinds { kind watched apiVersion synced } } }')).cluster.kinds.filter((k: any) => GatewayKinds.includes(k.kind));
-  const readyOf = async (namespace: string, service: string) => readyByZone(await kube.slicesOf(namespace, service), namespace, service).reduce((n, z) => n + z.ready, 0);
+  const readyOf = async (namespace: string, service: string) => readyPerZone(await kube.slicesOf(namespace, service), namespace, service).reduce((n, z) => n + z.ready, 0);
   /** Traces `req` until the gateway's answer equals the oracle's on the API's current objects, then asserts it. */
-  const agree = async (req: Request, opts: { gatewayApi: boolean } = { gatewayApi: true }) => {
+  const agree = async (req: Request) => {
     let raw: any;
     let got: any;
     let want: any;
     await waitFor(`trace ${req.url} to agree with the oracle`, 60_000, async () => {
-      want = rounded(expectedTrace(await readApiObjects(kube, opts), req));
+      want = rounded(expectedTrace(await readApiObjects(kube), req));
       raw = (await queryData(url, TraceQuery, traceVariables(req))).trace;
       got = rounded(actualTrace(raw));
       return isDeepStrictEqual(got, want);
@@ -110,7 +110,7 @@ describe('Gateway API on the real control plane, discovered while the gateway ru
     const d = await queryData(url, `{ cluster { ready } gateways { metadata { name } } httpRoutes { metadata { name } } service(namespace: "${App}", name: "web") { httpRoutes { metadata { name } } } }`);
     assert.deepEqual(d, { cluster: { ready: true }, gateways: [], httpRoutes: [], service: { httpRoutes: [] } });
     assert.deepEqual(await kinds(), GatewayKinds.map((kind) => ({ kind, watched: false, apiVersion: null, synced: true })));
-    assert.equal((await agree({ url: 'http://shop.ga.example/' }, { gatewayApi: false })).status, 'NO_MATCH');
+    assert.equal((await agree({ url: 'http://shop.ga.example/' })).status, 'NO_MATCH');
   });
 
   it('CRDs installed while it runs: watched without a restart, at the versions served', async () => {
@@ -340,8 +340,8 @@ describe('Gateway API on the real control plane, discovered while the gateway ru
     assert.deepEqual(got, GatewayKinds.map((kind) => ({ kind, watched: false, apiVersion: null, synced: true })));
     const d = await queryData(url, `{ cluster { ready } gateways { metadata { name } } httpRoutes { metadata { name } } referenceGrants { metadata { name } } web: service(namespace: "${App}", name: "web") { httpRoutes { metadata { name } } } }`);
     assert.deepEqual(d, { cluster: { ready: true }, gateways: [], httpRoutes: [], referenceGrants: [], web: { httpRoutes: [] } });
-    // Only the Ingress is left to match, as the oracle says without the Gateway API objects.
-    const t = await agree({ url: 'http://shop.ga.example/cart' }, { gatewayApi: false });
+    // Only the Ingress is left to match, as the oracle says now that the API serves no Gateway API objects.
+    const t = await agree({ url: 'http://shop.ga.example/cart' });
     assert.deepEqual([t.status, t.match.kind, t.match.ingress.metadata.name, t.alsoMatched], ['ROUTED', 'Ingress', 'shop-ingress', null]);
   });
 });
