@@ -10,7 +10,8 @@
  * HTTPRoutes (weighted, cross-namespace with and without a ReferenceGrant, a redirect), an
  * Ingress for the same host and route status are written through the API server; route fields
  * are compared with the API's objects as it defaulted them, and every trace with the answer
- * test/harness/route-oracle.ts computes from the API's objects and slices. Finally the CRDs
+ * test/harness/route-oracle.ts computes from the API's objects and slices. The ReferenceGrant
+ * CRD then stops serving v1, and the gateway reads it at v1beta1. Finally the CRDs
  * are deleted while it runs: it stops watching cleanly, the route fields answer empty again and
  * traces fall back to the Ingress.
  */
@@ -328,6 +329,30 @@ describe('Gateway API on the real control plane, discovered while the gateway ru
     // Written at v1beta1, read at v1.
     const grants = await queryData(url, `{ referenceGrants(namespace: "${Backend}") { metadata { name } from { kind namespace } to { kind name } } }`);
     assert.deepEqual(grants.referenceGrants, [{ metadata: { name: 'from-app' }, from: [{ kind: 'HTTPRoute', namespace: App }], to: [{ kind: 'Service', name: 'api' }] }]);
+  });
+
+  it('a ReferenceGrant CRD that stops serving v1 (a cluster serving it at v1beta1 alone): read at v1beta1 without a restart, grants still honoured', async () => {
+    const path = `${Crds}/referencegrants.gateway.networking.k8s.io`;
+    const crd = await kube.req('GET', path);
+    const v1 = crd.spec.versions.findIndex((v: any) => v.name === 'v1');
+    assert.ok(v1 >= 0 && crd.spec.versions[v1].storage === false, JSON.stringify(crd.spec.versions.map((v: any) => [v.name, v.served, v.storage])));
+    await kube.req('PATCH', path, [{ op: 'test', path: `/spec/versions/${v1}/name`, value: 'v1' }, { op: 'replace', path: `/spec/versions/${v1}/served`, value: false }], 'application/json-patch+json');
+    let got: any[] = [];
+    await waitFor('ReferenceGrant to be read at v1beta1', 60_000, async () => {
+      got = await kinds();
+      return got.some((k) => k.kind === 'ReferenceGrant' && k.apiVersion === 'gateway.networking.k8s.io/v1beta1' && k.watched && k.synced);
+    });
+    assert.deepEqual(got.map((k) => [k.kind, k.apiVersion]), [
+      ['GatewayClass', 'gateway.networking.k8s.io/v1'],
+      ['Gateway', 'gateway.networking.k8s.io/v1'],
+      ['HTTPRoute', 'gateway.networking.k8s.io/v1'],
+      ['GRPCRoute', 'gateway.networking.k8s.io/v1'],
+      ['ReferenceGrant', 'gateway.networking.k8s.io/v1beta1'],
+    ]);
+    const grants = await queryData(url, `{ referenceGrants(namespace: "${Backend}") { metadata { name } } }`);
+    assert.deepEqual(grants.referenceGrants, [{ metadata: { name: 'from-app' } }]);
+    const t = await agree({ url: 'http://shop.ga.example/api/x', headers: [{ name: 'X-Beta', value: 'yes' }] });
+    assert.deepEqual([t.status, t.match.backends.map((b: any) => b.permitted)], ['ROUTED', [true]]);
   });
 
   it('CRDs removed while it runs: watching stops cleanly, route fields answer empty, it stays ready', async () => {
