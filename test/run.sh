@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README, `npm test`, .ci/run): installs what a fresh machine lacks,
-# builds the control plane if its Go module changed, checks types and generated code, then runs
-# every unit and integration test once against one real control plane.
+# builds the control plane if its Go module changed, fetches the Gateway API CRDs once, checks
+# types and generated code, then runs every unit and integration test once against one real
+# control plane.
 #
 #   npm test                       # everything
 #   npm test -- test/unit/x.test.ts  # only the named test files (control plane still started)
@@ -11,6 +12,7 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 
 bash .ci/ensure-deps.sh
 bash test/control-plane/build.sh
+bash test/control-plane/fetch-gateway-api-crds.sh
 
 # The explorer test drives Debian's chromium (not a browser download of Playwright's own).
 if [[ ! -x /usr/bin/chromium ]]; then
