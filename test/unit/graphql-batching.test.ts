@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { createContext } from '../../src/graphql/context.ts';
 import { createLoaders, NamespaceAll, type LoaderName } from '../../src/graphql/loaders.ts';
 import type { RouteLoaderName } from '../../src/graphql/route-loaders.ts';
-import { endpoint, node, pod, service, slice, smallCluster, World, type Batch } from './graphql-fixtures.ts';
+import { OpenAccess } from '../../src/auth/access.ts';
+import { endpoint, node, pod, service, slice, smallCluster, TableAccess, World, type Batch } from './graphql-fixtures.ts';
 
 /** 100 Services in one namespace, 3 pods each (all endpoints), spread over 10 nodes in 3 zones. */
 function hundredServices(): World {
@@ -30,8 +31,7 @@ function shape(batches: readonly Batch[]): [LoaderName, number][] {
 describe('GraphQL batching', () => {
   const world = hundredServices();
 
-  it('resolves 100 Services with their endpoints, pods and nodes, both ways, in one batch per loader', async () => {
-    const result = await world.run(`{
+  const everything = `{
       services(first: 100) { edges { node {
         metadata { name } endpointCounts { ready } hasReadyEndpoints
         slices { metadata { name } }
@@ -45,11 +45,26 @@ describe('GraphQL batching', () => {
         pods(first: 10) { items { metadata { name } zone endpoints { address } services { metadata { name } } } }
         nodes(first: 10) { items { metadata { name } pods(first: 5) { totalCount } } }
       } } }
-    }`);
+    }`;
+  const checkEverything = (result: Awaited<ReturnType<World['run']>>) => {
     assert.equal(result.errors, undefined);
     const data = result.data as any;
     assert.equal(data.services.edges.length, 100);
     assert.equal(data.services.edges[99].node.endpoints.edges[2].node.pod.services[0].metadata.name, 'svc-099');
+    assert.equal(data.services.edges[99].node.endpoints.edges[2].node.pod.node.zone, 'zone-1'); // node-1
+    assert.equal(data.services.edges[99].node.endpoints.edges[2].node.node.metadata.name, 'node-1');
+    assert.equal(data.services.edges[99].node.endpoints.edges[2].node.service.metadata.name, 'svc-099');
+  };
+
+  it('under access reviews, resolves 100 Services with their endpoints, pods and nodes, both ways, in one batch per loader', async () => {
+    // A caller whose permissions are reviewed (allowed cluster-wide): every join goes through
+    // its DataLoader, so that the questions of a batch are asked together.
+    world.access = new TableAccess('reviewed', [['list', 'services', ''], ['list', 'pods', ''], ['list', 'endpointslices', ''], ['list', 'nodes', '']]);
+    try {
+      checkEverything(await world.run(everything));
+    } finally {
+      world.access = OpenAccess;
+    }
     // One batch per loader, each with every distinct key at once: a relation resolved per item
     // would show up as 100 (or 300) batches of one key.
     assert.deepEqual(shape(world.batches), [
@@ -65,6 +80,30 @@ describe('GraphQL batching', () => {
       ['sliceByKey', 100],
       ['podsByNode', 10],
     ]);
+  });
+
+  it('with access open, reads single objects (an endpoint\'s pod, node and Service, a pod\'s node) synchronously, the same answer without their batches', async () => {
+    const result = await world.run(everything);
+    checkEverything(result);
+    // podByKey and serviceByKey are read only through the synchronous path here; nodeByName
+    // still batches once for Service.nodes (a list of names, through loadMany).
+    assert.deepEqual(shape(world.batches), [
+      ['servicesByNamespace', 1],
+      ['endpointsByService', 100],
+      ['slicesByService', 100],
+      ['podsByService', 100],
+      ['endpointsByPod', 300],
+      ['servicesByPod', 300],
+      ['nodeByName', 10],
+      ['sliceByKey', 100],
+      ['podsByNode', 10],
+    ]);
+    world.access = new TableAccess('reviewed', [['list', 'services', ''], ['list', 'pods', ''], ['list', 'endpointslices', ''], ['list', 'nodes', '']]);
+    try {
+      assert.deepEqual(await world.run(everything), result, 'the batched path answers the same');
+    } finally {
+      world.access = OpenAccess;
+    }
   });
 
   it('keeps the number of batches constant as the number of Services grows', async () => {
