@@ -153,7 +153,11 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
   const { cache, feed } = sources;
   const perms = new Permissions(options.access ?? OpenAccess, options.verb ?? 'list');
   const warnings = options.warnings;
-  const make: MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>): CacheLoader<K, V> =>
+  const make: MakeLoader = <K, V>(
+    name: LoaderName,
+    batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>,
+    readIn?: (namespace: string, name: string) => V,
+  ): CacheLoader<K, V> =>
     new CacheLoader<K, V>(
       (keys) => {
         options.onBatch?.(name, keys);
@@ -172,6 +176,12 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
             return results[0] as V | Error;
           }
         : null,
+      perms.open && readIn
+        ? (namespace, objectName) => {
+            if (warnings) noteReads(cache, warnings, name, cache.namespaces === null ? Empty : [`${namespace}/${objectName}`]);
+            return readIn(namespace, objectName);
+          }
+        : null,
     );
   // The filters, per kind of result. Lists across namespaces note when they were filtered.
   const hidden = warnings ? (resource: Resource) => warnings.add(namespacesHidden(resource, perms.verb)) : null;
@@ -181,8 +191,8 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
   const nodes = <V>(results: V[]) => visibleNodes(perms, results);
 
   const factories: LoaderFactories = {
-    serviceByKey: () => make('serviceByKey', (keys: readonly string[]) => byKey('services', keys, keys.map((k) => cache.services.get(k) ?? null))),
-    podByKey: () => make('podByKey', (keys: readonly string[]) => byKey('pods', keys, keys.map((k) => cache.pods.get(k) ?? null))),
+    serviceByKey: () => make('serviceByKey', (keys: readonly string[]) => byKey('services', keys, keys.map((k) => cache.services.get(k) ?? null)), (ns, name) => cache.services.getIn(ns, name) ?? null),
+    podByKey: () => make('podByKey', (keys: readonly string[]) => byKey('pods', keys, keys.map((k) => cache.pods.get(k) ?? null)), (ns, name) => cache.pods.getIn(ns, name) ?? null),
     nodeByName: () => make('nodeByName', (keys: readonly string[]) => nodes(keys.map((k) => cache.nodes.get(k) ?? null))),
     sliceByKey: () => make('sliceByKey', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => cache.slices.get(k) ?? null))),
     slicesByService: () => make('slicesByService', (keys: readonly string[]) => lists('endpointslices', keys.map((k) => frozen(cache.slicesByService(k))), namespaceOfRecord)),
@@ -252,7 +262,12 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
 }
 
 /** Makes one named loader over a batch function (reports batches to `onBatch`). */
-export type MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>) => CacheLoader<K, V>;
+export type MakeLoader = <K, V>(
+  name: LoaderName,
+  batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>,
+  /** For loaders keyed `namespace/name`: the same read by namespace and name (CacheLoader.nowIn). */
+  readIn?: (namespace: string, name: string) => V,
+) => CacheLoader<K, V>;
 
 /**
  * A DataLoader over the in-memory cache, with a synchronous way in for the hot single-object
@@ -266,10 +281,25 @@ export type MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) =>
  */
 export class CacheLoader<K, V> extends DataLoader<K, V> {
   private readonly readNow: ((key: K) => V | Error | typeof NotNow) | null;
+  private readonly readIn: ((namespace: string, name: string) => V) | null;
 
-  constructor(batch: DataLoader.BatchLoadFn<K, V>, name: LoaderName, readNow: ((key: K) => V | Error | typeof NotNow) | null) {
+  constructor(
+    batch: DataLoader.BatchLoadFn<K, V>,
+    name: LoaderName,
+    readNow: ((key: K) => V | Error | typeof NotNow) | null,
+    readIn: ((namespace: string, name: string) => V) | null,
+  ) {
     super(batch, { name });
     this.readNow = readNow;
+    this.readIn = readIn;
+  }
+
+  /**
+   * `now(\`${namespace}/${name}\`)` for loaders keyed that way, without making the key when
+   * answering synchronously (the store's lookup by namespace and name).
+   */
+  nowIn(namespace: string, name: string): V | Promise<V> {
+    return this.readIn !== null ? this.readIn(namespace, name) : this.now(`${namespace}/${name}` as K);
   }
 
   /** The value now when the source answers synchronously for this caller, else `load(key)`. */
