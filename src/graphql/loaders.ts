@@ -153,11 +153,9 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
   const { cache, feed } = sources;
   const perms = new Permissions(options.access ?? OpenAccess, options.verb ?? 'list');
   const warnings = options.warnings;
-  const make: MakeLoader = <K, V>(
-    name: LoaderName,
-    batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>,
-    readIn?: (namespace: string, name: string) => V,
-  ): CacheLoader<K, V> =>
+  // Synchronous reads (CacheLoader.now) only where nothing could make them wait: access open.
+  const noteRead = warnings ? (name: LoaderName, key: unknown) => noteReads(cache, warnings, name, [key]) : null;
+  const make: MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>, now?: NowReaders<K, V>): CacheLoader<K, V> =>
     new CacheLoader<K, V>(
       (keys) => {
         options.onBatch?.(name, keys);
@@ -165,23 +163,8 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
         return Promise.resolve(batch(keys));
       },
       name,
-      perms.open
-        ? (key) => {
-            const results = batch([key]);
-            if (!Array.isArray(results)) {
-              (results as Promise<unknown>).catch(() => {}); // an asynchronous batch function: load() instead
-              return NotNow;
-            }
-            if (warnings) noteReads(cache, warnings, name, [key]);
-            return results[0] as V | Error;
-          }
-        : null,
-      perms.open && readIn
-        ? (namespace, objectName) => {
-            if (warnings) noteReads(cache, warnings, name, cache.namespaces === null ? Empty : [`${namespace}/${objectName}`]);
-            return readIn(namespace, objectName);
-          }
-        : null,
+      perms.open && now !== undefined ? now : null,
+      noteRead,
     );
   // The filters, per kind of result. Lists across namespaces note when they were filtered.
   const hidden = warnings ? (resource: Resource) => warnings.add(namespacesHidden(resource, perms.verb)) : null;
@@ -191,9 +174,17 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
   const nodes = <V>(results: V[]) => visibleNodes(perms, results);
 
   const factories: LoaderFactories = {
-    serviceByKey: () => make('serviceByKey', (keys: readonly string[]) => byKey('services', keys, keys.map((k) => cache.services.get(k) ?? null)), (ns, name) => cache.services.getIn(ns, name) ?? null),
-    podByKey: () => make('podByKey', (keys: readonly string[]) => byKey('pods', keys, keys.map((k) => cache.pods.get(k) ?? null)), (ns, name) => cache.pods.getIn(ns, name) ?? null),
-    nodeByName: () => make('nodeByName', (keys: readonly string[]) => nodes(keys.map((k) => cache.nodes.get(k) ?? null))),
+    serviceByKey: () =>
+      make('serviceByKey', (keys: readonly string[]) => byKey('services', keys, keys.map((k) => cache.services.get(k) ?? null)), {
+        key: (k) => cache.services.get(k) ?? null,
+        in: (ns, name) => cache.services.getIn(ns, name) ?? null,
+      }),
+    podByKey: () =>
+      make('podByKey', (keys: readonly string[]) => byKey('pods', keys, keys.map((k) => cache.pods.get(k) ?? null)), {
+        key: (k) => cache.pods.get(k) ?? null,
+        in: (ns, name) => cache.pods.getIn(ns, name) ?? null,
+      }),
+    nodeByName: () => make('nodeByName', (keys: readonly string[]) => nodes(keys.map((k) => cache.nodes.get(k) ?? null)), { key: (k) => cache.nodes.get(k) ?? null }),
     sliceByKey: () => make('sliceByKey', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => cache.slices.get(k) ?? null))),
     slicesByService: () => make('slicesByService', (keys: readonly string[]) => lists('endpointslices', keys.map((k) => frozen(cache.slicesByService(k))), namespaceOfRecord)),
     endpointsByService: () => make('endpointsByService', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => feed.get(k)))),
@@ -261,37 +252,47 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
   return new LazyLoaders(perms, { namespaces: cache.namespaces, nodes: cache.watchesNodes }, factories, () => createRouteLoaders(cache, perms, make, hidden)) as unknown as Loaders;
 }
 
-/** Makes one named loader over a batch function (reports batches to `onBatch`). */
-export type MakeLoader = <K, V>(
-  name: LoaderName,
-  batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>,
-  /** For loaders keyed `namespace/name`: the same read by namespace and name (CacheLoader.nowIn). */
-  readIn?: (namespace: string, name: string) => V,
-) => CacheLoader<K, V>;
+/**
+ * Makes one named loader over a batch function (reports batches to `onBatch`); `now`: the same
+ * answer as the batch function gives one key with access open, read synchronously.
+ */
+export type MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>, now?: NowReaders<K, V>) => CacheLoader<K, V>;
+
+/** A loader's synchronous reads of the cache: by key, and (keys `namespace/name`) by namespace and name. */
+export interface NowReaders<K, V> {
+  readonly key: (key: K) => V;
+  readonly in?: (namespace: string, name: string) => V;
+}
 
 /**
  * A DataLoader over the in-memory cache, with a synchronous way in for the hot single-object
- * joins (an endpoint's pod and node, a pod's node). `now(key)` answers the value itself, without
- * a promise or a batch, when nothing could need to wait: the caller's access is open
- * (authorization off), so the batch function is a synchronous read of the cache and no access
+ * joins (an endpoint's pod, node and Service, a pod's node). `now(key)` answers the value
+ * itself, without a promise or a batch, when nothing could need to wait: the caller's access is
+ * open (authorization off), so the answer is a synchronous read of the cache and no access
  * question is asked. Otherwise (access reviews may have to be asked, and those batch: once per
  * (resource, namespace) per operation) it is `load(key)`, batched as always. Both read the same
- * cache within the same turn of the event loop, so they give the same answer; an Error result
- * is thrown by `now` as `load` would reject with it.
+ * cache within one turn of the event loop (no watch event lands in between), so they give the
+ * same answer; the spec runs the same operations both ways (test/unit/graphql-batching.test.ts).
+ * Synchronous reads are not batches: `onBatch` does not see them; what they read is noted
+ * (unsynced kinds, unwatched namespaces) as a batch's would be.
  */
 export class CacheLoader<K, V> extends DataLoader<K, V> {
-  private readonly readNow: ((key: K) => V | Error | typeof NotNow) | null;
-  private readonly readIn: ((namespace: string, name: string) => V) | null;
+  private readonly readers: NowReaders<K, V> | null;
+  private readonly noteRead: ((name: LoaderName, key: unknown) => void) | null;
+  private readonly loaderName: LoaderName;
 
-  constructor(
-    batch: DataLoader.BatchLoadFn<K, V>,
-    name: LoaderName,
-    readNow: ((key: K) => V | Error | typeof NotNow) | null,
-    readIn: ((namespace: string, name: string) => V) | null,
-  ) {
+  constructor(batch: DataLoader.BatchLoadFn<K, V>, name: LoaderName, readers: NowReaders<K, V> | null, noteRead: ((name: LoaderName, key: unknown) => void) | null) {
     super(batch, { name });
-    this.readNow = readNow;
-    this.readIn = readIn;
+    this.loaderName = name;
+    this.readers = readers;
+    this.noteRead = noteRead;
+  }
+
+  /** The value now when the cache answers synchronously for this caller, else `load(key)`. */
+  now(key: K): V | Promise<V> {
+    if (this.readers === null) return this.load(key);
+    this.noteRead?.(this.loaderName, key);
+    return this.readers.key(key);
   }
 
   /**
@@ -299,20 +300,12 @@ export class CacheLoader<K, V> extends DataLoader<K, V> {
    * answering synchronously (the store's lookup by namespace and name).
    */
   nowIn(namespace: string, name: string): V | Promise<V> {
-    return this.readIn !== null ? this.readIn(namespace, name) : this.now(`${namespace}/${name}` as K);
-  }
-
-  /** The value now when the source answers synchronously for this caller, else `load(key)`. */
-  now(key: K): V | Promise<V> {
-    if (this.readNow === null) return this.load(key);
-    const value = this.readNow(key);
-    if (value === NotNow) return this.load(key);
-    if (value instanceof Error) throw value;
-    return value;
+    const read = this.readers?.in;
+    if (read === undefined) return this.now(`${namespace}/${name}` as K);
+    this.noteRead?.(this.loaderName, `${namespace}/${name}`);
+    return read(namespace, name);
   }
 }
-
-const NotNow: unique symbol = Symbol('not now');
 
 // Private:
 

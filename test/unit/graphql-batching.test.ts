@@ -2,7 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { createContext } from '../../src/graphql/context.ts';
-import { createLoaders, NamespaceAll, type LoaderName } from '../../src/graphql/loaders.ts';
+import { createLoaders, NamespaceAll, type CacheLoader, type LoaderName } from '../../src/graphql/loaders.ts';
+import { Warnings } from '../../src/graphql/warnings.ts';
+import { ClusterCache } from '../../src/kube/cache.ts';
+import { EndpointFeed } from '../../src/model/endpoint-feed.ts';
 import type { RouteLoaderName } from '../../src/graphql/route-loaders.ts';
 import { OpenAccess } from '../../src/auth/access.ts';
 import { endpoint, node, pod, service, slice, smallCluster, TableAccess, World, type Batch } from './graphql-fixtures.ts';
@@ -170,6 +173,49 @@ describe('GraphQL loaders keep DataLoader\'s contract', () => {
       assert.deepEqual(calls, [[name, keys]]);
     });
   }
+
+  it('now / nowIn: with access open, the same records as load, synchronously and with no batch; reviewed, a promise from a batch', async () => {
+    const { loaders, calls } = loadersWithLog();
+    const cases = [
+      [loaders.serviceByKey, 'shop', 'web'],
+      [loaders.serviceByKey, 'shop', 'nope'],
+      [loaders.podByKey, 'shop', 'web-2'],
+      [loaders.podByKey, 'kube-system', 'web-2'],
+    ] as const;
+    for (const [loader, namespace, name] of cases) {
+      const now = (loader as CacheLoader<string, unknown>).now(`${namespace}/${name}`);
+      const nowIn = (loader as CacheLoader<string, unknown>).nowIn(namespace, name);
+      assert.ok(!(now instanceof Promise) && !(nowIn instanceof Promise), `${namespace}/${name} is answered now`);
+      assert.equal(nowIn, now);
+      assert.equal(now, world.cache.storeOf(loader === loaders.podByKey ? 'Pod' : 'Service').get(`${namespace}/${name}`) ?? null);
+    }
+    assert.equal(loaders.nodeByName.now('node-b'), world.cache.nodes.get('node-b'));
+    assert.equal(loaders.nodeByName.now('node-z'), null);
+    assert.equal(calls.length, 0, 'no batch');
+
+    const batches: [LoaderName, unknown[]][] = [];
+    const reviewed = createLoaders(
+      { cache: world.cache, feed: world.feed },
+      { access: new TableAccess('reviewed', [['list', 'pods', 'shop'], ['list', 'nodes', '']]), onBatch: (name, keys) => batches.push([name, [...keys]]) },
+    );
+    const [pod, hidden, node] = [reviewed.podByKey.nowIn('shop', 'web-2'), reviewed.podByKey.now('kube-system/coredns-1'), reviewed.nodeByName.now('node-b')];
+    assert.ok(pod instanceof Promise && hidden instanceof Promise && node instanceof Promise);
+    assert.equal((await pod)?.meta.name, 'web-2');
+    assert.equal(await hidden, null, 'filtered by the review as load() is');
+    assert.equal(await node, world.cache.nodes.get('node-b'));
+    assert.deepEqual(batches, [['podByKey', ['shop/web-2', 'kube-system/coredns-1']], ['nodeByName', ['node-b']]]);
+  });
+
+  it('now notes what it reads as a batch would: a namespace outside the watched ones', async () => {
+    const narrow = new ClusterCache({ client: null, namespaces: ['shop'] });
+    const feed = new EndpointFeed(narrow.slices, (k) => narrow.slicesByService(k), () => 0);
+    const viaNow = new Warnings();
+    createLoaders({ cache: narrow, feed }, { warnings: viaNow }).podByKey.nowIn('kube-system', 'coredns-1');
+    const viaLoad = new Warnings();
+    await createLoaders({ cache: narrow, feed }, { warnings: viaLoad }).podByKey.load('kube-system/coredns-1');
+    assert.equal(viaNow.size, 1);
+    assert.deepEqual(viaNow.list(), viaLoad.list());
+  });
 
   it('endpoint loaders pair each merged endpoint with its Service, sorted by Service then address', async () => {
     const { loaders, calls } = loadersWithLog();
