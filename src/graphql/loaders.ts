@@ -175,15 +175,9 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
 
   const factories: LoaderFactories = {
     serviceByKey: () =>
-      make('serviceByKey', (keys: readonly string[]) => byKey('services', keys, keys.map((k) => cache.services.get(k) ?? null)), {
-        key: (k) => cache.services.get(k) ?? null,
-        in: (ns, name) => cache.services.getIn(ns, name) ?? null,
-      }),
+      make('serviceByKey', (keys: readonly string[]) => byKey('services', keys, keys.map((k) => cache.services.get(k) ?? null)), { key: (k) => cache.services.get(k) ?? null }),
     podByKey: () =>
-      make('podByKey', (keys: readonly string[]) => byKey('pods', keys, keys.map((k) => cache.pods.get(k) ?? null)), {
-        key: (k) => cache.pods.get(k) ?? null,
-        in: (ns, name) => cache.pods.getIn(ns, name) ?? null,
-      }),
+      make('podByKey', (keys: readonly string[]) => byKey('pods', keys, keys.map((k) => cache.pods.get(k) ?? null)), { key: (k) => cache.pods.get(k) ?? null }),
     nodeByName: () => make('nodeByName', (keys: readonly string[]) => nodes(keys.map((k) => cache.nodes.get(k) ?? null)), { key: (k) => cache.nodes.get(k) ?? null }),
     sliceByKey: () => make('sliceByKey', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => cache.slices.get(k) ?? null))),
     slicesByService: () => make('slicesByService', (keys: readonly string[]) => lists('endpointslices', keys.map((k) => frozen(cache.slicesByService(k))), namespaceOfRecord)),
@@ -258,10 +252,9 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
  */
 export type MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>, now?: NowReaders<K, V>) => CacheLoader<K, V>;
 
-/** A loader's synchronous reads of the cache: by key, and (keys `namespace/name`) by namespace and name. */
+/** A loader's synchronous read of the cache, by key. */
 export interface NowReaders<K, V> {
   readonly key: (key: K) => V;
-  readonly in?: (namespace: string, name: string) => V;
 }
 
 /**
@@ -293,17 +286,6 @@ export class CacheLoader<K, V> extends DataLoader<K, V> {
     if (this.readers === null) return this.load(key);
     this.noteRead?.(this.loaderName, key);
     return this.readers.key(key);
-  }
-
-  /**
-   * `now(\`${namespace}/${name}\`)` for loaders keyed that way, without making the key when
-   * answering synchronously (the store's lookup by namespace and name).
-   */
-  nowIn(namespace: string, name: string): V | Promise<V> {
-    const read = this.readers?.in;
-    if (read === undefined) return this.now(`${namespace}/${name}` as K);
-    this.noteRead?.(this.loaderName, `${namespace}/${name}`);
-    return read(namespace, name);
   }
 }
 

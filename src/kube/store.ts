@@ -28,12 +28,6 @@ export type StoreListener<R> = (batch: StoreBatch<R>) => void;
 
 export class Store<R extends AnyRecord> {
   private readonly items = new Map<string, R>();
-  /**
-   * namespace → name → record, the same records as `items`: a lookup by the strings a record
-   * already holds (an endpoint's targetRef) hashes nothing new, where `items` needs a fresh
-   * `namespace/name` string per lookup (about 0.3 µs each, a tenth of a 1,000-endpoint answer).
-   */
-  private readonly named = new Map<string, Map<string, R>>();
   private readonly indexers: Readonly<Record<string, IndexFunc<R>>>;
   /**
    * index name → indexed value → keys. A value held by one key maps to that key itself (most
@@ -60,11 +54,6 @@ export class Store<R extends AnyRecord> {
   /** Records are shared with the cache: never mutate them; derive instead. */
   get(key: string): R | undefined {
     return this.items.get(key);
-  }
-
-  /** `get(\`${namespace}/${name}\`)` without making the key (namespace '' for cluster-scoped kinds). */
-  getIn(namespace: string, name: string): R | undefined {
-    return this.named.get(namespace)?.get(name);
   }
 
   /** Every record, in insertion order (callers that need an order sort a copy). */
@@ -157,10 +146,6 @@ export class Store<R extends AnyRecord> {
     if (old) this.unindex(key, old);
     this.changes++;
     this.items.set(key, record);
-    const { namespace, name } = record.meta;
-    const inNamespace = this.named.get(namespace);
-    if (inNamespace === undefined) this.named.set(namespace, new Map([[name, record]]));
-    else inNamespace.set(name, record);
     this.indexRecord(key, record);
     return old ? { type: 'MODIFIED', key, old, new: record } : { type: 'ADDED', key, old: null, new: record };
   }
@@ -170,8 +155,6 @@ export class Store<R extends AnyRecord> {
     if (!old) return null;
     this.changes++;
     this.items.delete(key);
-    const inNamespace = this.named.get(old.meta.namespace);
-    if (inNamespace !== undefined && inNamespace.delete(old.meta.name) && inNamespace.size === 0) this.named.delete(old.meta.namespace);
     this.unindex(key, old);
     return { type: 'DELETED', key, old, new: null };
   }

@@ -174,7 +174,7 @@ describe('GraphQL loaders keep DataLoader\'s contract', () => {
     });
   }
 
-  it('now / nowIn: with access open, the same records as load, synchronously and with no batch; reviewed, a promise from a batch', async () => {
+  it('now: with access open, the same records as load, synchronously and with no batch; reviewed, a promise from a batch', async () => {
     const { loaders, calls } = loadersWithLog();
     const cases = [
       [loaders.serviceByKey, 'shop', 'web'],
@@ -184,9 +184,7 @@ describe('GraphQL loaders keep DataLoader\'s contract', () => {
     ] as const;
     for (const [loader, namespace, name] of cases) {
       const now = (loader as CacheLoader<string, unknown>).now(`${namespace}/${name}`);
-      const nowIn = (loader as CacheLoader<string, unknown>).nowIn(namespace, name);
-      assert.ok(!(now instanceof Promise) && !(nowIn instanceof Promise), `${namespace}/${name} is answered now`);
-      assert.equal(nowIn, now);
+      assert.ok(!(now instanceof Promise), `${namespace}/${name} is answered now`);
       assert.equal(now, world.cache.storeOf(loader === loaders.podByKey ? 'Pod' : 'Service').get(`${namespace}/${name}`) ?? null);
     }
     assert.equal(loaders.nodeByName.now('node-b'), world.cache.nodes.get('node-b'));
@@ -198,7 +196,7 @@ describe('GraphQL loaders keep DataLoader\'s contract', () => {
       { cache: world.cache, feed: world.feed },
       { access: new TableAccess('reviewed', [['list', 'pods', 'shop'], ['list', 'nodes', '']]), onBatch: (name, keys) => batches.push([name, [...keys]]) },
     );
-    const [pod, hidden, node] = [reviewed.podByKey.nowIn('shop', 'web-2'), reviewed.podByKey.now('kube-system/coredns-1'), reviewed.nodeByName.now('node-b')];
+    const [pod, hidden, node] = [reviewed.podByKey.now('shop/web-2'), reviewed.podByKey.now('kube-system/coredns-1'), reviewed.nodeByName.now('node-b')];
     assert.ok(pod instanceof Promise && hidden instanceof Promise && node instanceof Promise);
     assert.equal((await pod)?.meta.name, 'web-2');
     assert.equal(await hidden, null, 'filtered by the review as load() is');
@@ -210,7 +208,7 @@ describe('GraphQL loaders keep DataLoader\'s contract', () => {
     const narrow = new ClusterCache({ client: null, namespaces: ['shop'] });
     const feed = new EndpointFeed(narrow.slices, (k) => narrow.slicesByService(k), () => 0);
     const viaNow = new Warnings();
-    createLoaders({ cache: narrow, feed }, { warnings: viaNow }).podByKey.nowIn('kube-system', 'coredns-1');
+    createLoaders({ cache: narrow, feed }, { warnings: viaNow }).podByKey.now('kube-system/coredns-1');
     const viaLoad = new Warnings();
     await createLoaders({ cache: narrow, feed }, { warnings: viaLoad }).podByKey.load('kube-system/coredns-1');
     assert.equal(viaNow.size, 1);

@@ -28,28 +28,6 @@ describe('indexed store', () => {
     assert.deepEqual([...s.indexValues('ip')], ['10.0.0.2']);
   });
 
-  it('getIn(namespace, name) finds what get(namespace/name) finds, through adds, updates, deletes and relists', () => {
-    const s = new Store<PodRecord>();
-    const same = (namespace: string, name: string) => assert.equal(s.getIn(namespace, name), s.get(`${namespace}/${name}`), `${namespace}/${name}`);
-    s.upsert(pod('a', '10.0.0.1'));
-    s.upsert(pod('a', '10.0.0.1', '1', undefined, 'e'));
-    assert.equal(s.getIn('d', 'a')?.meta.namespace, 'd');
-    assert.equal(s.getIn('e', 'a')?.meta.namespace, 'e');
-    s.upsert(pod('a', '10.0.0.9', '2'));
-    assert.equal(s.getIn('d', 'a')?.podIPs[0], '10.0.0.9');
-    same('d', 'a');
-    s.delete('d/a');
-    assert.equal(s.getIn('d', 'a'), undefined);
-    same('e', 'a');
-    s.replace([pod('b', '10.0.0.2'), pod('a', '10.0.0.1', '3', undefined, 'e', 'new-uid')]);
-    assert.equal(s.getIn('e', 'a')?.meta.uid, 'new-uid');
-    assert.equal(s.getIn('d', 'b')?.meta.name, 'b');
-    for (const [namespace, name] of [['d', 'a'], ['d', 'b'], ['e', 'a'], ['e', 'b'], ['x', 'a']] as const) same(namespace, name);
-    s.replace([]);
-    assert.equal(s.getIn('d', 'b'), undefined);
-    assert.equal(s.getIn('e', 'a'), undefined);
-  });
-
   it('refuses an unknown index name with the names it has', () => {
     const s = new Store<PodRecord>({ ip: (p) => p.podIPs });
     assert.throws(() => s.byIndex('node', 'x'), /expected one of the index names \["ip"\], got "node"/);
