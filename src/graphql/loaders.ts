@@ -78,56 +78,56 @@ export const AnyZone = '';
 
 export interface Loaders {
   /** `namespace/name` → Service. */
-  readonly serviceByKey: DataLoader<string, ServiceRecord | null>;
+  readonly serviceByKey: CacheLoader<string, ServiceRecord | null>;
   /** `namespace/name` → Pod. */
-  readonly podByKey: DataLoader<string, PodRecord | null>;
+  readonly podByKey: CacheLoader<string, PodRecord | null>;
   /** Node name → Node. Every key fails with FORBIDDEN when the caller may not list Nodes (so do nodesByAddress and nodesByZone). */
-  readonly nodeByName: DataLoader<string, NodeRecord | null>;
+  readonly nodeByName: CacheLoader<string, NodeRecord | null>;
   /** `namespace/name` → EndpointSlice. */
-  readonly sliceByKey: DataLoader<string, EndpointSliceRecord | null>;
+  readonly sliceByKey: CacheLoader<string, EndpointSliceRecord | null>;
   /** Service key → its slices (label kubernetes.io/service-name), sorted by name. */
-  readonly slicesByService: DataLoader<string, readonly EndpointSliceRecord[]>;
+  readonly slicesByService: CacheLoader<string, readonly EndpointSliceRecord[]>;
   /** Service key → its merged endpoints (the endpoint feed's current view); null when it has no slices. */
-  readonly endpointsByService: DataLoader<string, ServiceEndpoints | null>;
+  readonly endpointsByService: CacheLoader<string, ServiceEndpoints | null>;
   /** Service key → the Pods its selector selects in its namespace, sorted; empty for selectorless or absent Services. */
-  readonly podsByService: DataLoader<string, readonly PodRecord[]>;
+  readonly podsByService: CacheLoader<string, readonly PodRecord[]>;
   /** Pod key → the Services whose selector selects it, sorted. */
-  readonly servicesByPod: DataLoader<string, readonly ServiceRecord[]>;
+  readonly servicesByPod: CacheLoader<string, readonly ServiceRecord[]>;
   /** Node name → the Pods scheduled to it, sorted. */
-  readonly podsByNode: DataLoader<string, readonly PodRecord[]>;
+  readonly podsByNode: CacheLoader<string, readonly PodRecord[]>;
   /** Node name → the merged endpoints whose nodeName it is, sorted by Service then address. */
-  readonly endpointsByNode: DataLoader<string, readonly EndpointParent[]>;
+  readonly endpointsByNode: CacheLoader<string, readonly EndpointParent[]>;
   /** Pod key → the merged endpoints whose targetRef is the Pod, sorted by Service then address. */
-  readonly endpointsByPod: DataLoader<string, readonly EndpointParent[]>;
+  readonly endpointsByPod: CacheLoader<string, readonly EndpointParent[]>;
   /** Canonical IP → Pods with it among their podIPs, sorted. */
-  readonly podsByIP: DataLoader<string, readonly PodRecord[]>;
+  readonly podsByIP: CacheLoader<string, readonly PodRecord[]>;
   /** Canonical IP → Services with it among their clusterIPs, sorted. */
-  readonly servicesByClusterIP: DataLoader<string, readonly ServiceRecord[]>;
+  readonly servicesByClusterIP: CacheLoader<string, readonly ServiceRecord[]>;
   /** Canonical IP → Nodes with it among their addresses, sorted by name. One scan of the Nodes per batch (the cache has no address index). */
-  readonly nodesByAddress: DataLoader<string, readonly NodeRecord[]>;
+  readonly nodesByAddress: CacheLoader<string, readonly NodeRecord[]>;
   /** Canonical IP → merged endpoints with that address (one per Service), sorted by Service. */
-  readonly endpointsByAddress: DataLoader<string, readonly EndpointParent[]>;
+  readonly endpointsByAddress: CacheLoader<string, readonly EndpointParent[]>;
   /** Namespace (NamespaceAll: every one) → its Services, sorted. */
-  readonly servicesByNamespace: DataLoader<string, readonly ServiceRecord[]>;
+  readonly servicesByNamespace: CacheLoader<string, readonly ServiceRecord[]>;
   /**
    * Namespace (NamespaceAll: every one) → its Services without a ready endpoint that the caller
    * may see, ExternalName left out, sorted. Read from an answer kept current as the cache changes
    * (model/without-ready.ts), not by loading every Service's endpoints; readiness is what the
    * caller may see of the EndpointSlices (a namespace whose slices it may not list has none ready).
    */
-  readonly servicesWithoutReadyEndpoints: DataLoader<string, readonly ServiceRecord[]>;
+  readonly servicesWithoutReadyEndpoints: CacheLoader<string, readonly ServiceRecord[]>;
   /** Namespace (NamespaceAll: every one) → its Pods, sorted. */
-  readonly podsByNamespace: DataLoader<string, readonly PodRecord[]>;
+  readonly podsByNamespace: CacheLoader<string, readonly PodRecord[]>;
   /** Namespace (NamespaceAll: every one) → its EndpointSlices, sorted. */
-  readonly slicesByNamespace: DataLoader<string, readonly EndpointSliceRecord[]>;
+  readonly slicesByNamespace: CacheLoader<string, readonly EndpointSliceRecord[]>;
   /** Zone (AnyZone: every Node) → Nodes labelled topology.kubernetes.io/zone with it, sorted by name. */
-  readonly nodesByZone: DataLoader<string, readonly NodeRecord[]>;
+  readonly nodesByZone: CacheLoader<string, readonly NodeRecord[]>;
   /** NamespaceAll → every namespace the cache knows (objects' and watched ones), sorted, with the counts the caller may see; namespaces where it may see none of the three kinds are left out. */
-  readonly namespaceSummaries: DataLoader<string, readonly NamespaceSummary[]>;
+  readonly namespaceSummaries: CacheLoader<string, readonly NamespaceSummary[]>;
   /** Kind → its watch state (ClusterCache.health()), read once per batch. `objects` counts the whole cache. */
-  readonly kindHealthByKind: DataLoader<Kind, KindHealth | null>;
+  readonly kindHealthByKind: CacheLoader<Kind, KindHealth | null>;
   /** Kind → how many of its cached objects the caller may see. */
-  readonly objectCountByKind: DataLoader<Kind, number>;
+  readonly objectCountByKind: CacheLoader<Kind, number>;
   /**
    * The caller's decisions for this operation: fields that name a namespace, or need Nodes
    * whatever the data, ask it first (`require`). Not a DataLoader.
@@ -153,14 +153,18 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
   const { cache, feed } = sources;
   const perms = new Permissions(options.access ?? OpenAccess, options.verb ?? 'list');
   const warnings = options.warnings;
-  const make: MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>): DataLoader<K, V> =>
-    new DataLoader<K, V>(
+  // Synchronous reads (CacheLoader.now) only where nothing could make them wait: access open.
+  const noteRead = warnings ? (name: LoaderName, key: unknown) => noteReads(cache, warnings, name, [key]) : null;
+  const make: MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>, now?: NowReaders<K, V>): CacheLoader<K, V> =>
+    new CacheLoader<K, V>(
       (keys) => {
         options.onBatch?.(name, keys);
         if (warnings) noteReads(cache, warnings, name, keys);
         return Promise.resolve(batch(keys));
       },
-      { name },
+      name,
+      perms.open && now !== undefined ? now : null,
+      noteRead,
     );
   // The filters, per kind of result. Lists across namespaces note when they were filtered.
   const hidden = warnings ? (resource: Resource) => warnings.add(namespacesHidden(resource, perms.verb)) : null;
@@ -170,9 +174,11 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
   const nodes = <V>(results: V[]) => visibleNodes(perms, results);
 
   const factories: LoaderFactories = {
-    serviceByKey: () => make('serviceByKey', (keys: readonly string[]) => byKey('services', keys, keys.map((k) => cache.services.get(k) ?? null))),
-    podByKey: () => make('podByKey', (keys: readonly string[]) => byKey('pods', keys, keys.map((k) => cache.pods.get(k) ?? null))),
-    nodeByName: () => make('nodeByName', (keys: readonly string[]) => nodes(keys.map((k) => cache.nodes.get(k) ?? null))),
+    serviceByKey: () =>
+      make('serviceByKey', (keys: readonly string[]) => byKey('services', keys, keys.map((k) => cache.services.get(k) ?? null)), { key: (k) => cache.services.get(k) ?? null }),
+    podByKey: () =>
+      make('podByKey', (keys: readonly string[]) => byKey('pods', keys, keys.map((k) => cache.pods.get(k) ?? null)), { key: (k) => cache.pods.get(k) ?? null }),
+    nodeByName: () => make('nodeByName', (keys: readonly string[]) => nodes(keys.map((k) => cache.nodes.get(k) ?? null)), { key: (k) => cache.nodes.get(k) ?? null }),
     sliceByKey: () => make('sliceByKey', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => cache.slices.get(k) ?? null))),
     slicesByService: () => make('slicesByService', (keys: readonly string[]) => lists('endpointslices', keys.map((k) => frozen(cache.slicesByService(k))), namespaceOfRecord)),
     endpointsByService: () => make('endpointsByService', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => feed.get(k)))),
@@ -240,8 +246,48 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
   return new LazyLoaders(perms, { namespaces: cache.namespaces, nodes: cache.watchesNodes }, factories, () => createRouteLoaders(cache, perms, make, hidden)) as unknown as Loaders;
 }
 
-/** Makes one named loader over a batch function (reports batches to `onBatch`). */
-export type MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>) => DataLoader<K, V>;
+/**
+ * Makes one named loader over a batch function (reports batches to `onBatch`); `now`: the same
+ * answer as the batch function gives one key with access open, read synchronously.
+ */
+export type MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>, now?: NowReaders<K, V>) => CacheLoader<K, V>;
+
+/** A loader's synchronous read of the cache, by key. */
+export interface NowReaders<K, V> {
+  readonly key: (key: K) => V;
+}
+
+/**
+ * A DataLoader over the in-memory cache, with a synchronous way in for the hot single-object
+ * joins (an endpoint's pod, node and Service, a pod's node). `now(key)` answers the value
+ * itself, without a promise or a batch, when nothing could need to wait: the caller's access is
+ * open (authorization off), so the answer is a synchronous read of the cache and no access
+ * question is asked. Otherwise (access reviews may have to be asked, and those batch: once per
+ * (resource, namespace) per operation) it is `load(key)`, batched as always. Both read the same
+ * cache within one turn of the event loop (no watch event lands in between), so they give the
+ * same answer; the spec runs the same operations both ways (test/unit/graphql-batching.test.ts).
+ * Synchronous reads are not batches: `onBatch` does not see them; what they read is noted
+ * (unsynced kinds, unwatched namespaces) as a batch's would be.
+ */
+export class CacheLoader<K, V> extends DataLoader<K, V> {
+  private readonly readers: NowReaders<K, V> | null;
+  private readonly noteRead: ((name: LoaderName, key: unknown) => void) | null;
+  private readonly loaderName: LoaderName;
+
+  constructor(batch: DataLoader.BatchLoadFn<K, V>, name: LoaderName, readers: NowReaders<K, V> | null, noteRead: ((name: LoaderName, key: unknown) => void) | null) {
+    super(batch, { name });
+    this.loaderName = name;
+    this.readers = readers;
+    this.noteRead = noteRead;
+  }
+
+  /** The value now when the cache answers synchronously for this caller, else `load(key)`. */
+  now(key: K): V | Promise<V> {
+    if (this.readers === null) return this.load(key);
+    this.noteRead?.(this.loaderName, key);
+    return this.readers.key(key);
+  }
+}
 
 // Private:
 

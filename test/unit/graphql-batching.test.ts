@@ -2,9 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { createContext } from '../../src/graphql/context.ts';
-import { createLoaders, NamespaceAll, type LoaderName } from '../../src/graphql/loaders.ts';
+import { createLoaders, NamespaceAll, type CacheLoader, type LoaderName } from '../../src/graphql/loaders.ts';
+import { Warnings } from '../../src/graphql/warnings.ts';
+import { ClusterCache } from '../../src/kube/cache.ts';
+import { EndpointFeed } from '../../src/model/endpoint-feed.ts';
 import type { RouteLoaderName } from '../../src/graphql/route-loaders.ts';
-import { endpoint, node, pod, service, slice, smallCluster, World, type Batch } from './graphql-fixtures.ts';
+import { OpenAccess } from '../../src/auth/access.ts';
+import { endpoint, node, pod, service, slice, smallCluster, TableAccess, World, type Batch } from './graphql-fixtures.ts';
 
 /** 100 Services in one namespace, 3 pods each (all endpoints), spread over 10 nodes in 3 zones. */
 function hundredServices(): World {
@@ -30,8 +34,7 @@ function shape(batches: readonly Batch[]): [LoaderName, number][] {
 describe('GraphQL batching', () => {
   const world = hundredServices();
 
-  it('resolves 100 Services with their endpoints, pods and nodes, both ways, in one batch per loader', async () => {
-    const result = await world.run(`{
+  const everything = `{
       services(first: 100) { edges { node {
         metadata { name } endpointCounts { ready } hasReadyEndpoints
         slices { metadata { name } }
@@ -45,11 +48,26 @@ describe('GraphQL batching', () => {
         pods(first: 10) { items { metadata { name } zone endpoints { address } services { metadata { name } } } }
         nodes(first: 10) { items { metadata { name } pods(first: 5) { totalCount } } }
       } } }
-    }`);
+    }`;
+  const checkEverything = (result: Awaited<ReturnType<World['run']>>) => {
     assert.equal(result.errors, undefined);
     const data = result.data as any;
     assert.equal(data.services.edges.length, 100);
     assert.equal(data.services.edges[99].node.endpoints.edges[2].node.pod.services[0].metadata.name, 'svc-099');
+    assert.equal(data.services.edges[99].node.endpoints.edges[2].node.pod.node.zone, 'zone-1'); // node-1
+    assert.equal(data.services.edges[99].node.endpoints.edges[2].node.node.metadata.name, 'node-1');
+    assert.equal(data.services.edges[99].node.endpoints.edges[2].node.service.metadata.name, 'svc-099');
+  };
+
+  it('under access reviews, resolves 100 Services with their endpoints, pods and nodes, both ways, in one batch per loader', async () => {
+    // A caller whose permissions are reviewed (allowed cluster-wide): every join goes through
+    // its DataLoader, so that the questions of a batch are asked together.
+    world.access = new TableAccess('reviewed', [['list', 'services', ''], ['list', 'pods', ''], ['list', 'endpointslices', ''], ['list', 'nodes', '']]);
+    try {
+      checkEverything(await world.run(everything));
+    } finally {
+      world.access = OpenAccess;
+    }
     // One batch per loader, each with every distinct key at once: a relation resolved per item
     // would show up as 100 (or 300) batches of one key.
     assert.deepEqual(shape(world.batches), [
@@ -65,6 +83,30 @@ describe('GraphQL batching', () => {
       ['sliceByKey', 100],
       ['podsByNode', 10],
     ]);
+  });
+
+  it('with access open, reads single objects (an endpoint\'s pod, node and Service, a pod\'s node) synchronously, the same answer without their batches', async () => {
+    const result = await world.run(everything);
+    checkEverything(result);
+    // podByKey and serviceByKey are read only through the synchronous path here; nodeByName
+    // still batches once for Service.nodes (a list of names, through loadMany).
+    assert.deepEqual(shape(world.batches), [
+      ['servicesByNamespace', 1],
+      ['endpointsByService', 100],
+      ['slicesByService', 100],
+      ['podsByService', 100],
+      ['endpointsByPod', 300],
+      ['servicesByPod', 300],
+      ['nodeByName', 10],
+      ['sliceByKey', 100],
+      ['podsByNode', 10],
+    ]);
+    world.access = new TableAccess('reviewed', [['list', 'services', ''], ['list', 'pods', ''], ['list', 'endpointslices', ''], ['list', 'nodes', '']]);
+    try {
+      assert.deepEqual(await world.run(everything), result, 'the batched path answers the same');
+    } finally {
+      world.access = OpenAccess;
+    }
   });
 
   it('keeps the number of batches constant as the number of Services grows', async () => {
@@ -131,6 +173,47 @@ describe('GraphQL loaders keep DataLoader\'s contract', () => {
       assert.deepEqual(calls, [[name, keys]]);
     });
   }
+
+  it('now: with access open, the same records as load, synchronously and with no batch; reviewed, a promise from a batch', async () => {
+    const { loaders, calls } = loadersWithLog();
+    const cases = [
+      [loaders.serviceByKey, 'shop', 'web'],
+      [loaders.serviceByKey, 'shop', 'nope'],
+      [loaders.podByKey, 'shop', 'web-2'],
+      [loaders.podByKey, 'kube-system', 'web-2'],
+    ] as const;
+    for (const [loader, namespace, name] of cases) {
+      const now = (loader as CacheLoader<string, unknown>).now(`${namespace}/${name}`);
+      assert.ok(!(now instanceof Promise), `${namespace}/${name} is answered now`);
+      assert.equal(now, world.cache.storeOf(loader === loaders.podByKey ? 'Pod' : 'Service').get(`${namespace}/${name}`) ?? null);
+    }
+    assert.equal(loaders.nodeByName.now('node-b'), world.cache.nodes.get('node-b'));
+    assert.equal(loaders.nodeByName.now('node-z'), null);
+    assert.equal(calls.length, 0, 'no batch');
+
+    const batches: [LoaderName, unknown[]][] = [];
+    const reviewed = createLoaders(
+      { cache: world.cache, feed: world.feed },
+      { access: new TableAccess('reviewed', [['list', 'pods', 'shop'], ['list', 'nodes', '']]), onBatch: (name, keys) => batches.push([name, [...keys]]) },
+    );
+    const [pod, hidden, node] = [reviewed.podByKey.now('shop/web-2'), reviewed.podByKey.now('kube-system/coredns-1'), reviewed.nodeByName.now('node-b')];
+    assert.ok(pod instanceof Promise && hidden instanceof Promise && node instanceof Promise);
+    assert.equal((await pod)?.meta.name, 'web-2');
+    assert.equal(await hidden, null, 'filtered by the review as load() is');
+    assert.equal(await node, world.cache.nodes.get('node-b'));
+    assert.deepEqual(batches, [['podByKey', ['shop/web-2', 'kube-system/coredns-1']], ['nodeByName', ['node-b']]]);
+  });
+
+  it('now notes what it reads as a batch would: a namespace outside the watched ones', async () => {
+    const narrow = new ClusterCache({ client: null, namespaces: ['shop'] });
+    const feed = new EndpointFeed(narrow.slices, (k) => narrow.slicesByService(k), () => 0);
+    const viaNow = new Warnings();
+    createLoaders({ cache: narrow, feed }, { warnings: viaNow }).podByKey.now('kube-system/coredns-1');
+    const viaLoad = new Warnings();
+    await createLoaders({ cache: narrow, feed }, { warnings: viaLoad }).podByKey.load('kube-system/coredns-1');
+    assert.equal(viaNow.size, 1);
+    assert.deepEqual(viaNow.list(), viaLoad.list());
+  });
 
   it('endpoint loaders pair each merged endpoint with its Service, sorted by Service then address', async () => {
     const { loaders, calls } = loadersWithLog();

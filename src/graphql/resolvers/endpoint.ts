@@ -8,12 +8,12 @@ export const Endpoint: EndpointResolvers = {
   // targetRef, ports: the parent's own getters (parents.ts EndpointParent).
   hints: (p) => hints(p.endpoint.hintsForZones, p.endpoint.hintsForNodes),
 
-  service: (p, _, ctx) => ctx.loaders.serviceByKey.load(`${p.namespace}/${p.serviceName}`),
+  service: (p, _, ctx) => ctx.loaders.serviceByKey.now(`${p.namespace}/${p.serviceName}`),
   pod: (p, _, ctx) => {
     const ref = p.endpoint.targetRef;
-    return ref?.kind === 'Pod' ? ctx.loaders.podByKey.load(`${ref.namespace || p.namespace}/${ref.name}`) : null;
+    return ref?.kind === 'Pod' ? ctx.loaders.podByKey.now(`${ref.namespace || p.namespace}/${ref.name}`) : null;
   },
-  node: (p, _, ctx) => (p.endpoint.nodeName ? ctx.loaders.nodeByName.load(p.endpoint.nodeName) : null),
+  node: (p, _, ctx) => (p.endpoint.nodeName ? ctx.loaders.nodeByName.now(p.endpoint.nodeName) : null),
   slices: async (p, _, ctx) => present(await ctx.loaders.sliceByKey.loadMany(p.endpoint.slices.map((name) => `${p.namespace}/${name}`))),
   ...EndpointSince,
 };

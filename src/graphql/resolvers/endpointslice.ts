@@ -10,7 +10,7 @@ import { hints } from './endpoint.ts';
 export const EndpointSlice: EndpointSliceResolvers = {
   // addressType: the record's own string, checked against the enum when serialized.
   metadata: (s) => s.meta,
-  service: (s, _, ctx) => (s.serviceName === null ? null : ctx.loaders.serviceByKey.load(`${s.meta.namespace}/${s.serviceName}`)),
+  service: (s, _, ctx) => (s.serviceName === null ? null : ctx.loaders.serviceByKey.now(`${s.meta.namespace}/${s.serviceName}`)),
   endpoints: (s) => s.endpoints.map((endpoint) => ({ slice: s, endpoint })),
 };
 
@@ -32,7 +32,7 @@ export const SliceEndpoint: SliceEndpointResolvers = {
   targetRef: (p) => p.endpoint.targetRef,
   pod: (p, _, ctx) => {
     const ref = p.endpoint.targetRef;
-    return ref?.kind === 'Pod' ? ctx.loaders.podByKey.load(`${ref.namespace || p.slice.meta.namespace}/${ref.name}`) : null;
+    return ref?.kind === 'Pod' ? ctx.loaders.podByKey.now(`${ref.namespace || p.slice.meta.namespace}/${ref.name}`) : null;
   },
-  node: (p, _, ctx) => (p.endpoint.nodeName ? ctx.loaders.nodeByName.load(p.endpoint.nodeName) : null),
+  node: (p, _, ctx) => (p.endpoint.nodeName ? ctx.loaders.nodeByName.now(p.endpoint.nodeName) : null),
 };

@@ -1,5 +1,5 @@
 /** Pod, ContainerPort and PodServicePort. Relations read nodeByName, servicesByPod and endpointsByPod. */
-import { objectKey } from '../../kube/records.ts';
+import { objectKey, type NodeRecord } from '../../kube/records.ts';
 import { resolveTargetPort } from '../../model/targetport.ts';
 import type { ContainerPortResolvers, PodResolvers, PodServicePortResolvers } from '../generated/resolvers-types.ts';
 
@@ -11,8 +11,12 @@ export const Pod: PodResolvers = {
   terminating: (p) => p.meta.deletionTimestamp !== null,
   owner: (p) => p.meta.ownerReferences.find((r) => r.controller) ?? null,
 
-  node: (p, _, ctx) => (p.nodeName ? ctx.loaders.nodeByName.load(p.nodeName) : null),
-  zone: async (p, _, ctx) => (p.nodeName ? ((await ctx.loaders.nodeByName.load(p.nodeName))?.zone ?? null) : null),
+  node: (p, _, ctx) => (p.nodeName ? ctx.loaders.nodeByName.now(p.nodeName) : null),
+  zone: (p, _, ctx) => {
+    if (!p.nodeName) return null;
+    const node = ctx.loaders.nodeByName.now(p.nodeName);
+    return node instanceof Promise ? node.then(zoneOf) : zoneOf(node);
+  },
   services: (p, _, ctx) => ctx.loaders.servicesByPod.load(objectKey(p.meta)),
   endpoints: (p, _, ctx) => ctx.loaders.endpointsByPod.load(objectKey(p.meta)),
   servicePorts: async (p, _, ctx) => {
@@ -27,3 +31,9 @@ export const ContainerPort: ContainerPortResolvers = {};
 export const PodServicePort: PodServicePortResolvers = {
   podPort: (p) => resolveTargetPort(p.port, p.pod),
 };
+
+// Private:
+
+function zoneOf(node: NodeRecord | null): string | null {
+  return node?.zone ?? null;
+}
