@@ -32,10 +32,14 @@
  * process and lists it over loopback HTTP: our Reflector for Pods through ApiClient (pages of
  * 500); client-node's informer for Pods (makeInformer) with a listFn that pages by 500, and with
  * the documented unpaged CoreV1Api.listPodForAllNamespaces(); then our whole ClusterCache (four
- * kinds in parallel, and the EndpointFeed). Reports time to sync and heap after sync.
+ * kinds in parallel, and the EndpointFeed). Reports time to sync and heap after sync, and for the
+ * whole cache where the time goes (see `syncBreakdown`): the sim server's CPU (from /proc), ours,
+ * and per kind the time waiting for response headers, reading bodies, JSON.parse, ingest, store
+ * and indexes, and the feed. --e2e-cache-only: only the whole-cache side.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig, ListWatch, makeInformer, type KubernetesObject, type V1Pod, type Watch } from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
@@ -63,6 +67,7 @@ const { values } = parseArgs({
     'transform-rounds': { type: 'string', default: '5' },
     e2e: { type: 'boolean', default: false },
     'skip-in-process': { type: 'boolean', default: false },
+    'e2e-cache-only': { type: 'boolean', default: false },
   },
 });
 const preset = values.preset as PresetName;
@@ -477,7 +482,7 @@ async function endToEnd(): Promise<void> {
     const rows: (string | number)[][] = [];
     const row = (side: string, outcome: string, ms: number, heap: number, pods: number, objects: string) =>
       rows.push([side, outcome, ms, mib(heap), pods > 0 ? Math.round(heap / pods) : '-', objects]);
-    {
+    if (!values['e2e-cache-only']) {
       const before = await settledHeap();
       const client = new ApiClient(kc);
       const cache = new ClusterCache({ client: null });
@@ -505,10 +510,10 @@ async function endToEnd(): Promise<void> {
       } while (cont);
       return { metadata: { resourceVersion }, items };
     };
-    for (const [side, listFn] of [
+    for (const [side, listFn] of values['e2e-cache-only'] ? [] : ([
       ['client-node: makeInformer, Pods, own listFn paging by 500', paged],
       ['client-node: makeInformer, Pods, listPodForAllNamespaces() unpaged', () => api.listPodForAllNamespaces()],
-    ] as const) {
+    ] as const)) {
       const before = await settledHeap();
       const informer = makeInformer<V1Pod>(kc, '/api/v1/pods', listFn);
       const t0 = performance.now();
@@ -534,15 +539,25 @@ async function endToEnd(): Promise<void> {
       const before = await settledHeap();
       const client = new ApiClient(kc);
       const cache = new ClusterCache({ client, logger: quiet });
+      const timing = syncBreakdown(client, cache);
       const feed = new EndpointFeed(cache.slices, (k) => cache.slicesByService(k));
       feed.start();
+      timing.afterFeed();
+      const childCpu0 = processCpuMs(child.pid!);
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       cache.start();
       await cache.synced();
       const ms = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      const childCpu = processCpuMs(child.pid!) - childCpu0;
       const heap = (await settledHeap()) - before;
       const counts = cache.health().map((h) => `${h.kind}=${h.objects}`).join(' ');
       row('ours: ClusterCache, 4 kinds in parallel + EndpointFeed', 'synced', ms, heap, cache.pods.size, counts);
+      console.log(`\nWhole cache, cold sync ${Math.round(ms)} ms wall on ${machineNote()}`);
+      console.log(`CPU during the sync: sim server (child process) ${Math.round(childCpu)} ms, ours ${Math.round((cpu.user + cpu.system) / 1000)} ms (user ${Math.round(cpu.user / 1000)}, system ${Math.round(cpu.system / 1000)})`);
+      console.log('Where our time goes, per kind (ms, summed over its pages; kinds overlap in time; "headers" = request sent → response headers: the server preparing the page, and queueing)');
+      console.log(table(['kind', 'pages', 'headers', 'body read', 'JSON.parse', 'ingest', 'store + indexes', 'feed', 'list done at', 'synced at'], timing.rows(t0)));
       feed.stop();
       await cache.stop();
       client.close();
@@ -551,6 +566,83 @@ async function endToEnd(): Promise<void> {
   } finally {
     child.kill('SIGTERM');
   }
+}
+
+/**
+ * Timing hooks for the whole-cache cold sync, set on this run's own instances only: the
+ * client's `getJSON` replaced by the same steps timed one by one (headers, body, JSON.parse);
+ * each reflector's per-object ingest timed; each store's `replace` timed, and the
+ * feed's share of the slices' replace taken between a listener added before the feed and one
+ * after it. Call `afterFeed` once the feed has subscribed.
+ */
+function syncBreakdown(client: ApiClient, cache: ClusterCache) {
+  interface T { pages: number; headers: number; body: number; parse: number; ingest: number; replace: number; feed: number; listDone: number; synced: number }
+  const per = new Map<string, T>();
+  const of = (kind: string): T => {
+    let t = per.get(kind);
+    if (!t) per.set(kind, (t = { pages: 0, headers: 0, body: 0, parse: 0, ingest: 0, replace: 0, feed: 0, listDone: 0, synced: 0 }));
+    return t;
+  };
+  const kindOfPath = (path: string) => (path.includes('/endpointslices') ? 'EndpointSlice' : path.includes('/pods') ? 'Pod' : path.includes('/services') ? 'Service' : path.includes('/nodes') ? 'Node' : 'other');
+  client.getJSON = async (path, opts) => {
+    const t = of(kindOfPath(path));
+    const a = performance.now();
+    const res = await client.get(path, opts);
+    const b = performance.now();
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const c = performance.now();
+    const page = JSON.parse(text);
+    const d = performance.now();
+    t.pages++;
+    t.headers += b - a;
+    t.body += c - b;
+    t.parse += d - c;
+    return page;
+  };
+  for (const r of cache.reflectors) {
+    const reflector = r as unknown as { kind: string; ingestOrSkip: (obj: unknown) => unknown };
+    const ingestOrSkip = reflector.ingestOrSkip.bind(reflector);
+    const t = of(reflector.kind);
+    reflector.ingestOrSkip = (obj) => {
+      const a = performance.now();
+      const out = ingestOrSkip(obj);
+      t.ingest += performance.now() - a;
+      return out;
+    };
+  }
+  const stores = { Service: cache.services, EndpointSlice: cache.slices, Pod: cache.pods, Node: cache.nodes } as const;
+  for (const [kind, store] of Object.entries(stores)) {
+    const replace = store.replace.bind(store) as (records: Iterable<never>, ns: string | null) => unknown;
+    (store as { replace: unknown }).replace = (records: Iterable<never>, ns: string | null = null) => {
+      const t = of(kind);
+      const a = performance.now();
+      t.listDone = a;
+      const out = replace(records, ns);
+      t.synced = performance.now();
+      t.replace += t.synced - a;
+      return out;
+    };
+  }
+  let feedStart = 0;
+  cache.slices.subscribe(() => void (feedStart = performance.now()));
+  return {
+    afterFeed: () => cache.slices.subscribe(() => void (of('EndpointSlice').feed += performance.now() - feedStart)),
+    rows: (t0: number) =>
+      [...per].filter(([k]) => k !== 'other').map(([kind, t]) => [
+        kind, t.pages, Math.round(t.headers), Math.round(t.body), Math.round(t.parse), Math.round(t.ingest),
+        Math.round(t.replace - t.feed), Math.round(t.feed), Math.round(t.listDone - t0), Math.round(t.synced - t0),
+      ]),
+  };
+}
+
+/** User + system CPU of a process, from /proc (Linux), in ms. */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  // After the command: state is field 3, utime 14 and stime 15 (1-based over the whole line).
+  // In clock ticks of USER_HZ: 100 on Linux for every architecture Node runs on.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function serving(child: ChildProcess): Promise<void> {

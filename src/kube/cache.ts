@@ -8,6 +8,7 @@ import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, RecordOf, RouteK
 import { IngressesByHost, IngressesByService, ingressHosts, ingressServiceKeys, type IngressClassRecord, type IngressRecord } from './routes.ts';
 import { objectKey } from './records.ts';
 import { Store } from './store.ts';
+import { sliceAddresses, sliceNodeNames, slicePodNames } from './slice-pack.ts';
 import { errorText, logger as rootLogger, type Logger } from '../log.ts';
 import { GatewayApiDiscovery } from './discovery.ts';
 import {
@@ -102,9 +103,9 @@ export class ClusterCache {
   readonly slices = new Store<EndpointSliceRecord>({
     [ByNamespace]: (s) => [s.meta.namespace],
     [SlicesByService]: (s) => (s.serviceName ? [`${s.meta.namespace}/${s.serviceName}`] : []),
-    [SlicesByAddress]: (s) => unique(s.endpoints.flatMap((e) => e.addresses)),
-    [SlicesByNode]: (s) => unique(s.endpoints.flatMap((e) => (e.nodeName ? [e.nodeName] : []))),
-    [SlicesByPod]: (s) => unique(s.endpoints.flatMap((e) => (e.targetRef?.kind === 'Pod' ? [e.targetRef.name] : []))),
+    [SlicesByAddress]: sliceAddresses,
+    [SlicesByNode]: sliceNodeNames,
+    [SlicesByPod]: slicePodNames,
   });
   readonly pods = new Store<PodRecord>({
     [ByNamespace]: (p) => [p.meta.namespace],
@@ -350,10 +351,6 @@ function apiVersionOf(kind: Kind, version: string | undefined): string {
   const r = KindResources[kind];
   const v = version ?? r.version;
   return r.group === '' ? v : `${r.group}/${v}`;
-}
-
-function unique(xs: string[]): string[] {
-  return xs.length < 2 ? xs : [...new Set(xs)];
 }
 
 function sum(xs: number[]): number {

@@ -16,8 +16,8 @@ import type {
   PodRecord,
   RecordOf,
   ServiceRecord,
-  SliceEndpoint,
 } from './records.ts';
+import { PackedSlice, packEndpoint } from './slice-pack.ts';
 import { LabelManagedBy, LabelRegion, LabelServiceName, LabelZone } from './records.ts';
 import { ObjectInterner, StringPool } from './intern.ts';
 import { ingestGateway, ingestGatewayClass, ingestGRPCRoute, ingestHTTPRoute, ingestReferenceGrant } from './gateway-api.ts';
@@ -104,13 +104,14 @@ export function ingestService(o: any): ServiceRecord {
 
 export function ingestEndpointSlice(o: any): EndpointSliceRecord {
   const meta = ingestMeta(o.metadata, false);
-  return deepFreeze({
-    kind: 'EndpointSlice',
+  const cells: unknown[] = [];
+  for (const e of arr(o.endpoints)) packSliceEndpoint(cells, e);
+  return new PackedSlice(
     meta,
-    serviceName: meta.labels[LabelServiceName] ?? null,
-    managedBy: meta.labels[LabelManagedBy] ?? null,
-    addressType: str(o.addressType) ?? 'IPv4',
-    ports: interned(
+    meta.labels[LabelServiceName] ?? null,
+    meta.labels[LabelManagedBy] ?? null,
+    str(o.addressType) ?? 'IPv4',
+    interned(
       arr(o.ports).map((p: any) => ({
         name: str(p.name) ?? '',
         port: num(p.port),
@@ -118,8 +119,8 @@ export function ingestEndpointSlice(o: any): EndpointSliceRecord {
         appProtocol: str(p.appProtocol),
       })),
     ),
-    endpoints: arr(o.endpoints).map(ingestSliceEndpoint),
-  });
+    cells,
+  );
 }
 
 export function ingestPod(o: any): PodRecord {
@@ -256,23 +257,26 @@ function exact<T>(v: T): T {
   return (Array.isArray(v) ? (v.length === 0 ? EmptyArray : v.slice()) : v) as T;
 }
 
-function ingestSliceEndpoint(e: any): SliceEndpoint {
+function packSliceEndpoint(cells: unknown[], e: any): void {
   const c = e?.conditions ?? {};
   const ref = e?.targetRef;
   const forZones = strArray(arr(e?.hints?.forZones).map((z: any) => z?.name));
   const forNodes = strArray(arr(e?.hints?.forNodes).map((n: any) => n?.name));
-  return {
-    addresses: strArray(e?.addresses),
-    conditions: conditionsOf(bool(c.ready), bool(c.serving), bool(c.terminating)),
-    hostname: str(e?.hostname),
-    nodeName: pooled(str(e?.nodeName)),
-    zone: pooled(str(e?.zone)),
-    hintsForZones: forZones.length > 0 ? interned(forZones) : forZones,
-    hintsForNodes: forNodes.length > 0 ? interned(forNodes) : forNodes,
-    targetRef: ref
-      ? { kind: pooled(str(ref.kind)) ?? '', namespace: pooled(str(ref.namespace)) ?? '', name: str(ref.name) ?? '', uid: str(ref.uid) ?? '' }
+  packEndpoint(
+    cells,
+    Object.freeze(strArray(e?.addresses)),
+    ref
+      ? Object.freeze({ kind: pooled(str(ref.kind)) ?? '', namespace: pooled(str(ref.namespace)) ?? '', name: str(ref.name) ?? '', uid: str(ref.uid) ?? '' })
       : null,
-  };
+    {
+      conditions: conditionsOf(bool(c.ready), bool(c.serving), bool(c.terminating)),
+      hostname: str(e?.hostname),
+      nodeName: pooled(str(e?.nodeName)),
+      zone: pooled(str(e?.zone)),
+      hintsForZones: forZones.length > 0 ? interned(forZones) : forZones,
+      hintsForNodes: forNodes.length > 0 ? interned(forNodes) : forNodes,
+    },
+  );
 }
 
 /** One frozen object per combination (27 of them), shared by every endpoint. */

@@ -172,12 +172,21 @@ export class Reflector<K extends Kind> {
     let cont = '';
     let resourceVersion = '';
     let restarts = 0;
-    for (;;) {
+    // The next page is asked for as soon as its continue token is known, before the current
+    // page is ingested: the server prepares and sends it while this process ingests.
+    const fetchPage = (token: string): Promise<any> => {
       const q = new URLSearchParams({ limit: String(this.tuning.pageSize) });
-      if (cont) q.set('continue', cont);
+      if (token) q.set('continue', token);
+      const p = this.client.getJSON(`${this.path()}?${q}`, { signal, idleTimeoutMs: this.tuning.stallTimeoutMs });
+      // Awaited below; until then a failure must not count as unhandled.
+      p.catch(() => {});
+      return p;
+    };
+    let next = fetchPage(cont);
+    for (;;) {
       let page: any;
       try {
-        page = await this.client.getJSON(`${this.path()}?${q}`, { signal, idleTimeoutMs: this.tuning.stallTimeoutMs });
+        page = await next;
       } catch (err) {
         // The continue token's snapshot was compacted away: start the list over, without it.
         if (err instanceof ApiError && err.failure === 'gone' && cont && restarts < 3) {
@@ -186,6 +195,7 @@ export class Reflector<K extends Kind> {
           records.length = 0;
           cont = '';
           resourceVersion = '';
+          next = fetchPage(cont);
           continue;
         }
         throw err;
@@ -194,11 +204,12 @@ export class Reflector<K extends Kind> {
         throw new ApiError('server', `list ${this.path()}: expected a ${this.kind}List with items and metadata.resourceVersion, got ${JSON.stringify(page).slice(0, 120)}`);
       }
       if (!resourceVersion) resourceVersion = page.metadata.resourceVersion;
+      cont = typeof page.metadata.continue === 'string' ? page.metadata.continue : '';
+      if (cont) next = fetchPage(cont);
       for (const item of page.items) {
         const r = this.ingestOrSkip(item);
         if (r) records.push(r);
       }
-      cont = typeof page.metadata.continue === 'string' ? page.metadata.continue : '';
       if (!cont) break;
     }
     const batch = this.store.replace(records, this.namespace);

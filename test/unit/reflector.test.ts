@@ -165,6 +165,36 @@ describe('reflector on a scripted transport', () => {
     return r;
   };
 
+  it('asks for the next list page before ingesting the current one (a fake client records the order)', async () => {
+    // A fake: no real server shows when the reflector ingests; items log when ingest reads them.
+    const log: string[] = [];
+    const item = (name: string) => ({
+      get metadata() {
+        log.push(`ingest ${name}`);
+        return { namespace: 'd', name, uid: name, resourceVersion: '1' };
+      },
+    });
+    const pages: Record<string, unknown> = {
+      '': { metadata: { resourceVersion: '5', continue: 'p2' }, items: [item('a')] },
+      p2: { metadata: { resourceVersion: '5' }, items: [item('b')] },
+    };
+    const fakeClient = {
+      getJSON: async (path: string) => {
+        const cont = new URL(path, 'http://fake').searchParams.get('continue') ?? '';
+        log.push(`get ${cont || 'first'}`);
+        return pages[cont];
+      },
+      // The watch after the list stays open until the reflector stops.
+      watch: (_path: string, opts: { signal: AbortSignal }) => new Promise((_, reject) => opts.signal.addEventListener('abort', () => reject(new Error('aborted')))),
+    } as unknown as ApiClient;
+    const store = new Store<PodRecord>();
+    const r = reflector({ kind: 'Pod', store, client: fakeClient, logger });
+    r.start();
+    await r.synced();
+    assert.deepEqual([...new Set(log)], ['get first', 'get p2', 'ingest a', 'ingest b']);
+    assert.deepEqual([...store.keys()], ['d/a', 'd/b']);
+  });
+
   it('429 with Retry-After waits at least that long, then lists', async () => {
     const s = await scripted();
     s.script.push((_q, res) => res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"kind":"Status","code":429,"message":"slow down"}'));

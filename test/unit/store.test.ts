@@ -1,13 +1,15 @@
 /**
  * The indexed store: indexes follow adds, updates and deletes (one key per value, several, back
  * to one), unknown index names are refused, interned values are shared between records, and a
- * relist replaces the whole store, or one namespace of it, in one batch.
+ * relist replaces the whole store, or one namespace of it, in one batch. EndpointSlice records keep
+ * their endpoints packed: read back as sent, indexed from the packed form, shared parts shared.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Store } from '../../src/kube/store.ts';
 import { ingest } from '../../src/kube/ingest.ts';
 import type { PodRecord } from '../../src/kube/records.ts';
+import { PackedSlice, sliceAddresses, sliceNodeNames, slicePodNames } from '../../src/kube/slice-pack.ts';
 
 const pod = (name: string, ip: string, rv = '1', labels: Record<string, string> = { app: 'web', 'pod-template-hash': 'abc' }, namespace = 'd', uid = `u-${name}`) =>
   ingest('Pod', { metadata: { namespace, name, uid, resourceVersion: rv, labels }, spec: { nodeName: 'n1', containers: [{ name: 'app', ports: [{ name: 'http', containerPort: 8080 }] }] }, status: { podIPs: [{ ip }] } });
@@ -86,5 +88,55 @@ describe('replace (a relist)', () => {
     s.replace([pod('a', '10.0.0.1', '1', undefined, 'shop'), pod('a', '10.0.1.1', '1', undefined, 'pay')]);
     assert.deepEqual(described(s.replace([]).events), ['DELETED shop/a u-a→-', 'DELETED pay/a u-a→-']);
     assert.equal(s.size, 0);
+  });
+});
+
+describe('EndpointSlice records (packed endpoints)', () => {
+  const apiSlice = {
+    metadata: { namespace: 'shop', name: 'web-abc', uid: 'u-s', resourceVersion: '5', labels: { 'kubernetes.io/service-name': 'web' } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints: [
+      { addresses: ['10.0.0.1'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'n1', zone: 'z1', targetRef: { kind: 'Pod', namespace: 'shop', name: 'web-1', uid: 'u1' } },
+      { addresses: ['10.0.0.2', '10.0.0.9'], conditions: { ready: false }, hostname: 'h2', nodeName: 'n1', zone: 'z1', hints: { forZones: [{ name: 'z1' }], forNodes: [{ name: 'n1' }] }, targetRef: { kind: 'Pod', namespace: 'shop', name: 'web-2', uid: 'u2' } },
+      { addresses: ['10.0.0.3'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'n1', zone: 'z1', targetRef: { kind: 'Node', name: 'n1', uid: 'u3' } },
+      { addresses: ['10.0.0.1'], conditions: {}, nodeName: 'n2' },
+    ],
+  };
+
+  it('reads back every endpoint field as sent, frozen, the same on every read', () => {
+    const s = ingest('EndpointSlice', apiSlice);
+    const eps = s.endpoints;
+    assert.deepEqual(eps, [
+      { addresses: ['10.0.0.1'], conditions: { ready: true, serving: true, terminating: false }, hostname: null, nodeName: 'n1', zone: 'z1', hintsForZones: [], hintsForNodes: [], targetRef: { kind: 'Pod', namespace: 'shop', name: 'web-1', uid: 'u1' } },
+      { addresses: ['10.0.0.2', '10.0.0.9'], conditions: { ready: false, serving: null, terminating: null }, hostname: 'h2', nodeName: 'n1', zone: 'z1', hintsForZones: ['z1'], hintsForNodes: ['n1'], targetRef: { kind: 'Pod', namespace: 'shop', name: 'web-2', uid: 'u2' } },
+      { addresses: ['10.0.0.3'], conditions: { ready: true, serving: true, terminating: false }, hostname: null, nodeName: 'n1', zone: 'z1', hintsForZones: [], hintsForNodes: [], targetRef: { kind: 'Node', namespace: '', name: 'n1', uid: 'u3' } },
+      { addresses: ['10.0.0.1'], conditions: { ready: null, serving: null, terminating: null }, hostname: null, nodeName: 'n2', zone: null, hintsForZones: [], hintsForNodes: [], targetRef: null },
+    ]);
+    assert.ok(Object.isFrozen(s) && Object.isFrozen(eps) && eps.every((e) => Object.isFrozen(e) && Object.isFrozen(e.addresses) && Object.isFrozen(e.conditions)));
+    // The arrays and references a merged view keeps are the record's own, not copies per read.
+    assert.equal(s.endpoints[1]!.addresses, eps[1]!.addresses);
+    assert.equal(s.endpoints[0]!.targetRef, eps[0]!.targetRef);
+    assert.deepEqual([s.serviceName, s.addressType, s.ports], ['web', 'IPv4', [{ name: 'http', port: 8080, protocol: 'TCP', appProtocol: null }]]);
+  });
+
+  it('indexes by address, node and pod name from the packed endpoints, each value once', () => {
+    const s = new Store({ address: sliceAddresses, node: sliceNodeNames, pod: slicePodNames });
+    s.upsert(ingest('EndpointSlice', apiSlice));
+    assert.deepEqual([...s.indexValues('address')], ['10.0.0.1', '10.0.0.2', '10.0.0.9', '10.0.0.3']);
+    assert.deepEqual([...s.indexValues('node')], ['n1', 'n2']);
+    // A Node targetRef is not a pod.
+    assert.deepEqual([...s.indexValues('pod')], ['web-1', 'web-2']);
+    // The same index functions read hand-built records (plain endpoint arrays) alike.
+    const plain = { ...ingest('EndpointSlice', apiSlice), meta: { ...ingest('EndpointSlice', apiSlice).meta, name: 'web-plain' }, endpoints: ingest('EndpointSlice', apiSlice).endpoints };
+    assert.deepEqual([sliceAddresses(plain), sliceNodeNames(plain), slicePodNames(plain)], [['10.0.0.1', '10.0.0.2', '10.0.0.9', '10.0.0.3'], ['n1', 'n2'], ['web-1', 'web-2']]);
+    s.delete('shop/web-abc');
+    assert.deepEqual([[...s.indexValues('address')], [...s.indexValues('node')], [...s.indexValues('pod')]], [[], [], []]);
+  });
+
+  it('endpoints on one node in one state share one object for their other fields', () => {
+    const a = ingest('EndpointSlice', apiSlice);
+    const b = ingest('EndpointSlice', { ...apiSlice, metadata: { ...apiSlice.metadata, name: 'web-def' } });
+    assert.equal((a as PackedSlice).cells[2], (b as PackedSlice).cells[8]);
   });
 });
