@@ -1,9 +1,10 @@
 /**
  * Apollo Server 5 behind Node's HTTP server: a thin translator from node:http into Apollo's
  * neutral HTTPGraphQLRequest and back. Operations are prepared by the gateway's one pipeline
- * (graphql/pipeline.ts) through the `usePipeline` plugin, executed by it through Apollo's
- * executor seam (`pipelineExecutor`: compiled where the operation compiles), and errors
- * formatted and masked by it.
+ * (graphql/pipeline.ts) through the `usePipeline` plugin and executed by it (compiled where the
+ * operation compiles) in that plugin's `responseForOperation`; answers with errors reach Apollo's
+ * execution stage through its executor seam (`pipelineExecutor`), and errors are formatted and
+ * masked by the pipeline.
  * Apollo's per-field cache-control plugin, landing page, usage reporting and inline tracing
  * are off (they cost and serve no one here); CSRF prevention is on.
  */
@@ -80,7 +81,7 @@ export function gatewayApolloSettings(pipeline: OperationPipeline) {
  * `executed` for the executor (`pipelineExecutor`), so that Apollo's execution stage formats
  * and answers it as ever; the operation runs once either way.
  */
-export function usePipeline(pipeline: OperationPipeline, executed: Executed = new WeakMap()): ApolloServerPlugin<BaseContext> {
+export function usePipeline(pipeline: OperationPipeline, executed: Executed): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart() {
       let rejected: readonly GraphQLError[] | null = null;
@@ -133,10 +134,11 @@ export function usePipeline(pipeline: OperationPipeline, executed: Executed = ne
 
 /**
  * Apollo's executor seam (its gateway interface, here with one fixed schema): Apollo keeps
- * the HTTP side, the plugins and the response, and hands the checked document to the
+ * the HTTP side, the plugins and the response. It returns what `usePipeline` executed and
+ * left in `executed` (an answer with errors), else hands the checked document to the
  * pipeline, which executes it compiled where it compiles (pipeline.ts).
  */
-export function pipelineExecutor(pipeline: OperationPipeline, executed: Executed = new WeakMap()): GatewayInterface {
+export function pipelineExecutor(pipeline: OperationPipeline, executed: Executed): GatewayInterface {
   const executor: GatewayExecutor = async (rc) => {
     const done = executed.get(rc.context);
     if (done !== undefined) {
