@@ -154,7 +154,7 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
   const perms = new Permissions(options.access ?? OpenAccess, options.verb ?? 'list');
   const warnings = options.warnings;
   // Synchronous reads (CacheLoader.now) only where nothing could make them wait: access open.
-  const noteRead = warnings ? (name: LoaderName, key: unknown) => noteReads(cache, warnings, name, [key]) : null;
+  const noteRead = warnings ? (name: LoaderName, key: unknown) => noteRead1(cache, warnings, name, key) : null;
   const make: MakeLoader = <K, V>(name: LoaderName, batch: (keys: readonly K[]) => readonly (V | Error)[] | Promise<readonly (V | Error)[]>, now?: NowReaders<K, V>): CacheLoader<K, V> =>
     new CacheLoader<K, V>(
       (keys) => {
@@ -401,18 +401,30 @@ const Reads: Readonly<Record<LoaderName, { readonly kinds: readonly Kind[]; read
 
 /** Note the kinds a batch reads that are not synced or not watched, and the namespaces it names that are not watched. */
 function noteReads(cache: ClusterCache, warnings: Warnings, name: LoaderName, keys: readonly unknown[]): void {
-  const reads = Reads[name];
-  for (const kind of reads.kinds) {
+  noteKinds(cache, warnings, name);
+  for (const key of keys) noteNamespace(cache, warnings, name, key);
+}
+
+/** `noteReads` for one synchronous read (no array per read: a big answer makes thousands). */
+function noteRead1(cache: ClusterCache, warnings: Warnings, name: LoaderName, key: unknown): void {
+  noteKinds(cache, warnings, name);
+  noteNamespace(cache, warnings, name, key);
+}
+
+function noteKinds(cache: ClusterCache, warnings: Warnings, name: LoaderName): void {
+  for (const kind of Reads[name].kinds) {
     const state = cache.kindState(kind);
     if (state === 'unsynced') warnings.add(kindNotSynced(kind));
     else if (state === 'unwatched') warnings.add(kindNotWatched(kind));
   }
+}
+
+function noteNamespace(cache: ClusterCache, warnings: Warnings, name: LoaderName, key: unknown): void {
   const watched = cache.namespaces;
-  if (watched === null || reads.namespaceOf === null) return;
-  for (const key of keys) {
-    const ns = reads.namespaceOf(key as string);
-    if (ns !== NamespaceAll && !watched.includes(ns)) warnings.add(namespaceNotWatched(ns, watched));
-  }
+  const namespaceOf = Reads[name].namespaceOf;
+  if (watched === null || namespaceOf === null) return;
+  const ns = namespaceOf(key as string);
+  if (ns !== NamespaceAll && !watched.includes(ns)) warnings.add(namespaceNotWatched(ns, watched));
 }
 
 export const Empty: readonly never[] = Object.freeze([]);

@@ -1,9 +1,10 @@
 /**
  * Apollo Server 5 behind Node's HTTP server: a thin translator from node:http into Apollo's
  * neutral HTTPGraphQLRequest and back. Operations are prepared by the gateway's one pipeline
- * (graphql/pipeline.ts) through the `usePipeline` plugin, executed by it through Apollo's
- * executor seam (`pipelineExecutor`: compiled where the operation compiles), and errors
- * formatted and masked by it.
+ * (graphql/pipeline.ts) through the `usePipeline` plugin and executed by it (compiled where the
+ * operation compiles) in that plugin's `responseForOperation`; answers with errors reach Apollo's
+ * execution stage through its executor seam (`pipelineExecutor`), and errors are formatted and
+ * masked by the pipeline.
  * Apollo's per-field cache-control plugin, landing page, usage reporting and inline tracing
  * are off (they cost and serve no one here); CSRF prevention is on.
  */
@@ -44,8 +45,9 @@ export async function startApollo<C extends BaseContext>(o: ApolloOptions): Prom
  * serves no one is off.
  */
 export function gatewayApolloSettings(pipeline: OperationPipeline) {
+  const executed: Executed = new WeakMap();
   return {
-    gateway: pipelineExecutor(pipeline),
+    gateway: pipelineExecutor(pipeline, executed),
     // The pipeline decides; Apollo's own introspection switch would be a second rule.
     introspection: true,
     // The pipeline caches checked documents; Apollo's store would skip the pipeline.
@@ -56,7 +58,7 @@ export function gatewayApolloSettings(pipeline: OperationPipeline) {
     includeStacktraceInErrorResponses: false,
     stopOnTerminationSignals: false, // main owns the one shutdown path
     plugins: [
-      usePipeline(pipeline),
+      usePipeline(pipeline, executed),
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
@@ -71,8 +73,15 @@ export function gatewayApolloSettings(pipeline: OperationPipeline) {
  * prepares the operation and hands Apollo the checked document, so Apollo neither parses nor
  * validates. A rejected operation is answered 400 with the pipeline's formatted errors before
  * anything executes (a placeholder document keeps Apollo from parsing the source itself).
+ *
+ * A checked query is executed here, in `responseForOperation`: an answer without errors is
+ * Apollo's response as it stands (what Apollo's execution stage would make of it, without that
+ * stage's per-request work: its execution hooks, its content negotiation for incremental
+ * delivery, the executor's request context). An answer with errors, or a failure, is kept in
+ * `executed` for the executor (`pipelineExecutor`), so that Apollo's execution stage formats
+ * and answers it as ever; the operation runs once either way.
  */
-export function usePipeline(pipeline: OperationPipeline): ApolloServerPlugin<BaseContext> {
+export function usePipeline(pipeline: OperationPipeline, executed: Executed): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart() {
       let rejected: readonly GraphQLError[] | null = null;
@@ -96,12 +105,27 @@ export function usePipeline(pipeline: OperationPipeline): ApolloServerPlugin<Bas
           const warnings = rejected === null ? warningsOf(rc.contextValue) : null;
           if (warnings !== null && warnings.size > 0) body.singleResult.extensions = { ...body.singleResult.extensions, warnings: warnings.list() };
         },
-        async responseForOperation() {
-          if (rejected === null) return null;
-          return {
-            http: { status: 400, headers: new HeaderMap() },
-            body: { kind: 'single', singleResult: { errors: rejected.map((e) => pipeline.formatError(e)) } },
-          };
+        async responseForOperation(rc) {
+          if (rejected !== null) {
+            return {
+              http: { status: 400, headers: new HeaderMap() },
+              body: { kind: 'single', singleResult: { errors: rejected.map((e) => pipeline.formatError(e)) } },
+            };
+          }
+          // usePipeline gave Apollo the checked document, so Apollo has resolved the operation in it.
+          const context = rc.contextValue as object;
+          let result: ExecutionResult;
+          try {
+            result = await pipeline.execute(rc.document, rc.operation!, rc.request.variables ?? {}, context);
+          } catch (error) {
+            executed.set(context, { error });
+            return null;
+          }
+          if (result.errors !== undefined) {
+            executed.set(context, { result });
+            return null;
+          }
+          return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: result } };
         },
       };
     },
@@ -110,13 +134,21 @@ export function usePipeline(pipeline: OperationPipeline): ApolloServerPlugin<Bas
 
 /**
  * Apollo's executor seam (its gateway interface, here with one fixed schema): Apollo keeps
- * the HTTP side, the plugins and the response, and hands the checked document to the
+ * the HTTP side, the plugins and the response. It returns what `usePipeline` executed and
+ * left in `executed` (an answer with errors), else hands the checked document to the
  * pipeline, which executes it compiled where it compiles (pipeline.ts).
  */
-export function pipelineExecutor(pipeline: OperationPipeline): GatewayInterface {
-  // usePipeline gave Apollo the checked document, so Apollo has resolved the operation in it.
-  const executor: GatewayExecutor = async (rc) =>
-    (await pipeline.execute(rc.document, rc.operation!, rc.request.variables ?? {}, rc.context)) as ExecutionResult<Record<string, unknown>>;
+export function pipelineExecutor(pipeline: OperationPipeline, executed: Executed): GatewayInterface {
+  const executor: GatewayExecutor = async (rc) => {
+    const done = executed.get(rc.context);
+    if (done !== undefined) {
+      executed.delete(rc.context);
+      if ('error' in done) throw done.error;
+      return done.result as ExecutionResult<Record<string, unknown>>;
+    }
+    // usePipeline gave Apollo the checked document, so Apollo has resolved the operation in it.
+    return (await pipeline.execute(rc.document, rc.operation!, rc.request.variables ?? {}, rc.context)) as ExecutionResult<Record<string, unknown>>;
+  };
   return {
     onSchemaLoadOrUpdate(callback) {
       callback({ apiSchema: pipeline.schema, coreSupergraphSdl: printSchema(pipeline.schema) });
@@ -137,6 +169,8 @@ export async function serveGraphQL<C extends BaseContext>(
   res: ServerResponse,
   context: () => Promise<C>,
   maxBodyBytes: number,
+  /** The request URL's query string (`?…`), as the caller parsed it. */
+  search: string,
 ): Promise<void> {
   const headers = new HeaderMap();
   for (const [k, v] of Object.entries(req.headers)) {
@@ -165,9 +199,8 @@ export async function serveGraphQL<C extends BaseContext>(
       body = text;
     }
   }
-  const url = new URL(req.url ?? '/', 'http://localhost');
   const out = await apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+    httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
     context,
   });
   res.statusCode = out.status ?? 200;
@@ -210,6 +243,9 @@ function readBody(req: IncomingMessage, max: number): Promise<string | null> {
     req.on('error', reject);
   });
 }
+
+/** Per operation context: what `usePipeline` executed and left to Apollo's execution stage to answer. */
+type Executed = WeakMap<object, { readonly result: ExecutionResult } | { readonly error: unknown }>;
 
 /** Never asked to execute: stands in for a rejected operation's document. */
 const Placeholder = parse('{ __typename }');

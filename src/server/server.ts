@@ -191,7 +191,7 @@ export class GatewayServer<C extends BaseContext> {
         const outcome = await this.options.auth.callerFor(bearerToken(req.headers.authorization));
         switch (outcome.kind) {
           case 'ok':
-            await serveGraphQL(this.apollo!, req, res, async () => this.options.graphql.createContext(outcome.caller.access), this.options.maxBodyBytes);
+            await serveGraphQL(this.apollo!, req, res, async () => this.options.graphql.createContext(outcome.caller.access), this.options.maxBodyBytes, url.search);
             return;
           case 'unauthenticated':
             req.resume();

@@ -6,6 +6,7 @@ import type {
 } from '../generated/resolvers-types.ts';
 import { compareStrings } from '../pagination.ts';
 import { hints } from './endpoint.ts';
+import { podKeyOf } from './shared.ts';
 
 export const EndpointSlice: EndpointSliceResolvers = {
   // addressType: the record's own string, checked against the enum when serialized.
@@ -32,7 +33,7 @@ export const SliceEndpoint: SliceEndpointResolvers = {
   targetRef: (p) => p.endpoint.targetRef,
   pod: (p, _, ctx) => {
     const ref = p.endpoint.targetRef;
-    return ref?.kind === 'Pod' ? ctx.loaders.podByKey.now(`${ref.namespace || p.slice.meta.namespace}/${ref.name}`) : null;
+    return ref?.kind === 'Pod' ? ctx.loaders.podByKey.now(podKeyOf(ref, p.slice.meta.namespace)) : null;
   },
   node: (p, _, ctx) => (p.endpoint.nodeName ? ctx.loaders.nodeByName.now(p.endpoint.nodeName) : null),
 };

@@ -1,4 +1,5 @@
 /** Small helpers the type files share. */
+import type { ObjectRef } from '../../kube/records.ts';
 
 /**
  * The values `DataLoader.loadMany` found, in order, without absences. Batch functions never
@@ -12,3 +13,23 @@ export function present<T>(values: readonly (T | null | Error)[]): T[] {
   }
   return out;
 }
+
+/**
+ * The store key (`namespace/name`) of a targetRef's Pod; `namespace` is the slice's, for a
+ * ref that names none. Made once per ref object and kept while the ref lives: the store hashes
+ * a key string once, so a kept key is looked up for the price of a compare, where a fresh one
+ * is concatenated and hashed again on every read (a big answer reads one per endpoint).
+ */
+export function podKeyOf(ref: ObjectRef, namespace: string): string {
+  if (ref.namespace === '') return `${namespace}/${ref.name}`;
+  let key = PodKeys.get(ref);
+  if (key === undefined) {
+    key = `${ref.namespace}/${ref.name}`;
+    PodKeys.set(ref, key);
+  }
+  return key;
+}
+
+// Private:
+
+const PodKeys = new WeakMap<ObjectRef, string>();
