@@ -17,10 +17,8 @@
  *   of the same service, which beats a method-only one); then the most header matches; then
  *   the oldest route, then namespace/name alphabetically, then the first rule and match.
  */
-import type { GatewayRecord, GRPCRouteRecord, GRPCRouteRule, Listener } from '../kube/gateway-api.ts';
-import { GatewayGroup } from '../kube/gateway-api.ts';
-import { attachedListeners, headersMatch, hostMatches, hostnameRank, regexFull, routeHostname } from './httproute-match.ts';
-import { compareRanks } from './text.ts';
+import type { GatewayRecord, GRPCRouteRecord, GRPCRouteRule } from '../kube/gateway-api.ts';
+import { bestRouteMatch, headersMatch, regexFull, type RouteMatch } from './httproute-match.ts';
 
 export interface GRPCRequest {
   /** Lower-case, without port. */
@@ -34,17 +32,8 @@ export interface GRPCRequest {
 
 export type GRPCMethodMatch = GRPCRouteRule['matches'][number];
 
-export interface GRPCRouteMatchResult {
-  readonly route: GRPCRouteRecord;
-  readonly gateway: GatewayRecord;
-  readonly listener: Listener;
-  /** The route hostname that matched; null when the route has none. */
-  readonly hostname: string | null;
-  readonly ruleIndex: number;
-  readonly rule: GRPCRouteRule;
-  /** The match that matched; null for a rule without matches. */
-  readonly match: GRPCMethodMatch | null;
-}
+/** `match` is null for a rule without matches (it takes every call). */
+export type GRPCRouteMatchResult = RouteMatch<GRPCRouteRecord, GRPCMethodMatch | null>;
 
 /**
  * The gRPC service and method of an HTTP request, when it is a gRPC call (POST, content-type
@@ -60,36 +49,14 @@ export function grpcCallOf(method: string, path: string, headers: ReadonlyMap<st
 
 /** The rule that serves `request` among `routes` attached to `gateways`, or null. */
 export function matchGRPCRoute(routes: readonly GRPCRouteRecord[], gateways: ReadonlyMap<string, GatewayRecord>, request: GRPCRequest): GRPCRouteMatchResult | null {
-  let best: { result: GRPCRouteMatchResult; rank: (number | string)[] } | null = null;
-  for (const route of routes) {
-    for (const ref of route.parentRefs) {
-      const gateway = gateways.get(`${ref.namespace}/${ref.name}`);
-      if (!gateway || ref.group !== GatewayGroup) continue;
-      for (const listener of attachedListeners(route, ref, gateway)) {
-        if (listener.hostname !== null && !hostMatches(listener.hostname, request.host)) continue;
-        const { hostname, ok } = routeHostname(route.hostnames, request.host);
-        if (!ok) continue;
-        route.rules.forEach((rule, ruleIndex) => {
-          const candidates: readonly (GRPCMethodMatch | null)[] = rule.matches.length === 0 ? [null] : rule.matches;
-          candidates.forEach((match, matchIndex) => {
-            if (match !== null && !grpcMatches(match, request)) return;
-            const rank = [
-              ...hostnameRank(hostname),
-              -(match?.service?.length ?? 0),
-              -(match?.method?.length ?? 0),
-              -(match?.headers.length ?? 0),
-              route.meta.creationTimestamp,
-              `${route.meta.namespace}\0${route.meta.name}`,
-              ruleIndex,
-              matchIndex,
-            ];
-            if (best === null || compareRanks(rank, best.rank) < 0) best = { result: { route, gateway, listener, hostname, ruleIndex, rule, match }, rank };
-          });
-        });
-      }
-    }
-  }
-  return best === null ? null : (best as { result: GRPCRouteMatchResult }).result;
+  return bestRouteMatch(
+    routes,
+    gateways,
+    request.host,
+    (rule): readonly (GRPCMethodMatch | null)[] => (rule.matches.length === 0 ? [null] : rule.matches),
+    (match) => match === null || grpcMatches(match, request),
+    (match) => [-(match?.service?.length ?? 0), -(match?.method?.length ?? 0), -(match?.headers.length ?? 0)],
+  );
 }
 
 /** Whether one GRPCRouteMatch matches the request (method and every header). */

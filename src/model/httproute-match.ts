@@ -37,16 +37,7 @@ export interface HTTPRequest {
   readonly query: URLSearchParams;
 }
 
-export interface HTTPRouteMatchResult {
-  readonly route: HTTPRouteRecord;
-  readonly gateway: GatewayRecord;
-  readonly listener: Listener;
-  /** The route hostname that matched; null when the route has none. */
-  readonly hostname: string | null;
-  readonly ruleIndex: number;
-  readonly rule: HTTPRouteRule;
-  readonly match: HTTPRouteMatch;
-}
+export type HTTPRouteMatchResult = RouteMatch<HTTPRouteRecord, HTTPRouteMatch>;
 
 /** Every listener of `gateways` a route's parentRef attaches it to. */
 export function attachedListeners(route: HTTPRouteRecord | GRPCRouteRecord, ref: ParentRef, gateway: GatewayRecord): Listener[] {
@@ -63,37 +54,69 @@ export function attachedListeners(route: HTTPRouteRecord | GRPCRouteRecord, ref:
 
 /** The rule that serves `request` among `routes` attached to `gateways`, or null. */
 export function matchHTTPRoute(routes: readonly HTTPRouteRecord[], gateways: ReadonlyMap<string, GatewayRecord>, request: HTTPRequest): HTTPRouteMatchResult | null {
-  let best: { result: HTTPRouteMatchResult; rank: (number | string)[] } | null = null;
+  return bestRouteMatch(
+    routes,
+    gateways,
+    request.host,
+    (rule) => rule.matches,
+    (match) => matches(match, request),
+    (match) => [
+      match.pathType === 'Exact' ? 0 : match.pathType === 'PathPrefix' ? 1 : 2,
+      -(match.pathType === 'PathPrefix' ? match.pathValue.split('/').filter((e) => e !== '').join('/').length : 0),
+      match.method !== null ? 0 : 1,
+      -match.headers.length,
+      -match.queryParams.length,
+    ],
+  );
+}
+
+/** A route's rule and match that serve a request, and where the route attaches. */
+export interface RouteMatch<R extends HTTPRouteRecord | GRPCRouteRecord, M> {
+  readonly route: R;
+  readonly gateway: GatewayRecord;
+  readonly listener: Listener;
+  /** The route hostname that matched; null when the route has none. */
+  readonly hostname: string | null;
+  readonly ruleIndex: number;
+  readonly rule: R['rules'][number];
+  readonly match: M;
+}
+
+/**
+ * The walk HTTPRoute and GRPCRoute matching share: every listener each route attaches to whose
+ * hostname admits the request host, the route hostname that matches it, then every candidate
+ * match of every rule that `accepts` the request; the best by the Gateway API precedence:
+ * hostname (hostnameRank), then the kind's own `specificity` (lower first), then the oldest
+ * route, namespace/name, rule index and match index.
+ */
+export function bestRouteMatch<R extends HTTPRouteRecord | GRPCRouteRecord, M>(
+  routes: readonly R[],
+  gateways: ReadonlyMap<string, GatewayRecord>,
+  host: string,
+  candidates: (rule: R['rules'][number]) => readonly M[],
+  accepts: (match: M) => boolean,
+  specificity: (match: M) => readonly (number | string)[],
+): RouteMatch<R, M> | null {
+  let best: { result: RouteMatch<R, M>; rank: (number | string)[] } | null = null;
   for (const route of routes) {
     for (const ref of route.parentRefs) {
       const gateway = gateways.get(`${ref.namespace}/${ref.name}`);
       if (!gateway || ref.group !== GatewayGroup) continue;
       for (const listener of attachedListeners(route, ref, gateway)) {
-        if (listener.hostname !== null && !hostMatches(listener.hostname, request.host)) continue;
-        const { hostname, ok } = routeHostname(route.hostnames, request.host);
+        if (listener.hostname !== null && !hostMatches(listener.hostname, host)) continue;
+        const { hostname, ok } = routeHostname(route.hostnames, host);
         if (!ok) continue;
-        route.rules.forEach((rule, ruleIndex) => {
-          rule.matches.forEach((match, matchIndex) => {
-            if (!matches(match, request)) return;
-            const rank = [
-              ...hostnameRank(hostname),
-              match.pathType === 'Exact' ? 0 : match.pathType === 'PathPrefix' ? 1 : 2,
-              -(match.pathType === 'PathPrefix' ? match.pathValue.split('/').filter((e) => e !== '').join('/').length : 0),
-              match.method !== null ? 0 : 1,
-              -match.headers.length,
-              -match.queryParams.length,
-              route.meta.creationTimestamp,
-              `${route.meta.namespace}\0${route.meta.name}`,
-              ruleIndex,
-              matchIndex,
-            ];
+        (route.rules as readonly R['rules'][number][]).forEach((rule, ruleIndex) => {
+          candidates(rule).forEach((match, matchIndex) => {
+            if (!accepts(match)) return;
+            const rank = [...hostnameRank(hostname), ...specificity(match), route.meta.creationTimestamp, `${route.meta.namespace}\0${route.meta.name}`, ruleIndex, matchIndex];
             if (best === null || compareRanks(rank, best.rank) < 0) best = { result: { route, gateway, listener, hostname, ruleIndex, rule, match }, rank };
           });
         });
       }
     }
   }
-  return best === null ? null : (best as { result: HTTPRouteMatchResult }).result;
+  return best === null ? null : (best as { result: RouteMatch<R, M> }).result;
 }
 
 /** Gateway API hostname matching: exact (case-insensitive), or `*.suffix` for any host under it. */
