@@ -40,6 +40,7 @@ import { subscriptionResolvers } from '../src/subscriptions/resolvers.ts';
 import { changeSetOf, type EndpointFilter } from '../src/model/changesets.ts';
 import { WsGateway } from '../src/server/ws.ts';
 import { createLogger } from '../src/log.ts';
+import { childMessage } from './util.ts';
 
 const { values } = parseArgs({
   options: {
@@ -82,6 +83,19 @@ interface Server_ {
   url: string;
   subscribers: () => number;
   stop: () => Promise<void>;
+}
+
+/** A graphql-ws `useServer` peer listening on `http`, with its subscriber count. */
+async function served(http: Server, disposable: { dispose: () => unknown }, subscribers: () => number): Promise<Server_> {
+  const url = await listen(http);
+  return {
+    url,
+    subscribers,
+    stop: async () => {
+      await disposable.dispose();
+      await new Promise((r) => http.close(r));
+    },
+  };
 }
 
 async function listen(http: Server): Promise<string> {
@@ -150,15 +164,7 @@ async function peer(w: ReturnType<typeof world>): Promise<Server_> {
   const http = createServer();
   const wss = new WebSocketServer({ server: http, path: '/graphql' });
   const disposable = useServer({ schema, context: () => createContext(w) }, wss);
-  const url = await listen(http);
-  return {
-    url,
-    subscribers: () => active,
-    stop: async () => {
-      await disposable.dispose();
-      await new Promise((r) => http.close(r));
-    },
-  };
+  return served(http, disposable, () => active);
 }
 
 
@@ -232,15 +238,7 @@ async function peerShared(w: ReturnType<typeof world>): Promise<Server_> {
     },
     wss,
   );
-  const url = await listen(http);
-  return {
-    url,
-    subscribers: () => active,
-    stop: async () => {
-      await disposable.dispose();
-      await new Promise((r) => http.close(r));
-    },
-  };
+  return served(http, disposable, () => active);
 }
 
 /** The floor: plain ws, each change executed once, one frame serialized once, the same Buffer sent to every socket. */
@@ -278,17 +276,7 @@ async function run(kind: Kind, n: number) {
   const w = world();
   const server = kind === 'ours' ? await ours(w) : kind === 'graphql-ws-shared' ? await peerShared(w) : kind === 'ws-floor' ? await floor(w) : await peer(w);
   const child = fork(new URL('./fanout-client.ts', import.meta.url).pathname, [server.url, String(n), Query], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ask = <T>(type: string, msg?: object) =>
-    new Promise<T>((resolve) => {
-      const on = (m: any) => {
-        if (m?.type === type) {
-          child.off('message', on);
-          resolve(m);
-        }
-      };
-      child.on('message', on);
-      if (msg) child.send(msg);
-    });
+  const ask = <T>(type: string, msg?: object) => childMessage<T>(child, type, msg);
   await ask('ready');
   while (server.subscribers() < n) await new Promise((r) => setTimeout(r, 20));
   const cpu0 = process.cpuUsage();

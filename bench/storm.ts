@@ -39,7 +39,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startGateway } from '../src/app.ts';
 import { parseConfig, type Config } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { machineNote, percentile, ratio, table } from './util.ts';
+import { childMessage, machineNote, percentile, ratio, table } from './util.ts';
 
 const { values } = parseArgs({
   options: {
@@ -184,16 +184,7 @@ async function runVariant(variant: Variant): Promise<VariantResult> {
   const child: ChildProcess = fork(new URL('./storm-client.ts', import.meta.url).pathname, [gw.url.replace(/^http/, 'ws') + '/graphql', String(sockets), JSON.stringify(operations), String(want)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const next = <T>(type: string) =>
-    new Promise<T>((resolve) => {
-      const on = (m: any) => {
-        if (m?.type === type) {
-          child.off('message', on);
-          resolve(m);
-        }
-      };
-      child.on('message', on);
-    });
+  const next = <T>(type: string) => childMessage<T>(child, type);
   await next('ready');
 
   const mem0 = process.memoryUsage();

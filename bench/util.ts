@@ -2,7 +2,7 @@
  * Helpers shared by the benchmarks: re-running under the V8 flags a benchmark needs, settling
  * the heap, statistics and plain-text tables. Benchmarks are not tests: nothing here asserts.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 
@@ -84,4 +84,18 @@ export function mib(bytes: number): string {
 export function machineNote(): string {
   const c = cpus();
   return `node ${process.version}, ${c.length} cpu (${c[0]?.model.trim() ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, ${new Date().toISOString().slice(0, 16)}Z`;
+}
+
+/** The next IPC message of `type` from a forked client, after sending it `msg` if given. */
+export function childMessage<T>(child: ChildProcess, type: string, msg?: object): Promise<T> {
+  return new Promise<T>((resolve) => {
+    const on = (m: any) => {
+      if (m?.type === type) {
+        child.off('message', on);
+        resolve(m);
+      }
+    };
+    child.on('message', on);
+    if (msg) child.send(msg);
+  });
 }
