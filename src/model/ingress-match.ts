@@ -113,7 +113,6 @@ type Rank = [number, number, number, string, string, number, number];
 
 const HostTier: Readonly<Record<HostMatch, number>> = { EXACT: 0, WILDCARD: 1, ANY: 2, DEFAULT_BACKEND: 3 };
 
-
 function olderFirst(a: IngressRecord, b: IngressRecord): number {
   return compareStrings(a.meta.creationTimestamp, b.meta.creationTimestamp) || compareStrings(`${a.meta.namespace}\0${a.meta.name}`, `${b.meta.namespace}\0${b.meta.name}`);
 }
