@@ -149,9 +149,16 @@ export class ControlPlane {
     return join(this.state.runDir, 'state.json');
   }
 
-  /** Kill kube-apiserver (SIGKILL, as a crash would) and wait until its port is closed. */
+  /**
+   * Kill kube-apiserver (SIGKILL, as a crash would) and wait until its port can be bound again.
+   * The process counting as exited is not enough: its main thread shows as a zombie while its
+   * other threads are still exiting and still hold the listening socket, and a restart in that
+   * window fails with "address already in use".
+   */
   async stopApiServer(): Promise<void> {
     await killAndWait(this.state.pids.apiServer);
+    const port = Number(new URL(this.state.apiServerUrl).port);
+    await waitFor(`kube-apiserver's port ${port} to be free`, 15_000, () => canListen(port));
   }
 
   /** Start kube-apiserver again with the same flags, certificates and etcd; resolve when ready. */
@@ -275,35 +282,23 @@ function isZombie(pid: number): boolean {
   }
 }
 
-/**
- * Free loopback ports below the kernel's ephemeral range, checked by binding and closed again
- * before use (a small race we accept on loopback). Not ephemeral ports: while kube-apiserver is
- * down for a restart, clients reconnecting to its port can be given that very port as their own
- * local port (TCP connects to itself on loopback), and the restarted server then fails with
- * "address already in use".
- */
+/** Ports the kernel just handed out; closed again before use (a small race we accept on loopback). */
 async function freePorts(n: number): Promise<number[]> {
-  const [low] = ephemeralRange();
-  const floor = Math.max(1024, Math.min(20_000, low - 10_000));
-  const ports: number[] = [];
-  for (let attempt = 0; ports.length < n; attempt++) {
-    if (attempt > 1000) throw new Error(`no ${n} free loopback ports found in ${floor}-${low - 1}`);
-    const port = floor + Math.floor(Math.random() * (low - floor));
-    if (ports.includes(port)) continue;
-    if (await canListen(port)) ports.push(port);
-  }
+  const servers = await Promise.all(
+    Array.from({ length: n }, () =>
+      new Promise<import('node:net').Server>((res, rej) => {
+        const s = createServer();
+        s.once('error', rej);
+        s.listen(0, '127.0.0.1', () => res(s));
+      }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
 }
 
-/** The kernel's ephemeral port range (Linux), or the IANA one where it cannot be read. */
-function ephemeralRange(): [number, number] {
-  try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
-  } catch {}
-  return [49152, 65535];
-}
-
+/** Whether a loopback listener can bind `port` now (it is closed again at once). */
 function canListen(port: number): Promise<boolean> {
   return new Promise((res) => {
     const s = createServer();
