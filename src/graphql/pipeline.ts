@@ -45,6 +45,7 @@ import {
 } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values.js';
 import { CursorError, decodeCursor } from '../model/cursor.ts';
+import { CursorKind as ChangeSetCursorKind, stepOfSortKey } from '../model/changesets.ts';
 import { parseDuration } from '../model/text.ts';
 import type { Selector } from '../model/selector.ts';
 import { hostArg, nameArg, namespaceArg, selectorArg } from './args.ts';
@@ -80,7 +81,7 @@ export interface SubscriptionArgs {
   readonly zone: string | null;
   /** @default true */
   readonly snapshot: boolean;
-  /** The sequence number the `after` cursor encodes, or null. */
+  /** The step position the `after` cursor encodes (its run and ordinal: model/changesets.ts `stepOfSortKey`), or null. */
   readonly after: string | null;
   /** `serviceHealth`: ready endpoints a healthy Service has at least. @default 1 */
   readonly minReady: number;
@@ -340,6 +341,7 @@ export class OperationPipeline {
     if (after !== null) {
       try {
         seq = decodeCursor(name, after);
+        if (name === ChangeSetCursorKind) stepOfSortKey(seq); // a step position, of this run or another
       } catch (err) {
         if (err instanceof CursorError) throw badUserInput(ErrorCode.INVALID_CURSOR, `after: expected ${err.expected}, got ${err.got}`);
         throw err;

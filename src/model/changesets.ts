@@ -13,7 +13,9 @@
  */
 import { diffEndpoints, isEmptyDiff, type EndpointChange, type EndpointDiff } from './diff.ts';
 import { countEndpoints, type EndpointCounts, type MergedEndpoint, type ServiceEndpoints } from './endpoints.ts';
-import { encodeCursor } from './cursor.ts';
+import { randomBytes } from 'node:crypto';
+
+import { CursorError, encodeCursor } from './cursor.ts';
 import type { EndpointsChange } from './endpoint-feed.ts';
 import { matches, type Selector } from './selector.ts';
 import { compareAddresses } from './address.ts';
@@ -43,6 +45,31 @@ export interface EndpointChangeSet {
 }
 
 export const CursorKind = 'endpointChanges';
+
+/**
+ * This process's history run: step cursors carry it beside the step's ordinal, because the
+ * history lives in memory and its ordinals start at 1 again when the gateway restarts (and
+ * differ between replicas). A cursor from another run is recognised as such instead of
+ * resuming at whatever step now has its ordinal.
+ */
+const Run = randomBytes(6).toString('base64url');
+
+/** The sort key a step cursor carries: the run and the step's ordinal (`run.ordinal`). */
+export function stepSortKey(seq: number): string {
+  return `${Run}.${seq}`;
+}
+
+/**
+ * The step ordinal in a step cursor's sort key, or null when the cursor comes from another run
+ * of the gateway (a restart, another replica, or a release whose cursors carried no run).
+ *
+ * @throws CursorError when the sort key is neither `run.ordinal` nor a bare ordinal.
+ */
+export function stepOfSortKey(sortKey: string): number | null {
+  const m = /^(?:([A-Za-z0-9_-]{8})\.)?(0|[1-9][0-9]{0,15})$/.exec(sortKey);
+  if (m === null) throw new CursorError('a cursor of endpoint changes (`cursor` of a change set)', `one with position ${JSON.stringify(sortKey)}`);
+  return m[1] === Run ? Number(m[2]) : null;
+}
 
 /** What a subscription asked for. */
 export interface EndpointFilter {
@@ -224,7 +251,7 @@ function make(
     changed: delta.changed,
     endpoints,
     counts,
-    cursor: encodeCursor(CursorKind, String(seq)),
+    cursor: encodeCursor(CursorKind, stepSortKey(seq)),
     at,
     held,
     seq,

@@ -52,7 +52,7 @@ import { namespaceNotWatched, withWarnings } from '../graphql/warnings.ts';
 import { AllNamespaces, AuthorizationUnavailableError, OpenCaller, type Access, type Caller, type Resource, type Verb } from '../auth/access.ts';
 import type { OperationSink, StopOperation, SubscribePayload } from './sink.ts';
 import { routedServices } from '../model/route-scope.ts';
-import { coalesce, serviceInScope, snapshotOf, type EndpointChangeSet, type EndpointFilter, type ServiceLabels } from '../model/changesets.ts';
+import { coalesce, serviceInScope, snapshotOf, stepOfSortKey, type EndpointChangeSet, type EndpointFilter, type ServiceLabels } from '../model/changesets.ts';
 import { errorText, type Logger } from '../log.ts';
 
 export interface FanoutOptions {
@@ -220,7 +220,8 @@ export class Fanout {
     const sub = new Subscriber(sink, this.maxQueue, this.options.slowTimeoutMs ?? 20_000, topic, this);
     topic.pending.add(sub);
     const t = topic;
-    const resumeAfter = root.field === 'endpointChanges' && root.args.after !== null ? Number(root.args.after) : null;
+    // A cursor from another run of the gateway resumes nowhere: RESYNC, as for one older than the history.
+    const resumeAfter = root.field === 'endpointChanges' && root.args.after !== null ? (stepOfSortKey(root.args.after) ?? OtherRun) : null;
     // Through the serial chain. The start reflects every step logged so far (the cache and the
     // feed are already past them), including steps still queued in the chain behind this: the
     // subscriber is marked as starting after them, so they are not delivered to it twice.
@@ -396,16 +397,16 @@ export class Fanout {
    * scope, or a replay of the steps after its cursor, or RESYNC when the history does not reach
    * back. Nothing is rendered here.
    */
-  private startEndpoints(topic: Topic, sub: Subscriber, snapshot: boolean, resumeAfter: number | null): void {
+  private startEndpoints(topic: Topic, sub: Subscriber, snapshot: boolean, resumeAfter: number | typeof OtherRun | null): void {
     const f = topic.filter!;
     const position = this.history.position;
     if (resumeAfter !== null) {
-      const steps = this.history.stepsAfter(resumeAfter);
+      const steps = resumeAfter === OtherRun ? null : this.history.stepsAfter(resumeAfter);
       if (steps !== null) {
         for (const step of steps) for (const cs of stepChangeSets(f, step)) sub.pushStart(cs, false);
         return;
       }
-      // History does not reach back that far: the client must replace what it holds.
+      // History does not reach back that far (or the cursor is another run's): the client must replace what it holds.
       for (const key of this.scopeKeys(f)) sub.pushStart(snapshotOf(f, key, this.stateOf(key), position, 'RESYNC'), true);
       return;
     }
@@ -731,6 +732,9 @@ class Topic {
 
 /** Frames one subscriber sends per turn of the send loop before the next subscriber's turn. */
 const FramesPerTurn = 8;
+
+/** A resume cursor from another run of the gateway (see model/changesets.ts `stepOfSortKey`). */
+const OtherRun = Symbol('another run');
 
 interface Queued {
   readonly set: EndpointChangeSet | null;

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 
 import { endpoint, pod, service, slice, TableAccess, World } from './graphql-fixtures.ts';
 import { parseDuration } from '../../src/model/text.ts';
+import { CursorKind, stepOfSortKey } from '../../src/model/changesets.ts';
+import { decodeCursor, encodeCursor } from '../../src/model/cursor.ts';
 
 const T0 = Date.parse('2025-03-01T12:00:00Z');
 
@@ -88,6 +90,24 @@ describe('History: Service.changes', () => {
     // Newest first, `after` pages towards older sets.
     const older = (await w.data(Changes(`first: 1, after: "${newest.edges[0].cursor}"`))).service.changes;
     assert.deepEqual(older.edges.map((e: any) => e.cursor), [newest.edges[1].cursor]);
+  });
+
+  it('refuses a cursor of another run of the gateway (a restart, another replica) with INVALID_CURSOR instead of paging from the step with its ordinal', async () => {
+    const { w, web1 } = world();
+    step(w, T0 + 1000, [endpoint('10.4.1.1', { pod: web1 })]);
+    step(w, T0 + 2000, [endpoint('10.4.1.1', { pod: web1, ready: false })]);
+    const newest = (await w.data(Changes(''))).service.changes;
+    const ordinal = stepOfSortKey(decodeCursor(CursorKind, newest.edges[0].cursor));
+    assert.equal(typeof ordinal, 'number');
+    for (const sortKey of [`AAAAAAAA.${ordinal}`, String(ordinal)]) {
+      const other = await w.run(Changes(`after: "${encodeCursor(CursorKind, sortKey)}"`));
+      assert.equal(other.errors?.[0]?.extensions?.['code'], 'INVALID_CURSOR', sortKey);
+      assert.match(other.errors![0]!.message, /^after: expected a cursor from this run of the gateway, got one from another run /);
+    }
+    const garbled = await w.run(Changes(`after: "${encodeCursor(CursorKind, '../etc')}"`));
+    assert.equal(garbled.errors?.[0]?.extensions?.['code'], 'INVALID_CURSOR');
+    const own = (await w.data(Changes(`after: "${newest.edges[0].cursor}"`))).service.changes;
+    assert.equal(own.edges.length, 1, 'this run\'s cursor still pages');
   });
 
   it('takes `since` as an RFC 3339 time or a duration back from now; a bad one is INVALID_ARGUMENT', async () => {

@@ -14,6 +14,8 @@ import { buildGatewaySchema } from '../../src/graphql/schema.ts';
 import { createContext } from '../../src/graphql/context.ts';
 import { OperationPipeline } from '../../src/graphql/pipeline.ts';
 import { Fanout } from '../../src/subscriptions/fanout.ts';
+import { CursorKind, stepOfSortKey } from '../../src/model/changesets.ts';
+import { decodeCursor, encodeCursor } from '../../src/model/cursor.ts';
 import { subscriptionResolvers } from '../../src/subscriptions/resolvers.ts';
 import type { OperationSink } from '../../src/subscriptions/sink.ts';
 import { createLogger } from '../../src/log.ts';
@@ -173,6 +175,30 @@ describe('subscription fan-out', () => {
     assert.deepEqual(late.payloads.map((p) => [p.type, p.added.map((a: any) => a.address)]), [['RESYNC', ['10.0.0.7']]]);
   });
 
+  it('sends RESYNC for a cursor of another run of the gateway, even where its ordinal is inside this run\'s history', async () => {
+    make({});
+    const s = new RecordingSink('c');
+    fanout.subscribe(s, { query: query(), variables: { ns: 'a', name: 'web' } });
+    await fanout.idle();
+    const own = s.payloads[0].cursor;
+    cache.slices.upsert(slice('a', 'web', 'web-1', [{ ip: '10.0.0.1' }]));
+    await fanout.idle();
+    const ordinal = stepOfSortKey(decodeCursor(CursorKind, own));
+    assert.equal(typeof ordinal, 'number');
+    // The same ordinal, as a restarted gateway (another run) or a release without runs would have written it.
+    for (const sortKey of [`AAAAAAAA.${ordinal}`, String(ordinal)]) {
+      const other = new RecordingSink(`other ${sortKey}`);
+      fanout.subscribe(other, { query: query('endpoints { address }'), variables: { ns: 'a', name: 'web', after: encodeCursor(CursorKind, sortKey) } });
+      await fanout.idle();
+      assert.deepEqual(other.errors, []);
+      assert.deepEqual(other.payloads.map((p) => [p.type, p.endpoints.map((e: any) => e.address)]), [['RESYNC', ['10.0.0.1']]], sortKey);
+    }
+    const resumed = new RecordingSink('own');
+    fanout.subscribe(resumed, { query: query(), variables: { ns: 'a', name: 'web', after: own } });
+    await fanout.idle();
+    assert.deepEqual(resumed.payloads.map((p) => p.type), ['CHANGE'], 'this run\'s cursor still resumes exactly');
+  });
+
   it('a subscriber that stops reading is coalesced per Service, does not hold up the others, and is closed with 4008 past its bound', async () => {
     make({ maxQueue: 3 });
     const slow = new RecordingSink('slow');
@@ -209,6 +235,7 @@ describe('subscription fan-out', () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ sel: 'tier in (front' }, 'INVALID_SELECTOR'],
       [{ ns: 'a', name: 'web', after: 'garbage' }, 'INVALID_CURSOR'],
+      [{ ns: 'a', name: 'web', after: encodeCursor(CursorKind, 'not a position') }, 'INVALID_CURSOR'],
       [{ name: 'web' }, 'INVALID_ARGUMENT'],
       [{ ns: 'NOPE!' }, 'INVALID_ARGUMENT'],
       [{ ns: 5 }, 'BAD_USER_INPUT'],

@@ -5,7 +5,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { AllNamespaces } from '../../auth/access.ts';
-import { CursorKind as ChangeSetCursorKind, type EndpointChangeSet as ChangeSet, type EndpointFilter } from '../../model/changesets.ts';
+import { CursorKind as ChangeSetCursorKind, stepOfSortKey, stepSortKey, type EndpointChangeSet as ChangeSet, type EndpointFilter } from '../../model/changesets.ts';
 import { CursorError, decodeCursor } from '../../model/cursor.ts';
 import type { MergedEndpoint } from '../../model/endpoints.ts';
 import { changeSetsIn, type EndpointHistory } from '../../model/history.ts';
@@ -180,10 +180,16 @@ function historyPage(ctx: GatewayContext, f: EndpointFilter, args: HistoryArgs):
   let afterOrd: number | null = null;
   if (args.after != null) {
     try {
-      afterOrd = Number(decodeCursor(ChangeSetCursorKind, args.after));
+      afterOrd = stepOfSortKey(decodeCursor(ChangeSetCursorKind, args.after));
     } catch (err) {
       if (err instanceof CursorError) throw badUserInput(ErrorCode.INVALID_CURSOR, `after: expected ${err.expected}, got ${err.got}`);
       throw err;
+    }
+    if (afterOrd === null) {
+      throw badUserInput(
+        ErrorCode.INVALID_CURSOR,
+        'after: expected a cursor from this run of the gateway, got one from another run (the history is kept in memory: it starts anew when the gateway restarts, and each replica keeps its own); page again without `after`',
+      );
     }
   }
   const sinceMs = args.since != null ? timeArg('since', args.since, ctx.now) : null;
@@ -195,7 +201,7 @@ function historyPage(ctx: GatewayContext, f: EndpointFilter, args: HistoryArgs):
     totalCount: answer.sets.length + answer.skipped,
     hasNextPage: answer.sets.length > first,
     hasPreviousPage: answer.skipped > 0,
-    sortKeyOf: (cs: ChangeSet) => String(cs.seq),
+    sortKeyOf: (cs: ChangeSet) => stepSortKey(cs.seq),
     retainedSince: answer.retainedSince,
   });
 }
