@@ -9,8 +9,8 @@
  *   to a listener that admits GRPCRoutes (allowedRoutes kinds empty or naming GRPCRoute), the
  *   request host matching the listener's and one of the route's hostnames.
  * - Method matches: Exact compares service and method case-sensitively, an omitted one matches
- *   anything; RegularExpression matches each given part in full (JavaScript syntax; an invalid
- *   one matches nothing). A rule without matches matches every request. Headers as HTTPRoute's.
+ *   anything; RegularExpression matches each given part in full (JavaScript syntax, in linear
+ *   time: ./regex.ts; an invalid one matches nothing). A rule without matches matches every request. Headers as HTTPRoute's.
  * - Precedence, continuing on ties: the most characters in a matching non-wildcard hostname,
  *   then in a matching hostname; then the most characters in the matching service, then in the
  *   matching method (as written in the match: a service+method match beats a service-only one
@@ -18,7 +18,8 @@
  *   the oldest route, then namespace/name alphabetically, then the first rule and match.
  */
 import type { GatewayRecord, GRPCRouteRecord, GRPCRouteRule } from '../kube/gateway-api.ts';
-import { bestRouteMatch, headersMatch, regexFull, type RouteMatch } from './httproute-match.ts';
+import { bestRouteMatch, headersMatch, type RouteMatch } from './httproute-match.ts';
+import { regexFull } from './regex.ts';
 
 export interface GRPCRequest {
   /** Lower-case, without port. */

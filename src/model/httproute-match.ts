@@ -18,13 +18,15 @@
  *   precedence is implementation-specific).
  * - Paths: Exact is string equality; PathPrefix is element-wise on `/`, trailing slash ignored
  *   (as Ingress Prefix); a rule without matches has PathPrefix `/`.
- * - Headers: names case-insensitive, Exact values or RegularExpression (JavaScript syntax; an
- *   invalid one matches nothing). Query parameters: exact names, Exact or RegularExpression.
+ * - Headers: names case-insensitive, Exact values or RegularExpression (JavaScript syntax, run
+ *   in linear time by ./regex.ts; an invalid one, or one that cannot run in linear time,
+ *   matches nothing). Query parameters: exact names, Exact or RegularExpression.
  */
 import type { GatewayRecord, GRPCRouteRecord, HeaderMatch, HTTPRouteMatch, HTTPRouteRecord, HTTPRouteRule, Listener, ParentRef, ReferenceGrantRecord } from '../kube/gateway-api.ts';
 import { GatewayGroup, isGatewayRef } from '../kube/gateway-api.ts';
 import { matchPath } from './ingress-match.ts';
 import { compareRanks } from './text.ts';
+import { regexFull } from './regex.ts';
 
 export interface HTTPRequest {
   /** Lower-case, without port. */
@@ -170,15 +172,6 @@ export function routeHostname(hostnames: readonly string[], host: string): { rea
 /** Precedence by hostname, most specific first: [non-wildcard characters, characters], negated for an ascending sort. */
 export function hostnameRank(hostname: string | null): [number, number] {
   return [-(hostname !== null && !hostname.startsWith('*.') ? hostname.length : 0), -(hostname?.length ?? 0)];
-}
-
-/** Full-string match of a JavaScript regular expression; an invalid one matches nothing. */
-export function regexFull(pattern: string, value: string): boolean {
-  try {
-    return new RegExp(`^(?:${pattern})$`).test(value);
-  } catch {
-    return false;
-  }
 }
 
 // Private:

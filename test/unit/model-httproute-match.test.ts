@@ -5,6 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
 import { ingestGateway, ingestHTTPRoute, ingestReferenceGrant, type GatewayRecord, type HTTPRouteRecord } from '../../src/kube/gateway-api.ts';
 import { hostMatches, matchHTTPRoute, referencePermitted, weightPercents, type HTTPRequest } from '../../src/model/httproute-match.ts';
 
@@ -131,5 +132,46 @@ describe('ReferenceGrant and weights', () => {
     assert.deepEqual(weightPercents([3, 1]), [75, 25]);
     assert.deepEqual(weightPercents([1]), [100]);
     assert.deepEqual(weightPercents([0, 0]), [0, 0]);
+  });
+});
+
+describe('HTTPRoute regular expressions run in linear time', () => {
+  it('patterns with nested repetition answer at once for values built to make a backtracking engine run for ever', async () => {
+    // A backtracking engine needs about 2^n steps to refuse these values: n = 5,000 would never
+    // finish. The matches run in a worker so that a regression fails here after 20 s instead of
+    // hanging the run (a synchronous loop cannot be interrupted in this thread).
+    const hostile = 'a'.repeat(5_000) + '!';
+    const cases: [string, string][] = [['(a+)+', hostile], ['(a|aa)*', hostile], ['/(a*)*b', `/${hostile}`], ['(a+)+', 'aaaa'], ['(a|aa)*', 'aaa'], ['/(a*)*b', '/aaab']];
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       import(workerData.module).then(({ regexFull }) => parentPort.postMessage(workerData.cases.map(([p, v]) => regexFull(p, v))));`,
+      { eval: true, workerData: { module: new URL('../../src/model/regex.ts', import.meta.url).href, cases } },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const answers = await Promise.race([
+        new Promise<boolean[]>((resolve, reject) => worker.once('message', resolve).once('error', reject)),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the matches did not finish within 20 s: backtracking')), 20_000))),
+      ]);
+      assert.deepEqual(answers, [false, false, false, true, true, true]);
+    } finally {
+      clearTimeout(timer);
+      await worker.terminate();
+    }
+  });
+  it('a route rule whose pattern the linear-time engine cannot run (backreference, lookahead) matches nothing, like an invalid one; others match', () => {
+    const r = route('r', {
+      rules: [
+        rule('backref', { headers: [{ name: 'x', type: 'RegularExpression', value: '(a)\\1' }] }),
+        rule('lookahead', { headers: [{ name: 'y', type: 'RegularExpression', value: 'a(?=b)b' }] }),
+        rule('invalid', { headers: [{ name: 'z', type: 'RegularExpression', value: '(' }] }),
+        rule('nested', { headers: [{ name: 'w', type: 'RegularExpression', value: '(a+)+' }] }),
+        rule('none', {}),
+      ],
+    });
+    assert.equal(served([r], req('http://h/', { headers: { x: 'aa' } })), 'none');
+    assert.equal(served([r], req('http://h/', { headers: { y: 'ab' } })), 'none');
+    assert.equal(served([r], req('http://h/', { headers: { z: '(' } })), 'none');
+    assert.equal(served([r], req('http://h/', { headers: { w: 'aaaa' } })), 'nested');
   });
 });
