@@ -13,12 +13,13 @@
  * EndpointSlice controller writes real slices; waits until the slices hold every pod. Then:
  * - the gateway as users start it (`npm start -- --kubeconfig K --port 0`, that is src/start.js
  *   with the type-stripped sources of src/precompile.ts, built first; explorer on),
- *   in a child process: sampled after it is synced and `--idle-ms` idle, right after `--load-ms`
- *   of closed-loop queries (70 % Service lookups with endpoints, 30 % namespace lists, through
- *   bench/load-client.ts), and again after `--idle-ms` idle;
+ *   in a child process: sampled once synced and idle (`--idle-ms`, then until its RSS holds
+ *   still for 5 s, at most a minute more), right after `--load-ms` of closed-loop queries (70 %
+ *   Service lookups with endpoints, 30 % namespace lists, through bench/load-client.ts), and
+ *   once idle again;
  * - the peer: informers for Services, EndpointSlices, Pods and Nodes, sampled after
  *   `--idle-ms` idle (it serves no queries);
- * - with `--demo`: the same with `--demo --port 0`, sampled after `--idle-ms`.
+ * - with `--demo`: the same with `--demo --port 0`, sampled once idle.
  * Each sample reads /proc/PID/status and /proc/PID/smaps: RSS split into the mapped node binary,
  * other files (shared libraries), and anonymous memory; and the V8 heap spaces (committed and
  * used; the gateway's from its /metrics, the peer's over IPC) and external memory (Buffers and
@@ -83,12 +84,10 @@ try {
   const gw = await GatewayProcess.start(['--kubeconfig', cp.state.kubeconfigPath, '--port', '0'], { nodeArgs: gatewayNodeArgs, entry, startTimeoutMs: 120_000 });
   try {
     await waitReady(gw.url);
-    await sleep(idleMs);
-    rows.push(['gateway, idle', ...columns(await sampleGateway(gw))]);
+    rows.push([`gateway, idle (${Math.round((await settled(gw)) / 1000)} s)`, ...columns(await sampleGateway(gw))]);
     const load = await queryLoad(gw.url, services);
     rows.push([`gateway, after ${loadMs / 1000} s of queries (${Math.round(load.requests / (load.elapsedMs / 1000))} req/s, ${load.errors} errors)`, ...columns(await sampleGateway(gw))]);
-    await sleep(idleMs);
-    rows.push([`gateway, ${idleMs / 1000} s after the load`, ...columns(await sampleGateway(gw))]);
+    rows.push([`gateway, idle again (${Math.round((await settled(gw)) / 1000)} s after the load)`, ...columns(await sampleGateway(gw))]);
   } finally {
     await gw.kill();
   }
@@ -113,8 +112,7 @@ if (values.demo) {
   const demo = await GatewayProcess.start(['--demo', '--port', '0'], { nodeArgs: gatewayNodeArgs, entry, startTimeoutMs: 120_000 });
   try {
     await waitReady(demo.url);
-    await sleep(idleMs);
-    rows.push(['demo (--demo), idle', ...columns(await sampleGateway(demo))]);
+    rows.push([`demo (--demo), idle (${Math.round((await settled(demo)) / 1000)} s)`, ...columns(await sampleGateway(demo))]);
   } finally {
     await demo.kill();
   }
@@ -182,6 +180,24 @@ async function pool(jobs: readonly (() => Promise<unknown>)[]): Promise<void> {
       while (next < jobs.length) await jobs[next++]!();
     }),
   );
+}
+
+/**
+ * Waits `--idle-ms`, then until RSS moved by less than 1 MiB over 5 s (the idle collector checks
+ * every 10 s, and V8's memory reducer acts some seconds after it), at most 60 s more; returns
+ * the time waited.
+ */
+async function settled(gw: GatewayProcess): Promise<number> {
+  const t0 = Date.now();
+  await sleep(idleMs);
+  let last = sample(gw.child.pid!, [], 0).rss;
+  while (Date.now() - t0 < idleMs + 60_000) {
+    await sleep(5_000);
+    const now = sample(gw.child.pid!, [], 0).rss;
+    if (Math.abs(now - last) < 1_048_576) break;
+    last = now;
+  }
+  return Date.now() - t0;
 }
 
 async function waitReady(url: string): Promise<void> {

@@ -12,4 +12,7 @@ if (major < 24) {
 // Node's TypeScript stripper is never loaded into the gateway (src/precompiled.js).
 const { usePrecompiled } = await import('./precompiled.js');
 usePrecompiled();
+// client-node's KubeConfig without its generated API clients (src/slim-client-node.js).
+const { useSlimClientNode } = await import('./slim-client-node.js');
+useSlimClientNode();
 await import('./main.ts');
