@@ -28,7 +28,7 @@
  * Committed is not resident, so the parts are estimates of where the RSS is, not an exact sum.
  * Never a timed test: nothing here asserts.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,9 +36,6 @@ import { parseArgs } from 'node:util';
 import { ControlPlane } from '../test/harness/control-plane.ts';
 import { KubeClient } from '../test/harness/kube-client.ts';
 import { GatewayProcess, RepoRoot } from '../test/harness/gateway-process.ts';
-import { precompile } from '../src/precompile.ts';
-import { DefaultCacheDir } from '../src/precompiled.js';
-import { fileURLToPath } from 'node:url';
 import type { LoadJob, LoadResult } from './load-client.ts';
 import { childMessage, machineNote, table } from './util.ts';
 
@@ -67,7 +64,7 @@ const gatewayNodeArgs = values['gateway-node-args'].split(/\s+/).filter((a) => a
 
 console.log(`rss: ${machineNote()}; load average ${loadavg()}`);
 // As `npm start` runs it: src/start.js, with the type-stripped sources it prepares first.
-precompile([join(RepoRoot, 'src'), join(RepoRoot, 'demo', 'src')], fileURLToPath(DefaultCacheDir));
+spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(RepoRoot, 'src', 'precompile.ts')], { stdio: 'inherit' });
 const entry = join(RepoRoot, 'src', 'start.js');
 const rows: (string | number)[][] = [];
 const dir = mkdtempSync(join(tmpdir(), 'rss-bench-'));
