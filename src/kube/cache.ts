@@ -307,7 +307,8 @@ export class ClusterCache {
         });
       case 'Pod':
         return (obj) => ingest(kind, obj, (namespace, name, uid) => {
-          const old = this.pods.get(`${namespace}/${name}`);
+          // A cold list replaces an empty store at its end: no previous record to look for.
+          const old = this.pods.size > 0 ? this.pods.get(`${namespace}/${name}`) : undefined;
           if (old !== undefined && old.meta.uid === uid) return old;
           for (const slice of this.slices.byIndex(SlicesByPod, name)) {
             if (slice.meta.namespace !== namespace) continue;

@@ -123,17 +123,19 @@ export function slicePodNames(s: EndpointSliceRecord): string[] {
  * `namespace/name` with `uid`, for the Pod record to share (ClusterCache.ingestOf); null when none.
  */
 export function slicePodStrings(s: EndpointSliceRecord, namespace: string, name: string, uid: string): PodStrings | null {
-  const match = (ref: ObjectRef | null) => ref !== null && ref.kind === 'Pod' && ref.name === name && ref.uid === uid && ref.namespace === namespace;
   if (s instanceof PackedSlice) {
     const c = s.cells;
     for (let i = 1; i < c.length; i += Stride) {
       const ref = c[i] as ObjectRef | null;
-      if (match(ref)) return { meta: ref!, podIPs: c[i - 1] as readonly string[] };
+      if (ref !== null && ref.name === name && ref.uid === uid && ref.kind === 'Pod' && ref.namespace === namespace) return { meta: ref, podIPs: c[i - 1] as readonly string[] };
     }
     return null;
   }
-  const e = s.endpoints.find((x) => match(x.targetRef));
-  return e === undefined ? null : { meta: e.targetRef!, podIPs: e.addresses };
+  for (const e of s.endpoints) {
+    const ref = e.targetRef;
+    if (ref !== null && ref.name === name && ref.uid === uid && ref.kind === 'Pod' && ref.namespace === namespace) return { meta: ref, podIPs: e.addresses };
+  }
+  return null;
 }
 
 // Private:
