@@ -14,7 +14,7 @@
  * - the gateway as users start it (`npm start -- --kubeconfig K --port 0`, that is src/start.js
  *   with the type-stripped sources of src/precompile.ts, built first; explorer on),
  *   in a child process: sampled once synced and idle (`--idle-ms`, then until its RSS holds
- *   still for 5 s, at most a minute more), right after `--load-ms` of closed-loop queries (70 %
+ *   still for 15 s, at most 90 s more), right after `--load-ms` of closed-loop queries (70 %
  *   Service lookups with endpoints, 30 % namespace lists, through bench/load-client.ts), and
  *   once idle again;
  * - the peer: informers for Services, EndpointSlices, Pods and Nodes, sampled after
@@ -180,19 +180,19 @@ async function pool(jobs: readonly (() => Promise<unknown>)[]): Promise<void> {
 }
 
 /**
- * Waits `--idle-ms`, then until RSS moved by less than 1 MiB over 5 s (the idle collector checks
- * every 10 s, and V8's memory reducer acts some seconds after it), at most 60 s more; returns
- * the time waited.
+ * Waits `--idle-ms`, then until RSS has moved by less than 1 MiB over 15 s (three readings 5 s
+ * apart: the idle collector checks every 10 s, and V8's memory reducer works in steps seconds
+ * apart after it), at most 90 s more; returns the time waited.
  */
 async function settled(gw: GatewayProcess): Promise<number> {
   const t0 = Date.now();
   await sleep(idleMs);
-  let last = sample(gw.child.pid!, [], 0).rss;
-  while (Date.now() - t0 < idleMs + 60_000) {
+  const readings = [sample(gw.child.pid!, [], 0).rss];
+  while (Date.now() - t0 < idleMs + 90_000) {
     await sleep(5_000);
-    const now = sample(gw.child.pid!, [], 0).rss;
-    if (Math.abs(now - last) < 1_048_576) break;
-    last = now;
+    readings.push(sample(gw.child.pid!, [], 0).rss);
+    const last = readings.slice(-4);
+    if (last.length === 4 && Math.max(...last) - Math.min(...last) < 1_048_576) break;
   }
   return Date.now() - t0;
 }
