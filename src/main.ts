@@ -44,10 +44,6 @@ try {
   process.exit(1);
 }
 
-// The process's own memory: the young generation given back when idle (server/idle-gc.ts).
-const idle = new IdleCollector();
-idle.start();
-
 let signals = 0;
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, () => {
@@ -67,3 +63,8 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 process.on('unhandledRejection', (err) => log.error('unhandled rejection', { error: errorText(err) }));
+
+// The process's own memory: the young generation given back when idle (server/idle-gc.ts).
+// After the signal handlers, so that nothing delays them once the gateway says it is serving.
+const idle = new IdleCollector();
+idle.start();
