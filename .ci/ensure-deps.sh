@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the project's npm dependencies (Node 24 among them) when node_modules is missing or
-# was installed from another package-lock.json, then bundles the explorer if it is stale.
+# was installed from another package-lock.json, then bundles the explorer if it is stale and
+# strips the TypeScript sources' types ahead of time (src/precompile.ts).
 # Quiet when nothing needs doing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,3 +13,4 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" || ! -x node_modules/.bin/no
   echo "$want" > "$stamp"
 fi
 node_modules/.bin/node src/explorer/build.ts
+node_modules/.bin/node --disable-warning=ExperimentalWarning src/precompile.ts

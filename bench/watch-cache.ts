@@ -26,7 +26,15 @@
  *
  * --breakdown: where a cached pod's bytes go (records alone, the store, each index), and what
  * three candidate changes would save, prototyped here on the same records without touching
- * src/: exact-size arrays at ingest, shared frozen substructures, single-key index entries.
+ * src/: exact-size arrays at ingest, shared frozen substructures, single-key index entries;
+ * then where a cached EndpointSlice's bytes go (records with their own strings and sharing the
+ * cached Pods', the store, each index).
+ *
+ * What "ours B/obj" counts: heapUsed after full GCs, after minus before listing one kind into
+ * the ClusterCache through its own ingest (ClusterCache.ingestOf): the records, the store's map
+ * and keys, every index of that kind, and what the interning pools grew by. Kinds are listed
+ * one after another, Pods first, so strings a slice shares with the Pod records (pod name, uid,
+ * IP) count for the Pods. The feed's merged views are reported apart.
  *
  * --e2e: additionally runs `node demo/src/serve.ts --preset <preset> --no-churn` in a child
  * process and lists it over loopback HTTP: our Reflector for Pods through ApiClient (pages of
@@ -46,7 +54,7 @@ import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/Object
 import { ApiClient, ApiError } from '../src/kube/client.ts';
 import { ClusterCache } from '../src/kube/cache.ts';
 import { ingest } from '../src/kube/ingest.ts';
-import { objectKey, type CoreKind as Kind, type PodRecord } from '../src/kube/records.ts';
+import { objectKey, type CoreKind as Kind, type EndpointSliceRecord, type PodRecord } from '../src/kube/records.ts';
 import { Store, type IndexFunc } from '../src/kube/store.ts';
 import { Reflector } from '../src/kube/reflector.ts';
 import { createLogger } from '../src/log.ts';
@@ -188,7 +196,16 @@ async function inProcess(): Promise<void> {
   );
   const podBytes = perObj(ours.Pod, 'Pod');
   console.log(`\nTarget ≤ 1024 B heap per cached pod: ${podBytes <= 1024 ? 'MET' : 'MISSED'} (${Math.round(podBytes)} B per pod, store + indexes)`);
-  if (values.breakdown) await breakdown(pages.Pod);
+  const sliceBytes = perObj(ours.EndpointSlice, 'EndpointSlice');
+  console.log(
+    `Target ≤ 3072 B heap per cached EndpointSlice: ${sliceBytes <= 3072 ? 'MET' : 'MISSED'} (${Math.round(sliceBytes)} B per slice: its records, the store's ` +
+      `map and keys, its five indexes (namespace, service, address, node, pod) and what the interning pools grew by; listed after the Pods, so the ` +
+      `pod name, uid and IP strings its endpoints share with the Pod records count for the Pods; the feed's merged views are not included)`,
+  );
+  if (values.breakdown) {
+    await breakdown(pages.Pod);
+    await sliceBreakdown(pages);
+  }
 }
 
 /**
@@ -294,6 +311,46 @@ async function breakdown(p: Pages): Promise<void> {
   console.log(table(['part', 'B/pod', 'saves'], rows));
 }
 
+/**
+ * Where a cached EndpointSlice's bytes go: its records ingested alone (own strings, as when the
+ * slices are listed before the Pods) and through the cache with the Pods already in it (sharing
+ * their strings, as the in-process fill measures), then the store and each index on the shared
+ * records. The Pods stay in the cache throughout and are not counted.
+ */
+async function sliceBreakdown(pages: Record<Kind, Pages>): Promise<void> {
+  const p = pages.EndpointSlice;
+  const parse = <R>(fn: (o: unknown) => R): R[] => p.pages.flatMap((page) => (JSON.parse(page).items as unknown[]).map(fn));
+  const perSlice = (bytes: number) => Math.round(bytes / p.count);
+  const cache = new ClusterCache({ client: null });
+  cache.pods.replace(pages.Pod.pages.flatMap((page) => (JSON.parse(page).items as unknown[]).map(cache.ingestOf('Pod'))));
+  const rows: (string | number)[][] = [];
+  let before = await settledHeap();
+  let own: EndpointSliceRecord[] | null = parse((o) => ingest('EndpointSlice', o));
+  rows.push(['records, own strings (no Pod cached)', perSlice((await settledHeap()) - before)]);
+  if (own.length !== p.count) throw new Error('breakdown: slices');
+  own = null;
+  before = await settledHeap();
+  const records: EndpointSliceRecord[] = parse(cache.ingestOf('EndpointSlice'));
+  const recordBytes = (await settledHeap()) - before;
+  rows.push(['records, sharing the cached Pods\' strings', perSlice(recordBytes)]);
+  const indexers = (cache.slices as unknown as { indexers: Record<string, IndexFunc<EndpointSliceRecord>> }).indexers;
+  const storeBytes = async (idx: Record<string, IndexFunc<EndpointSliceRecord>>): Promise<number> => {
+    const b = await settledHeap();
+    const store = new Store<EndpointSliceRecord>(idx);
+    store.replace(records);
+    const bytes = (await settledHeap()) - b;
+    if (store.size !== p.count) throw new Error('breakdown: slice store size');
+    return bytes;
+  };
+  const bare = await storeBytes({});
+  rows.push(['+ Store items map and keys', perSlice(bare)]);
+  for (const [name, fn] of Object.entries(indexers)) rows.push([`+ index ${name}`, perSlice((await storeBytes({ [name]: fn })) - bare)]);
+  rows.push(['= records + store + indexes (as the cache holds them)', perSlice(recordBytes + (await storeBytes(indexers)))]);
+  const endpoints = records.reduce((n, r) => n + r.endpoints.length, 0);
+  console.log(`\nBreakdown of a cached EndpointSlice (${p.count} slices, ${(endpoints / p.count).toFixed(1)} endpoints per slice; the ${cache.pods.size} Pods stay cached and are not counted)`);
+  console.log(table(['part', 'B/slice'], rows));
+}
+
 /** Generates the cluster and keeps only its list pages (and a parsed sample of pods): the generator's objects are garbage on return. */
 function prepare(): { pages: Record<Kind, Pages>; sample: readonly object[]; shape: string } {
   const generated = generateCluster(preset, { seed: Number(values.seed) });
@@ -365,7 +422,8 @@ async function fillOurs(pages: Record<Kind, Pages>): Promise<{ kinds: Record<Kin
   const kinds = {} as Record<Kind, SideResult>;
   for (const kind of KindsInOrder) {
     const before = await settledHeap();
-    const reflector = new Reflector<Kind>({ kind, store: cache.storeOf(kind) as never, client: memoryClient(pages[kind]), logger: quiet });
+    // The cache's own ingest: Pods and EndpointSlices share the pod strings it already holds.
+    const reflector = new Reflector<Kind>({ kind, store: cache.storeOf(kind) as never, client: memoryClient(pages[kind]), logger: quiet, ingest: cache.ingestOf(kind) as never });
     const t0 = performance.now();
     reflector.start();
     await reflector.synced();

@@ -3,7 +3,7 @@
  * cache, the endpoint feed, the fan-out and the server, and owns the one shutdown path
  * (`stop`). main.ts adds the command line and signals; tests start gateways in-process here.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { ApiClient, ConfigError, loadKubeConfig, type ClusterSource } from './kube/client.ts';
 import { ClusterCache, RouteKinds } from './kube/cache.ts';
 import { preflight, requirements } from './kube/preflight.ts';

@@ -2,7 +2,8 @@
  * The command line: `npm start -- [options]`, or `node_modules/.bin/node src/main.ts [options]`
  * (Node 24: the project's own, from npm; `node src/start.js` checks the version first and says so
  * on one line when the `node` on the PATH is older). Parses configuration, starts the gateway,
- * and turns SIGTERM/SIGINT into the one shutdown path; a second signal exits at once.
+ * and turns SIGTERM/SIGINT into the one shutdown path; a second signal exits at once. Gives the
+ * young generation back when idle (server/idle-gc.ts).
  * An invalid option is one line on stderr and exit code 2; a start that cannot succeed as
  * configured (a kubeconfig that was named but cannot be used, missing permissions) is one line
  * and exit code 1.
@@ -10,6 +11,7 @@
 import { ConfigError, helpText, parseConfig } from './config.ts';
 import { startGateway, StartupError } from './app.ts';
 import { createLogger, errorText, setLogger } from './log.ts';
+import { IdleCollector } from './server/idle-gc.ts';
 
 let cfg;
 try {
@@ -50,6 +52,7 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       process.exit(130);
     }
     log.info('shutting down', { signal: sig });
+    idle.stop();
     gateway
       .stop(cfg.shutdownDelaySeconds * 1000)
       .then(() => process.exit(0))
@@ -60,3 +63,8 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 process.on('unhandledRejection', (err) => log.error('unhandled rejection', { error: errorText(err) }));
+
+// The process's own memory: the young generation given back when idle (server/idle-gc.ts).
+// After the signal handlers, so that nothing delays them once the gateway says it is serving.
+const idle = new IdleCollector();
+idle.start();

@@ -8,4 +8,11 @@ if (major < 24) {
   );
   process.exit(1);
 }
+// Type-stripped sources prepared ahead of time (src/precompile.ts, run by `npm start`), so that
+// Node's TypeScript stripper is never loaded into the gateway (src/precompiled.js).
+const { usePrecompiled } = await import('./precompiled.js');
+usePrecompiled();
+// client-node's KubeConfig without its generated API clients (src/slim-client-node.js).
+const { useSlimClientNode } = await import('./slim-client-node.js');
+useSlimClientNode();
 await import('./main.ts');

@@ -1,9 +1,12 @@
 /**
  * Serves the explorer: the page at `/` (and at GET /graphql when a browser asks for HTML), and
  * its bundle from src/explorer/dist, built at install time by build.ts. Everything comes from
- * the gateway itself; a Content-Security-Policy keeps it that way.
+ * the gateway itself; a Content-Security-Policy keeps it that way. The bundle (about 1.8 MB) is
+ * read from disk per request rather than held in memory: browsers cache it for an hour, and a
+ * gateway mostly serves tools, not people.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -30,7 +33,7 @@ export function explorerRoute(): (req: IncomingMessage, res: ServerResponse, url
   for (const f of Object.values(files)) {
     if (!existsSync(f.path)) throw new Error(`explorer: expected the bundle at ${f.path}, got nothing: run 'node src/explorer/build.ts' (npm start does)`);
   }
-  const assets = new Map(Object.entries(files).map(([p, f]) => [p, { body: readFileSync(f.path), type: f.type }]));
+  const assets = new Map<string, { path: string; type: string }>(Object.entries(files));
   const page = Buffer.from(
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">' +
       // An empty icon: the browser would otherwise ask for /favicon.ico and log the 404.
@@ -41,8 +44,16 @@ export function explorerRoute(): (req: IncomingMessage, res: ServerResponse, url
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const asset = assets.get(url.pathname);
     if (asset) {
-      res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' });
-      res.end(req.method === 'HEAD' ? undefined : asset.body);
+      readFile(asset.path).then(
+        (body) => {
+          res.writeHead(200, { 'content-type': asset.type, 'content-length': body.length, 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' });
+          res.end(req.method === 'HEAD' ? undefined : body);
+        },
+        () => {
+          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end(`explorer: cannot read ${url.pathname}; rebuild it with 'node src/explorer/build.ts'\n`);
+        },
+      );
       return true;
     }
     const wantsPage =

@@ -8,7 +8,8 @@ import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, RecordOf, RouteK
 import { IngressesByHost, IngressesByService, ingressHosts, ingressServiceKeys, type IngressClassRecord, type IngressRecord } from './routes.ts';
 import { objectKey } from './records.ts';
 import { Store } from './store.ts';
-import { sliceAddresses, sliceNodeNames, slicePodNames } from './slice-pack.ts';
+import { sliceAddresses, sliceNodeNames, slicePodNames, slicePodStrings } from './slice-pack.ts';
+import { ingest } from './ingest.ts';
 import { errorText, logger as rootLogger, type Logger } from '../log.ts';
 import { GatewayApiDiscovery } from './discovery.ts';
 import {
@@ -154,7 +155,7 @@ export class ClusterCache {
     const client = opts.client;
     const routeKinds = opts.routeKinds ?? RouteKinds;
     const make = <K extends Kind>(kind: K, store: Store<RecordOf[K]>, namespace: string | null, version?: string) =>
-      new Reflector<K>({ kind, store, namespace, version, client: client!, ...opts.reflector, onStatus: opts.onStatus, logger: opts.logger }) as unknown as Reflector<Kind>;
+      new Reflector<K>({ kind, store, namespace, version, client: client!, ...opts.reflector, onStatus: opts.onStatus, logger: opts.logger, ingest: this.ingestOf(kind) }) as unknown as Reflector<Kind>;
     this.makeReflector = make;
     this.scopes = scopes;
     this.client = client;
@@ -288,6 +289,37 @@ export class ClusterCache {
       ReferenceGrant: this.referenceGrants,
     };
     return stores[kind] as unknown as Store<RecordOf[K]>;
+  }
+
+  /**
+   * How this cache turns an API object of `kind` into its record (what its reflectors use):
+   * `ingest`, with Pods and EndpointSlices sharing the strings the cache already holds for a
+   * pod (PodStrings in ingest.ts). A slice endpoint takes the cached Pod's name, uid and IPs; a
+   * Pod takes its previous record's, or else those of a slice endpoint naming it, since
+   * slices usually arrive first on a cold start (their list is shorter).
+   */
+  ingestOf<K extends Kind>(kind: K): (obj: unknown) => RecordOf[K] {
+    switch (kind) {
+      case 'EndpointSlice':
+        return (obj) => ingest(kind, obj, (namespace, name, uid) => {
+          const pod = this.pods.get(`${namespace}/${name}`);
+          return pod !== undefined && pod.meta.uid === uid ? pod : null;
+        });
+      case 'Pod':
+        return (obj) => ingest(kind, obj, (namespace, name, uid) => {
+          // A cold list replaces an empty store at its end: no previous record to look for.
+          const old = this.pods.size > 0 ? this.pods.get(`${namespace}/${name}`) : undefined;
+          if (old !== undefined && old.meta.uid === uid) return old;
+          for (const slice of this.slices.byIndex(SlicesByPod, name)) {
+            if (slice.meta.namespace !== namespace) continue;
+            const held = slicePodStrings(slice, namespace, name, uid);
+            if (held !== null) return held;
+          }
+          return null;
+        });
+      default:
+        return (obj) => ingest(kind, obj);
+    }
   }
 
   /** The slices of a Service (same namespace, label kubernetes.io/service-name), sorted by name. */

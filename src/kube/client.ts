@@ -5,7 +5,10 @@
  *
  * Auth is applied per request, so exec and OIDC credentials refresh as kubectl's do.
  */
-import { KubeConfig, loadYaml } from '@kubernetes/client-node';
+// From its own module, not the package's index, which loads every generated API client and
+// model (src/slim-client-node.js); YAML through js-yaml, which KubeConfig itself parses with.
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { load as loadYaml } from 'js-yaml';
 import { existsSync, readFileSync } from 'node:fs';
 import { errorText } from '../log.ts';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';

@@ -70,6 +70,12 @@ export interface ReflectorOptions<K extends Kind> {
   /** Called on every phase change and failure (for logs and metrics). Must not throw. */
   onStatus?: (status: ReflectorStatus) => void;
   logger?: Logger;
+  /**
+   * Turns an API object into its record; throws on one that does not ingest (logged and
+   * skipped). The cache passes one that shares strings it already holds (ClusterCache.ingestOf).
+   * @default ingest(kind, obj)
+   */
+  ingest?: (obj: unknown) => RecordOf[K];
 }
 
 export class Reflector<K extends Kind> {
@@ -77,7 +83,8 @@ export class Reflector<K extends Kind> {
   readonly namespace: string | null;
   private readonly client: ApiClient;
   private readonly store: Store<RecordOf[K]>;
-  private readonly tuning: Required<Omit<ReflectorOptions<K>, 'namespace' | 'onStatus' | 'logger' | 'client' | 'store' | 'kind' | 'version'>>;
+  private readonly tuning: Required<Omit<ReflectorOptions<K>, 'namespace' | 'onStatus' | 'logger' | 'client' | 'store' | 'kind' | 'version' | 'ingest'>>;
+  private readonly ingest: (obj: unknown) => RecordOf[K];
   readonly version: string | undefined;
   private readonly onStatus: (s: ReflectorStatus) => void;
   private readonly log: Logger;
@@ -104,6 +111,7 @@ export class Reflector<K extends Kind> {
       backoffResetMs: opts.backoffResetMs ?? 120_000,
     };
     this.onStatus = opts.onStatus ?? (() => {});
+    this.ingest = opts.ingest ?? ((obj) => ingest(opts.kind, obj));
     this.log = (opts.logger ?? rootLogger).child({ kind: this.kind, ...(this.namespace ? { namespace: this.namespace } : {}) });
     this.state = {
       kind: this.kind, namespace: this.namespace, phase: 'idle', syncedAt: null, lastListAt: null,
@@ -352,7 +360,7 @@ export class Reflector<K extends Kind> {
 
   private ingestOrSkip(obj: unknown): RecordOf[K] | null {
     try {
-      return ingest(this.kind, obj);
+      return this.ingest(obj);
     } catch (err) {
       this.log.warn('skipped an object that does not ingest', { error: errorText(err) });
       return null;

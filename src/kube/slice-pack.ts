@@ -14,6 +14,7 @@
  */
 import type { EndpointConditions, EndpointSliceRecord, ObjectMeta, ObjectRef, SliceEndpoint, SlicePort } from './records.ts';
 import { ObjectInterner } from './intern.ts';
+import type { PodStrings } from './ingest.ts';
 
 /** The fields of an endpoint other than addresses and targetRef, shared between endpoints. */
 interface EndpointRest {
@@ -115,6 +116,26 @@ export function slicePodNames(s: EndpointSliceRecord): string[] {
     return unique(out);
   }
   return unique(s.endpoints.flatMap((e) => (e.targetRef?.kind === 'Pod' ? [e.targetRef.name] : [])));
+}
+
+/**
+ * The name, uid and addresses strings of the first endpoint whose targetRef is the Pod
+ * `namespace/name` with `uid`, for the Pod record to share (ClusterCache.ingestOf); null when none.
+ */
+export function slicePodStrings(s: EndpointSliceRecord, namespace: string, name: string, uid: string): PodStrings | null {
+  if (s instanceof PackedSlice) {
+    const c = s.cells;
+    for (let i = 1; i < c.length; i += Stride) {
+      const ref = c[i] as ObjectRef | null;
+      if (ref !== null && ref.name === name && ref.uid === uid && ref.kind === 'Pod' && ref.namespace === namespace) return { meta: ref, podIPs: c[i - 1] as readonly string[] };
+    }
+    return null;
+  }
+  for (const e of s.endpoints) {
+    const ref = e.targetRef;
+    if (ref !== null && ref.name === name && ref.uid === uid && ref.kind === 'Pod' && ref.namespace === namespace) return { meta: ref, podIPs: e.addresses };
+  }
+  return null;
 }
 
 // Private:

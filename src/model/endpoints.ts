@@ -3,8 +3,9 @@
  * EndpointSliceCache merges them (pkg/proxy/endpointslicecache.go), then grouped by address.
  *
  * Pure and synchronous. Inputs are shared cache records and are never mutated; every value
- * returned is new and frozen, except `addresses` and `targetRef`, which are the (frozen) record
- * values themselves.
+ * returned is frozen. `addresses` and `targetRef` are the (frozen) record values themselves,
+ * and the lists every endpoint of one slice has alike (its ports, its slice name, hints of one
+ * or no entry) are shared between endpoints rather than made per endpoint.
  */
 
 import type { EndpointSliceRecord, ObjectRef, SliceEndpoint, SlicePort } from '../kube/records.ts';
@@ -238,8 +239,49 @@ function copiesByAddress(slices: readonly EndpointSliceRecord[]): Map<string, Co
 /** One address from its copies: fields from the preferred copy, ports deduplicated across all. */
 function mergeCopies(address: string, copies: readonly Copy[]): MergedEndpoint {
   // Stable sort: not terminating first, slice name order kept among equals.
-  const preferred = [...copies].sort((a, b) => Number(a.terminating) - Number(b.terminating));
+  const preferred = copies.length === 1 ? copies : [...copies].sort((a, b) => Number(a.terminating) - Number(b.terminating));
   const chosen = preferred[0]!;
+  const e = chosen.endpoint;
+  return Object.freeze({
+    address,
+    addresses: e.addresses,
+    addressType: chosen.slice.addressType,
+    ready: chosen.ready,
+    serving: chosen.serving,
+    terminating: chosen.terminating,
+    hostname: e.hostname,
+    nodeName: e.nodeName,
+    zone: e.zone,
+    hintsForZones: sortedStrings(e.hintsForZones),
+    hintsForNodes: sortedStrings(e.hintsForNodes),
+    targetRef: e.targetRef,
+    ports: copies.length === 1 ? portsOfSlice(chosen.slice.ports) : mergedPorts(preferred),
+    slices: copies.length === 1 ? sliceNames(chosen.slice) : Object.freeze(uniqueSorted(copies.map((c) => c.slice.meta.name))),
+  });
+}
+
+/**
+ * An endpoint in one slice (the usual case) serves that slice's ports, and is listed in that
+ * slice: both lists are shared by every such endpoint instead of being made per endpoint (a
+ * merged view holds one per address; keyed weakly, so they go with the last slice using them).
+ */
+const PortsOfSlicePorts = new WeakMap<readonly SlicePort[], readonly EndpointPort[]>();
+const NamesOfSlice = new WeakMap<EndpointSliceRecord, readonly string[]>();
+
+function portsOfSlice(ports: readonly SlicePort[]): readonly EndpointPort[] {
+  let out = PortsOfSlicePorts.get(ports);
+  if (out === undefined) PortsOfSlicePorts.set(ports, (out = mergedPorts([{ slice: { ports } }])));
+  return out;
+}
+
+function sliceNames(slice: EndpointSliceRecord): readonly string[] {
+  let out = NamesOfSlice.get(slice);
+  if (out === undefined) NamesOfSlice.set(slice, (out = Object.freeze([slice.meta.name])));
+  return out;
+}
+
+/** Ports deduplicated by (name, protocol, port), the first copy winning, sorted. */
+function mergedPorts(preferred: readonly { readonly slice: { readonly ports: readonly SlicePort[] } }[]): readonly EndpointPort[] {
   const ports = new Map<string, EndpointPort>();
   for (const copy of preferred) {
     for (const port of copy.slice.ports) {
@@ -252,23 +294,12 @@ function mergeCopies(address: string, copies: readonly Copy[]): MergedEndpoint {
       }
     }
   }
-  const e = chosen.endpoint;
-  return Object.freeze({
-    address,
-    addresses: e.addresses,
-    addressType: chosen.slice.addressType,
-    ready: chosen.ready,
-    serving: chosen.serving,
-    terminating: chosen.terminating,
-    hostname: e.hostname,
-    nodeName: e.nodeName,
-    zone: e.zone,
-    hintsForZones: Object.freeze([...e.hintsForZones].sort(compareStrings)),
-    hintsForNodes: Object.freeze([...e.hintsForNodes].sort(compareStrings)),
-    targetRef: e.targetRef,
-    ports: Object.freeze([...ports.values()].sort(byPort)),
-    slices: Object.freeze(uniqueSorted(copies.map((c) => c.slice.meta.name))),
-  });
+  return Object.freeze([...ports.values()].sort(byPort));
+}
+
+/** Sorted and frozen; an array of fewer than two (frozen) strings is its own sorted copy. */
+function sortedStrings(xs: readonly string[]): readonly string[] {
+  return xs.length < 2 && Object.isFrozen(xs) ? xs : Object.freeze([...xs].sort(compareStrings));
 }
 
 /** kube-proxy: "Ignoring invalid endpoint port" when port is nil ("all ports", not handled) or 0. */

@@ -119,6 +119,28 @@ describe('npm start with a kubeconfig: that cluster instead of the demo', () => 
     }
   });
 
+  it('npm start\'s entry (src/start.js) serves the cluster without loading client-node\'s generated API clients', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netgraph-modules-'));
+    try {
+      const file = join(dir, 'start.txt');
+      const gw = await GatewayProcess.start(['--port', '0', '--kubeconfig', cp.state.kubeconfigPath], {
+        entry: join(RepoRoot, 'src/start.js'),
+        nodeArgs: ['--import', RecordModulesHook],
+        env: { NETGRAPH_TEST_MODULES_FILE: file },
+      });
+      try {
+        await servesTheControlPlane(gw);
+      } finally {
+        assert.deepEqual(await gw.stop(), { code: 0, signal: null });
+      }
+      const modules = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+      assert.ok(modules.some((u) => u.endsWith('/src/slim-client-node-gen.js')), 'config.js\'s import of the generated index was narrowed');
+      assert.deepEqual(modules.filter((u) => /\/@kubernetes\/client-node\/dist\/(index\.js|gen\/index\.js|gen\/models\/)/.test(u)), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('KUBECONFIG in the environment', async () => {
     const gw = await GatewayProcess.start(['--port', '0'], { env: { KUBECONFIG: cp.state.kubeconfigPath } });
     try {

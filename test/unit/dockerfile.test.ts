@@ -92,10 +92,11 @@ describe('deploy/Dockerfile', () => {
     }
   });
 
-  it('ENTRYPOINT runs src/main.ts with node, from the WORKDIR src/ is copied into', () => {
+  it('ENTRYPOINT runs src/start.js (which loads src/main.ts) with node, from the WORKDIR src/ is copied into', () => {
     const entry = final.instructions.find((i) => i.op === 'ENTRYPOINT');
     assert.ok(entry, 'the final stage has an ENTRYPOINT');
-    assert.deepEqual(JSON.parse(entry.args), ['node', 'src/main.ts'], 'exec form, so node is PID 1 and receives SIGTERM');
+    assert.deepEqual(JSON.parse(entry.args), ['node', 'src/start.js'], 'exec form, so node is PID 1 and receives SIGTERM');
+    assert.match(readFileSync(join(root, 'src/start.js'), 'utf8'), /await import\('\.\/main\.ts'\)/);
     assert.ok(existsSync(join(root, 'src/main.ts')));
     assert.equal(final.instructions.filter((i) => i.op === 'WORKDIR').at(-1)?.args, '/app');
     assert.ok(final.instructions.some((i) => i.op === 'COPY' && /^src \.\/src$/.test(i.args)), 'COPY src ./src');
@@ -111,6 +112,15 @@ describe('deploy/Dockerfile', () => {
     const distAt = final.instructions.findIndex((i) => i.op === 'COPY' && i.args === `--from=${stage.name} /app/src/explorer/dist ./src/explorer/dist`);
     assert.ok(distAt >= 0, 'the final stage copies the bundle from the explorer stage');
     assert.ok(distAt > srcAt, 'the bundle is copied after src/');
+  });
+
+  it('the final stage strips the sources\' types ahead of time after copying src/, before dropping root', () => {
+    assert.ok(existsSync(join(root, 'src/precompile.ts')));
+    const srcAt = final.instructions.findIndex((i) => i.op === 'COPY' && /^src \.\/src$/.test(i.args));
+    const runAt = final.instructions.findIndex((i) => i.op === 'RUN' && /\bnode\b.*\bsrc\/precompile\.ts\b/.test(i.args));
+    const userAt = final.instructions.findIndex((i) => i.op === 'USER');
+    assert.ok(runAt > srcAt, 'RUN node src/precompile.ts after COPY src ./src');
+    assert.ok(userAt > runAt, 'and before USER, so that it may write node_modules/.cache');
   });
 
   it('EXPOSE is the default --port, the port CMD passes, and the Deployment container port', () => {

@@ -284,6 +284,32 @@ describe('mergeServiceEndpoints', () => {
     }
   });
 
+  it('endpoints of one slice share its ports and slice-name lists, across merges too; an endpoint in two slices gets its own', () => {
+    const ports = [port('metrics', 9090), port('http', 8080), port('all', null)];
+    const a = slice('web-a', { ports, endpoints: [ep('10.0.0.1'), ep('10.0.0.2'), ep('10.0.0.3')] });
+    const b = slice('web-b', { ports: [port('grpc', 9000)], endpoints: [ep('10.0.0.3')] });
+    const got = mergeServiceEndpoints([a, b]);
+    const [one, two, three] = got.endpoints;
+    assert.deepEqual(one!.ports, [{ name: 'http', port: 8080, protocol: 'TCP', appProtocol: null }, { name: 'metrics', port: 9090, protocol: 'TCP', appProtocol: null }]);
+    assert.equal(one!.ports, two!.ports);
+    assert.equal(one!.slices, two!.slices);
+    assert.deepEqual(one!.slices, ['web-a']);
+    assert.deepEqual([three!.ports.map((p) => p.name), three!.slices], [['grpc', 'http', 'metrics'], ['web-a', 'web-b']]);
+    // Another merge of a slice with the same ports list (interned at ingest) reuses the same list.
+    const again = mergeServiceEndpoints([slice('web-c', { ports, endpoints: [ep('10.0.0.9')] })]);
+    assert.equal(again.endpoints[0]!.ports, one!.ports);
+  });
+
+  it('hints: a frozen list of one is kept as it is, a longer one is sorted into a copy', () => {
+    const one = Object.freeze(['zone-b']);
+    const two = Object.freeze(['zone-b', 'zone-a']);
+    const got = mergeServiceEndpoints([slice('web-a', { endpoints: [ep('10.0.0.1', { hintsForZones: one, hintsForNodes: two })] })]);
+    const e = got.endpoints[0]!;
+    assert.equal(e.hintsForZones, one);
+    assert.deepEqual(e.hintsForNodes, ['zone-a', 'zone-b']);
+    assert.deepEqual(two, ['zone-b', 'zone-a']);
+  });
+
   it('does not reorder or change its input', () => {
     const input = [slice('web-b', { endpoints: [ep('10.0.0.2')] }), slice('web-a', { endpoints: [ep('10.0.0.1')] })];
     const copy = structuredClone(input);

@@ -3,6 +3,8 @@
  * to one), unknown index names are refused, interned values are shared between records, and a
  * relist replaces the whole store, or one namespace of it, in one batch. EndpointSlice records keep
  * their endpoints packed: read back as sent, indexed from the packed form, shared parts shared.
+ * Through the cache's ingest, slice endpoints and Pod records share the pod's IP arrays whichever
+ * is listed first, and only for the same pod (same uid).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +12,7 @@ import { Store } from '../../src/kube/store.ts';
 import { ingest } from '../../src/kube/ingest.ts';
 import type { PodRecord } from '../../src/kube/records.ts';
 import { PackedSlice, sliceAddresses, sliceNodeNames, slicePodNames } from '../../src/kube/slice-pack.ts';
+import { ClusterCache } from '../../src/kube/cache.ts';
 
 const pod = (name: string, ip: string, rv = '1', labels: Record<string, string> = { app: 'web', 'pod-template-hash': 'abc' }, namespace = 'd', uid = `u-${name}`) =>
   ingest('Pod', { metadata: { namespace, name, uid, resourceVersion: rv, labels }, spec: { nodeName: 'n1', containers: [{ name: 'app', ports: [{ name: 'http', containerPort: 8080 }] }] }, status: { podIPs: [{ ip }] } });
@@ -138,5 +141,58 @@ describe('EndpointSlice records (packed endpoints)', () => {
     const a = ingest('EndpointSlice', apiSlice);
     const b = ingest('EndpointSlice', { ...apiSlice, metadata: { ...apiSlice.metadata, name: 'web-def' } });
     assert.equal((a as PackedSlice).cells[2], (b as PackedSlice).cells[8]);
+  });
+});
+
+describe('ClusterCache.ingestOf: slice endpoints and Pod records share the pod strings the cache holds', () => {
+  const apiPod = (name: string, uid: string, ips: string[], rv = '1') => ({
+    metadata: { namespace: 'shop', name, uid, resourceVersion: rv },
+    spec: { nodeName: 'n1', containers: [{ name: 'app' }] },
+    status: { phase: 'Running', podIPs: ips.map((ip) => ({ ip })), conditions: [{ type: 'Ready', status: 'True' }] },
+  });
+  const apiSlice = (endpoints: { name: string; uid: string; ip: string }[]) => ({
+    metadata: { namespace: 'shop', name: 'web-abc', uid: 'u-s', resourceVersion: '5', labels: { 'kubernetes.io/service-name': 'web' } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints: endpoints.map((e) => ({ addresses: [e.ip], conditions: { ready: true }, nodeName: 'n1', targetRef: { kind: 'Pod', namespace: 'shop', name: e.name, uid: e.uid } })),
+  });
+
+  it('a slice listed after its Pods takes their IP arrays (the same array when the pod has that one IP; the same string inside a new one otherwise)', () => {
+    const cache = new ClusterCache({ client: null });
+    cache.pods.upsert(cache.ingestOf('Pod')(apiPod('web-1', 'u1', ['10.0.0.1'])));
+    cache.pods.upsert(cache.ingestOf('Pod')(apiPod('web-2', 'u2', ['10.0.0.2', 'fd00::2'])));
+    const slice = cache.ingestOf('EndpointSlice')(apiSlice([{ name: 'web-1', uid: 'u1', ip: '10.0.0.1' }, { name: 'web-2', uid: 'u2', ip: '10.0.0.2' }]));
+    const [one, two] = slice.endpoints;
+    assert.equal(one!.addresses, cache.pods.get('shop/web-1')!.podIPs);
+    assert.deepEqual(two!.addresses, ['10.0.0.2']);
+    assert.notEqual(two!.addresses, cache.pods.get('shop/web-2')!.podIPs);
+    assert.deepEqual(one!.targetRef, { kind: 'Pod', namespace: 'shop', name: 'web-1', uid: 'u1' });
+    assert.ok(Object.isFrozen(two!.addresses));
+  });
+
+  it('a Pod listed after its slice takes the endpoint\'s addresses array, and an updated Pod keeps its previous record\'s', () => {
+    const cache = new ClusterCache({ client: null });
+    cache.slices.upsert(cache.ingestOf('EndpointSlice')(apiSlice([{ name: 'web-1', uid: 'u1', ip: '10.0.0.1' }])));
+    const pod = cache.ingestOf('Pod')(apiPod('web-1', 'u1', ['10.0.0.1']));
+    assert.equal(pod.podIPs, cache.slices.get('shop/web-abc')!.endpoints[0]!.addresses);
+    assert.deepEqual([pod.meta.name, pod.meta.uid, pod.podIPs], ['web-1', 'u1', ['10.0.0.1']]);
+    cache.pods.upsert(pod);
+    const updated = cache.ingestOf('Pod')(apiPod('web-1', 'u1', ['10.0.0.1'], '2'));
+    assert.equal(updated.podIPs, pod.podIPs);
+    assert.ok(Object.isFrozen(updated) && Object.isFrozen(updated.meta));
+  });
+
+  it('shares nothing with a Pod of another uid (recreated under the same name) or another IP', () => {
+    const cache = new ClusterCache({ client: null });
+    cache.pods.upsert(cache.ingestOf('Pod')(apiPod('web-1', 'u-old', ['10.0.0.1'])));
+    cache.pods.upsert(cache.ingestOf('Pod')(apiPod('web-2', 'u2', ['10.0.0.7'])));
+    const slice = cache.ingestOf('EndpointSlice')(apiSlice([{ name: 'web-1', uid: 'u1', ip: '10.0.0.1' }, { name: 'web-2', uid: 'u2', ip: '10.0.0.2' }]));
+    const [one, two] = slice.endpoints;
+    assert.notEqual(one!.addresses, cache.pods.get('shop/web-1')!.podIPs);
+    assert.deepEqual([one!.addresses, one!.targetRef!.uid], [['10.0.0.1'], 'u1']);
+    assert.deepEqual(two!.addresses, ['10.0.0.2']);
+    const recreated = cache.ingestOf('Pod')(apiPod('web-1', 'u-new', ['10.0.0.1']));
+    assert.notEqual(recreated.podIPs, cache.pods.get('shop/web-1')!.podIPs);
+    assert.deepEqual([recreated.meta.uid, recreated.podIPs], ['u-new', ['10.0.0.1']]);
   });
 });

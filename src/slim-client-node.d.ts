@@ -1,0 +1,2 @@
+// Types of src/slim-client-node.js (plain JavaScript, loaded before the gateway).
+export declare function useSlimClientNode(): void;
