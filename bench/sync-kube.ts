@@ -65,7 +65,11 @@ console.log(`sync-kube: ${machineNote()}; load average ${loadAverage()}`);
 const dir = mkdtempSync(join(tmpdir(), 'sync-kube-'));
 const cp = await ControlPlane.start({
   runDir: dir,
-  apiServerExtraArgs: ['--enable-priority-and-fairness=false', '--max-requests-inflight=0', '--max-mutating-requests-inflight=0'],
+  apiServerExtraArgs: [
+    '--enable-priority-and-fairness=false', '--max-requests-inflight=0', '--max-mutating-requests-inflight=0',
+    // The tests' /24 holds about 250 Services; a later flag overrides an earlier one.
+    '--service-cluster-ip-range=10.0.0.0/16,fd00:10::/108',
+  ],
 });
 try {
   console.log(`control plane ${cp.state.version} up (etcd ${cp.state.startMs.etcd} ms, kube-apiserver ${cp.state.startMs.apiServer} ms)`);

@@ -11,9 +11,10 @@
  *
  * In-process mode (default): the generated cluster (demo/src generateCluster) is serialized into
  * list pages of 500 items exactly as the sim server writes them (items without kind and
- * apiVersion), then the generator's objects are dropped. Each side then lists every page from
- * memory, JSON.parse'ing each page as it would arrive:
- * - ours: the real Reflector (list with limit/continue, ingest, one atomic Store.replace) into
+ * apiVersion), as response bytes, then the generator's objects are dropped. Each side then lists
+ * every page from memory, parsing each page as it would arrive:
+ * - ours: the real Reflector (list with limit/continue, each page parsed as ApiClient.getList
+ *   parses it: the fields ingest reads, items as ingested; ingest, one atomic Store.replace) into
  *   the ClusterCache's stores with their indexes, then the EndpointFeed's merged views;
  * - client-node: its real ListWatch (the informer's cache) with a listFn that deserializes each
  *   page with ObjectSerializer.deserialize(page, 'V1PodList') — what the typed list call
@@ -34,8 +35,9 @@
  * the documented unpaged CoreV1Api.listPodForAllNamespaces(); then our whole ClusterCache (four
  * kinds in parallel, and the EndpointFeed). Reports time to sync and heap after sync, and for the
  * whole cache where the time goes (see `syncBreakdown`): the sim server's CPU (from /proc), ours,
- * and per kind the time waiting for response headers, reading bodies, JSON.parse, ingest, store
- * and indexes, and the feed. --e2e-cache-only: only the whole-cache side.
+ * and per kind the time waiting for response headers, reading bodies, parse, ingest, store
+ * and indexes, and the feed. --e2e-cache-only: only the whole-cache side. --page-size N (500): the
+ * whole cache's list page size.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -68,6 +70,7 @@ const { values } = parseArgs({
     e2e: { type: 'boolean', default: false },
     'skip-in-process': { type: 'boolean', default: false },
     'e2e-cache-only': { type: 'boolean', default: false },
+    'page-size': { type: 'string', default: '500' },
   },
 });
 const preset = values.preset as PresetName;
@@ -78,6 +81,7 @@ if (!(preset in Presets)) {
 const rounds = positive('rounds');
 const sampleSize = positive('sample');
 const transformRounds = positive('transform-rounds');
+const e2ePageSize = positive('page-size');
 
 /** Items per list page: the Reflector's default. */
 const PageSize = 500;
@@ -538,7 +542,7 @@ async function endToEnd(): Promise<void> {
     {
       const before = await settledHeap();
       const client = new ApiClient(kc);
-      const cache = new ClusterCache({ client, logger: quiet });
+      const cache = new ClusterCache({ client, logger: quiet, reflector: { pageSize: e2ePageSize } });
       const timing = syncBreakdown(client, cache);
       const feed = new EndpointFeed(cache.slices, (k) => cache.slicesByService(k));
       feed.start();

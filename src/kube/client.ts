@@ -284,9 +284,9 @@ async function readBody(res: IncomingMessage, maxBytes: number): Promise<string>
  * A buffer lent to `getList` for response bodies, reused from one list page to the next. A
  * page-sized Buffer per page would be memory outside the heap that lives across awaits, so it
  * gets promoted with its JS object and is only given back by a full mark-compact; V8 starts one
- * whenever such memory grows by some tens of MiB. Listing 150,000 pods that way took over 20
- * full collections of the growing cache (about 30 % of the sync's CPU); reading every page into
- * the same two buffers takes none.
+ * whenever such memory grows by some tens of MiB. Listing 150,000 pods that way took 26 to 40
+ * full collections of the growing cache (about a third of the sync's CPU); reading every page
+ * into the same two buffers, 3.
  */
 export class BodyBuffer {
   private bytes = Buffer.allocUnsafeSlow(0);

@@ -25,7 +25,7 @@ import { isAscii } from 'node:buffer';
 /** Which fields to keep: `true` keeps a value whole; an object keeps those keys, applied to each element of an array. */
 export type Kept = true | { readonly [key: string]: Kept };
 
-/** A list page: its other top-level fields whole (`metadata`: resourceVersion, continue), and its items. */
+/** A list page: its `metadata` whole (resourceVersion, continue; undefined when missing), and its items. */
 export interface ListPage {
   readonly metadata: any;
   /** Parsed as iterated, once; null when the page has no `items` array. */
@@ -33,7 +33,8 @@ export interface ListPage {
 }
 
 /**
- * Parse a list page from `bytes` (UTF-8 JSON), keeping of each item what `itemKept` names. When
+ * Parse a list page from `bytes` (UTF-8 JSON), keeping its `metadata` and of each item what
+ * `itemKept` names (other top-level fields, `kind` and `apiVersion`, are stepped over). When
  * `metadata` comes before `items` (as the API server writes lists) the items are parsed lazily,
  * as iterated; otherwise at once.
  * @throws SyntaxError on malformed or truncated JSON (later, from the iteration, for the items).
@@ -46,7 +47,7 @@ export function parseList(bytes: Buffer, itemKept: Kept): ListPage {
   if (b[r.i] !== OpenBrace) throw r.error('"{"');
   r.i++;
   r.space();
-  const page: Record<string, unknown> = {};
+  let metadata: unknown;
   let items: unknown[] | null = null;
   if (b[r.i] === CloseBrace) r.i++;
   else {
@@ -58,14 +59,15 @@ export function parseList(bytes: Buffer, itemKept: Kept): ListPage {
       r.i++;
       r.space();
       if (key === 'items' && b[r.i] === OpenBracket) {
-        if ('metadata' in page) return { metadata: page['metadata'], items: lazyItems(r, level) };
+        if (metadata !== undefined) return { metadata, items: lazyItems(r, level) };
         items = level === true ? (r.value(true) as unknown[]) : r.array(level);
-      } else page[key] = r.value(true);
+      } else if (key === 'metadata') metadata = r.value(true);
+      else r.skip();
       if (r.endOfMember(CloseBrace)) break;
     }
   }
   r.end();
-  return { metadata: page['metadata'], items };
+  return { metadata, items };
 }
 
 // Private:
