@@ -163,7 +163,7 @@ async function inProcess(): Promise<void> {
       `client-node ${mib(peerTotal)} (${ratio(peerTotal, oursTotal)} ours)`,
   );
 
-  console.log('\nList → cache rate, objects/s (JSON.parse of each 500-item page + transform + store; median of rounds)');
+  console.log('\nList → cache rate, objects/s (each 500-item page parsed as each side\'s client parses it + transform + store; median of rounds)');
   console.log(
     table(
       ['kind', 'ours obj/s', 'client-node obj/s', 'ours / client-node', 'ours ms', 'client-node ms'],
