@@ -26,7 +26,6 @@
  * /proc), and heap after sync. The control plane is stopped and its directory removed at the end.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,6 +36,7 @@ import { Reflector } from '../src/kube/reflector.ts';
 import { createLogger } from '../src/log.ts';
 import { EndpointFeed } from '../src/model/endpoint-feed.ts';
 import { ControlPlane, type ControlPlaneState } from '../test/harness/control-plane.ts';
+import { KubeClient } from '../test/harness/kube-client.ts';
 import { ensureFlags, loadAverage, machineNote, median, mib, processCpuMs, ratio, settledHeap, table } from './util.ts';
 
 ensureFlags(import.meta.filename, ['--expose-gc'], () => typeof globalThis.gc === 'function');
@@ -240,9 +240,10 @@ function peerPods(kc: KubeConfig) {
   return peerRun(kc, ['Pod']);
 }
 
-/** Nodes, namespaces, Services and Ready pods, created through the API with `concurrency` requests in flight. */
+/** Nodes, namespaces, Services and Ready pods, created through the API (the tests' admin client) with `concurrency` requests in flight. */
 async function populate(state: ControlPlaneState): Promise<void> {
-  const api = adminRequests(state);
+  const kube = KubeClient.admin(state);
+  const api = kube.req.bind(kube);
   const namespaces = Array.from({ length: namespaceCount }, (_, i) => `bench-${i}`);
   const nodes = Array.from({ length: nodeCount }, (_, i) => `node-${i}`);
   const zones = ['zone-a', 'zone-b', 'zone-c'];
@@ -334,54 +335,15 @@ function podBody(name: string, app: string, node: string) {
 
 /** Waits until the EndpointSlices hold one endpoint per pod (the controller works through its queue). */
 async function slicesSettled(state: ControlPlaneState): Promise<{ slices: number; endpoints: number }> {
-  const api = adminRequests(state);
+  const kube = KubeClient.admin(state);
   const deadline = Date.now() + 15 * 60_000;
   for (;;) {
-    let slices = 0;
-    let endpoints = 0;
-    let cont = '';
-    do {
-      const page = await api('GET', `/apis/discovery.k8s.io/v1/endpointslices?limit=${PageSize}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`);
-      for (const s of page.items) {
-        slices++;
-        endpoints += (s.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false).length;
-      }
-      cont = page.metadata.continue ?? '';
-    } while (cont);
-    if (endpoints >= pods) return { slices, endpoints };
+    const { items } = await kube.list('/apis/discovery.k8s.io/v1/endpointslices');
+    const endpoints = items.reduce((n, s) => n + (s.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false).length, 0);
+    if (endpoints >= pods) return { slices: items.length, endpoints };
     if (Date.now() > deadline) throw new Error(`EndpointSlices: expected ${pods} ready endpoints within 15 minutes, got ${endpoints}`);
     await new Promise((r) => setTimeout(r, 2000));
   }
-}
-
-/** Requests as the admin, on a keep-alive agent sized for `concurrency`; JSON in and out. */
-function adminRequests(state: ControlPlaneState) {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca: state.caPem });
-  return (method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<any> => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const r = request(`${state.apiServerUrl}${path}`, {
-        method,
-        agent,
-        headers: {
-          authorization: `Bearer ${state.adminToken}`,
-          accept: 'application/json',
-          ...(payload ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}),
-        },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if ((res.statusCode ?? 0) >= 300) reject(new Error(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
-          else resolve(text ? JSON.parse(text) : undefined);
-        });
-        res.on('error', reject);
-      });
-      r.on('error', reject);
-      r.end(payload);
-    });
-  };
 }
 
 /** Runs `task(0..n-1)` with at most `concurrency` in flight. */
