@@ -3,6 +3,7 @@
  * the heap, statistics and plain-text tables. Benchmarks are not tests: nothing here asserts.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 
@@ -98,4 +99,17 @@ export function childMessage<T>(child: ChildProcess, type: string, msg?: object)
     child.on('message', on);
     if (msg) child.send(msg);
   });
+}
+
+/** User + system CPU of another process, from /proc (Linux), in ms. */
+export function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  // After the command: state is field 3, utime 14 and stime 15 (1-based over the whole line).
+  // In clock ticks of USER_HZ: 100 on Linux for every architecture Node runs on.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The 1, 5 and 15 minute load averages (Linux), for the figures' context. */
+export function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }

@@ -11,9 +11,10 @@
  *
  * In-process mode (default): the generated cluster (demo/src generateCluster) is serialized into
  * list pages of 500 items exactly as the sim server writes them (items without kind and
- * apiVersion), then the generator's objects are dropped. Each side then lists every page from
- * memory, JSON.parse'ing each page as it would arrive:
- * - ours: the real Reflector (list with limit/continue, ingest, one atomic Store.replace) into
+ * apiVersion), as response bytes, then the generator's objects are dropped. Each side then lists
+ * every page from memory, parsing each page as it would arrive:
+ * - ours: the real Reflector (list with limit/continue, each page parsed as ApiClient.getList
+ *   parses it: the fields ingest reads, items as ingested; ingest, one atomic Store.replace) into
  *   the ClusterCache's stores with their indexes, then the EndpointFeed's merged views;
  * - client-node: its real ListWatch (the informer's cache) with a listFn that deserializes each
  *   page with ObjectSerializer.deserialize(page, 'V1PodList') — what the typed list call
@@ -42,25 +43,26 @@
  * the documented unpaged CoreV1Api.listPodForAllNamespaces(); then our whole ClusterCache (four
  * kinds in parallel, and the EndpointFeed). Reports time to sync and heap after sync, and for the
  * whole cache where the time goes (see `syncBreakdown`): the sim server's CPU (from /proc), ours,
- * and per kind the time waiting for response headers, reading bodies, JSON.parse, ingest, store
- * and indexes, and the feed. --e2e-cache-only: only the whole-cache side.
+ * and per kind the time waiting for response headers, reading bodies, parse, ingest, store
+ * and indexes, and the feed. --e2e-cache-only: only the whole-cache side. --page-size N (500): the
+ * whole cache's list page size.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig, ListWatch, makeInformer, type KubernetesObject, type V1Pod, type Watch } from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
-import { ApiClient, ApiError } from '../src/kube/client.ts';
+import { ApiClient, ApiError, parseListBody, readBodyBytes } from '../src/kube/client.ts';
 import { ClusterCache } from '../src/kube/cache.ts';
 import { ingest } from '../src/kube/ingest.ts';
+import type { Kept } from '../src/kube/kept-json.ts';
 import { objectKey, type CoreKind as Kind, type EndpointSliceRecord, type PodRecord } from '../src/kube/records.ts';
 import { Store, type IndexFunc } from '../src/kube/store.ts';
 import { Reflector } from '../src/kube/reflector.ts';
 import { createLogger } from '../src/log.ts';
 import { EndpointFeed } from '../src/model/endpoint-feed.ts';
 import { generateCluster, Presets, type PresetName } from '../demo/src/generate.ts';
-import { ensureFlags, hasGcAndHeap, machineNote, median, mib, ratio, settledHeap, table } from './util.ts';
+import { ensureFlags, hasGcAndHeap, machineNote, median, mib, processCpuMs, ratio, settledHeap, table } from './util.ts';
 
 const MinHeapMiB = 12 * 1024;
 ensureFlags(import.meta.filename, ['--expose-gc', '--max-old-space-size=16384'], () => hasGcAndHeap(MinHeapMiB));
@@ -76,6 +78,7 @@ const { values } = parseArgs({
     e2e: { type: 'boolean', default: false },
     'skip-in-process': { type: 'boolean', default: false },
     'e2e-cache-only': { type: 'boolean', default: false },
+    'page-size': { type: 'string', default: '500' },
   },
 });
 const preset = values.preset as PresetName;
@@ -86,6 +89,7 @@ if (!(preset in Presets)) {
 const rounds = positive('rounds');
 const sampleSize = positive('sample');
 const transformRounds = positive('transform-rounds');
+const e2ePageSize = positive('page-size');
 
 /** Items per list page: the Reflector's default. */
 const PageSize = 500;
@@ -107,8 +111,8 @@ if (values.e2e) await endToEnd();
 
 interface Pages {
   readonly kind: Kind;
-  /** JSON list pages, each `{kind, apiVersion, metadata: {resourceVersion, continue?}, items}`. */
-  readonly pages: readonly string[];
+  /** JSON list pages as response bytes, each `{kind, apiVersion, metadata: {resourceVersion, continue?}, items}`. */
+  readonly pages: readonly Buffer[];
   readonly count: number;
   readonly wireBytes: number;
 }
@@ -167,7 +171,7 @@ async function inProcess(): Promise<void> {
       `client-node ${mib(peerTotal)} (${ratio(peerTotal, oursTotal)} ours)`,
   );
 
-  console.log('\nList → cache rate, objects/s (JSON.parse of each 500-item page + transform + store; median of rounds)');
+  console.log('\nList → cache rate, objects/s (each 500-item page parsed as each side\'s client parses it + transform + store; median of rounds)');
   console.log(
     table(
       ['kind', 'ours obj/s', 'client-node obj/s', 'ours / client-node', 'ours ms', 'client-node ms'],
@@ -218,7 +222,7 @@ async function inProcess(): Promise<void> {
  *   itself instead of a one-element Set.
  */
 async function breakdown(p: Pages): Promise<void> {
-  const parse = (fn: (o: unknown) => PodRecord): PodRecord[] => p.pages.flatMap((page) => (JSON.parse(page).items as unknown[]).map(fn));
+  const parse = (fn: (o: unknown) => PodRecord): PodRecord[] => p.pages.flatMap((page) => (JSON.parse(page.toString()).items as unknown[]).map(fn));
   const perPod = (bytes: number) => Math.round(bytes / p.count);
   const rows: (string | number)[][] = [];
   const indexers = (new ClusterCache({ client: null }).pods as unknown as { indexers: Record<string, IndexFunc<PodRecord>> }).indexers;
@@ -319,10 +323,10 @@ async function breakdown(p: Pages): Promise<void> {
  */
 async function sliceBreakdown(pages: Record<Kind, Pages>): Promise<void> {
   const p = pages.EndpointSlice;
-  const parse = <R>(fn: (o: unknown) => R): R[] => p.pages.flatMap((page) => (JSON.parse(page).items as unknown[]).map(fn));
+  const parse = <R>(fn: (o: unknown) => R): R[] => p.pages.flatMap((page) => (JSON.parse(page.toString()).items as unknown[]).map(fn));
   const perSlice = (bytes: number) => Math.round(bytes / p.count);
   const cache = new ClusterCache({ client: null });
-  cache.pods.replace(pages.Pod.pages.flatMap((page) => (JSON.parse(page).items as unknown[]).map(cache.ingestOf('Pod'))));
+  cache.pods.replace(pages.Pod.pages.flatMap((page) => (JSON.parse(page.toString()).items as unknown[]).map(cache.ingestOf('Pod'))));
   const rows: (string | number)[][] = [];
   let before = await settledHeap();
   let own: EndpointSliceRecord[] | null = parse((o) => ingest('EndpointSlice', o));
@@ -366,7 +370,7 @@ function prepare(): { pages: Record<Kind, Pages>; sample: readonly object[]; sha
   const sample: object[] = [];
   for (const page of pages.Pod.pages) {
     if (sample.length >= sampleSize) break;
-    sample.push(...(JSON.parse(page).items as object[]).slice(0, sampleSize - sample.length));
+    sample.push(...(JSON.parse(page.toString()).items as object[]).slice(0, sampleSize - sample.length));
   }
   return { pages, sample, shape };
 }
@@ -375,7 +379,7 @@ function prepare(): { pages: Record<Kind, Pages>; sample: readonly object[]; sha
 function toPages(kind: Kind, objects: readonly object[], revision: number): Pages {
   const listKind = `${kind}List`;
   const apiVersion = kind === 'EndpointSlice' ? 'discovery.k8s.io/v1' : 'v1';
-  const pages: string[] = [];
+  const pages: Buffer[] = [];
   let wireBytes = 0;
   for (let i = 0; i < objects.length; i += PageSize) {
     const items = objects.slice(i, i + PageSize).map((o) => {
@@ -386,7 +390,7 @@ function toPages(kind: Kind, objects: readonly object[], revision: number): Page
     });
     const more = i + PageSize < objects.length;
     const metadata = { resourceVersion: String(revision), ...(more ? { continue: String(pages.length + 1) } : {}) };
-    pages.push(`{"kind":"${listKind}","apiVersion":"${apiVersion}","metadata":${JSON.stringify(metadata)},"items":[${items.join(',')}]}`);
+    pages.push(Buffer.from(`{"kind":"${listKind}","apiVersion":"${apiVersion}","metadata":${JSON.stringify(metadata)},"items":[${items.join(',')}]}`));
   }
   return { kind, pages, count: objects.length, wireBytes };
 }
@@ -398,11 +402,11 @@ function toPages(kind: Kind, objects: readonly object[], revision: number): Page
 function memoryClient(p: Pages): ApiClient {
   const client = {
     server: 'memory:',
-    async getJSON(path: string) {
+    async getList(path: string, opts: { itemFields?: Kept }) {
       const cont = new URL(path, 'http://memory').searchParams.get('continue');
       const page = p.pages[cont ? Number(cont) : 0];
       if (page === undefined) throw new ApiError('server', `memory client: no page for ${path}`);
-      return JSON.parse(page);
+      return parseListBody(path, page, opts.itemFields ?? true);
     },
     get(_path: string, opts: { signal?: AbortSignal }) {
       // Like http.request with a signal: an already aborted signal fails the request at once.
@@ -454,7 +458,7 @@ async function fillPeer(pages: Record<Kind, Pages>): Promise<Record<Kind, SideRe
       const items: KubernetesObject[] = [];
       let resourceVersion = '';
       for (const page of p.pages) {
-        const list = ObjectSerializer.deserialize(JSON.parse(page), Typed[kind].list, '');
+        const list = ObjectSerializer.deserialize(JSON.parse(page.toString()), Typed[kind].list, '');
         resourceVersion = list.metadata.resourceVersion;
         for (const item of list.items) items.push(item);
       }
@@ -479,7 +483,7 @@ async function fillWire(p: Pages): Promise<number> {
   const before = await settledHeap();
   let byNamespace: Map<string, Map<string, any>> | null = new Map();
   for (const page of p.pages) {
-    for (const item of JSON.parse(page).items) {
+    for (const item of JSON.parse(page.toString()).items) {
       const ns = item.metadata.namespace ?? '';
       let m = byNamespace.get(ns);
       if (!m) byNamespace.set(ns, (m = new Map()));
@@ -596,7 +600,7 @@ async function endToEnd(): Promise<void> {
     {
       const before = await settledHeap();
       const client = new ApiClient(kc);
-      const cache = new ClusterCache({ client, logger: quiet });
+      const cache = new ClusterCache({ client, logger: quiet, reflector: { pageSize: e2ePageSize } });
       const timing = syncBreakdown(client, cache);
       const feed = new EndpointFeed(cache.slices, (k) => cache.slicesByService(k));
       feed.start();
@@ -615,7 +619,7 @@ async function endToEnd(): Promise<void> {
       console.log(`\nWhole cache, cold sync ${Math.round(ms)} ms wall on ${machineNote()}`);
       console.log(`CPU during the sync: sim server (child process) ${Math.round(childCpu)} ms, ours ${Math.round((cpu.user + cpu.system) / 1000)} ms (user ${Math.round(cpu.user / 1000)}, system ${Math.round(cpu.system / 1000)})`);
       console.log('Where our time goes, per kind (ms, summed over its pages; kinds overlap in time; "headers" = request sent → response headers: the server preparing the page, and queueing)');
-      console.log(table(['kind', 'pages', 'headers', 'body read', 'JSON.parse', 'ingest', 'store + indexes', 'feed', 'list done at', 'synced at'], timing.rows(t0)));
+      console.log(table(['kind', 'pages', 'headers', 'body read', 'parse', 'ingest', 'store + indexes', 'feed', 'list done at', 'synced at'], timing.rows(t0)));
       feed.stop();
       await cache.stop();
       client.close();
@@ -628,7 +632,8 @@ async function endToEnd(): Promise<void> {
 
 /**
  * Timing hooks for the whole-cache cold sync, set on this run's own instances only: the
- * client's `getJSON` replaced by the same steps timed one by one (headers, body, JSON.parse);
+ * client's `getList` replaced by the same steps timed one by one (headers, body, parse, the
+ * parse of each item as the reflector iterates them);
  * each reflector's per-object ingest timed; each store's `replace` timed, and the
  * feed's share of the slices' replace taken between a listener added before the feed and one
  * after it. Call `afterFeed` once the feed has subscribed.
@@ -642,22 +647,34 @@ function syncBreakdown(client: ApiClient, cache: ClusterCache) {
     return t;
   };
   const kindOfPath = (path: string) => (path.includes('/endpointslices') ? 'EndpointSlice' : path.includes('/pods') ? 'Pod' : path.includes('/services') ? 'Service' : path.includes('/nodes') ? 'Node' : 'other');
-  client.getJSON = async (path, opts) => {
+  client.getList = async (path, opts) => {
     const t = of(kindOfPath(path));
     const a = performance.now();
     const res = await client.get(path, opts);
     const b = performance.now();
-    const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const body = await readBodyBytes(res, opts.maxBytes ?? Infinity, opts.into);
     const c = performance.now();
-    const page = JSON.parse(text);
+    const page = parseListBody(path, body, opts.itemFields ?? true);
     const d = performance.now();
     t.pages++;
     t.headers += b - a;
     t.body += c - b;
     t.parse += d - c;
-    return page;
+    // Items are parsed as the reflector iterates them: time each step of the iteration.
+    const items = page.items;
+    return {
+      metadata: page.metadata,
+      items: items && (function* () {
+        const it = items[Symbol.iterator]();
+        for (;;) {
+          const e = performance.now();
+          const next = it.next();
+          t.parse += performance.now() - e;
+          if (next.done) return;
+          yield next.value;
+        }
+      })(),
+    };
   };
   for (const r of cache.reflectors) {
     const reflector = r as unknown as { kind: string; ingestOrSkip: (obj: unknown) => unknown };
@@ -693,14 +710,6 @@ function syncBreakdown(client: ApiClient, cache: ClusterCache) {
         Math.round(t.replace - t.feed), Math.round(t.feed), Math.round(t.listDone - t0), Math.round(t.synced - t0),
       ]),
   };
-}
-
-/** User + system CPU of a process, from /proc (Linux), in ms. */
-function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-  // After the command: state is field 3, utime 14 and stime 15 (1-based over the whole line).
-  // In clock ticks of USER_HZ: 100 on Linux for every architecture Node runs on.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function serving(child: ChildProcess): Promise<void> {

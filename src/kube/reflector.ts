@@ -15,8 +15,10 @@
  * A bad event (an object that does not ingest) is logged and skipped, never fatal.
  */
 import type { IncomingMessage } from 'node:http';
-import { ApiError, type ApiClient } from './client.ts';
+import { ApiError, BodyBuffer, type ApiClient } from './client.ts';
 import { ingest } from './ingest.ts';
+import { IngestedFields } from './ingest-fields.ts';
+import type { Kept, ListPage } from './kept-json.ts';
 import type { Kind, RecordOf } from './records.ts';
 import { collectionPath, KindResources, objectKey } from './records.ts';
 import type { Store } from './store.ts';
@@ -95,6 +97,8 @@ export class Reflector<K extends Kind> {
   private state: { -readonly [P in keyof ReflectorStatus]: ReflectorStatus[P] };
   private lastFailureAt = 0;
   private firstSync: { promise: Promise<void>; resolve: () => void };
+  /** What of each listed object to parse: the fields ingest reads. */
+  private readonly itemFields: Kept;
 
   constructor(opts: ReflectorOptions<K>) {
     this.kind = opts.kind;
@@ -102,6 +106,7 @@ export class Reflector<K extends Kind> {
     this.version = opts.version;
     this.client = opts.client;
     this.store = opts.store;
+    this.itemFields = IngestedFields[opts.kind] ?? true;
     this.tuning = {
       pageSize: opts.pageSize ?? 500,
       watchTimeoutSeconds: opts.watchTimeoutSeconds ?? [300, 600],
@@ -181,18 +186,23 @@ export class Reflector<K extends Kind> {
     let resourceVersion = '';
     let restarts = 0;
     // The next page is asked for as soon as its continue token is known, before the current
-    // page is ingested: the server prepares and sends it while this process ingests.
-    const fetchPage = (token: string): Promise<any> => {
+    // page is ingested: the server prepares and sends it while this process ingests. So two
+    // bodies are alive at most, each read into one of two buffers reused for the whole list
+    // (client.ts, BodyBuffer: a buffer per page would cost full collections).
+    const bodies = [new BodyBuffer(), new BodyBuffer()];
+    let fetched = 0;
+    const fetchPage = (token: string): Promise<ListPage> => {
       const q = new URLSearchParams({ limit: String(this.tuning.pageSize) });
       if (token) q.set('continue', token);
-      const p = this.client.getJSON(`${this.path()}?${q}`, { signal, idleTimeoutMs: this.tuning.stallTimeoutMs });
+      const into = bodies[fetched++ % 2];
+      const p = this.client.getList(`${this.path()}?${q}`, { signal, idleTimeoutMs: this.tuning.stallTimeoutMs, itemFields: this.itemFields, into });
       // Awaited below; until then a failure must not count as unhandled.
       p.catch(() => {});
       return p;
     };
     let next = fetchPage(cont);
     for (;;) {
-      let page: any;
+      let page: ListPage;
       try {
         page = await next;
       } catch (err) {
@@ -208,8 +218,8 @@ export class Reflector<K extends Kind> {
         }
         throw err;
       }
-      if (!page || !Array.isArray(page.items) || typeof page.metadata?.resourceVersion !== 'string') {
-        throw new ApiError('server', `list ${this.path()}: expected a ${this.kind}List with items and metadata.resourceVersion, got ${JSON.stringify(page).slice(0, 120)}`);
+      if (page.items === null || typeof page.metadata?.resourceVersion !== 'string') {
+        throw new ApiError('server', `list ${this.path()}: expected a ${this.kind}List with items and metadata.resourceVersion, got ${page.items === null ? 'no items' : `metadata ${JSON.stringify(page.metadata)?.slice(0, 120)}`}`);
       }
       if (!resourceVersion) resourceVersion = page.metadata.resourceVersion;
       cont = typeof page.metadata.continue === 'string' ? page.metadata.continue : '';

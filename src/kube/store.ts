@@ -34,12 +34,15 @@ export class Store<R extends AnyRecord> {
    * pod IPs and endpoint addresses): a one-element Set would cost about 300 bytes per pod.
    */
   private readonly indices = new Map<string, Map<string, string | Set<string>>>();
+  /** Each index's function beside its map, walked per record without allocating. */
+  private readonly indexes: readonly { readonly fn: IndexFunc<R>; readonly idx: Map<string, string | Set<string>> }[];
   private readonly listeners = new Set<StoreListener<R>>();
   private changes = 0;
 
   constructor(indexers: Readonly<Record<string, IndexFunc<R>>> = {}) {
     this.indexers = indexers;
     for (const name of Object.keys(indexers)) this.indices.set(name, new Map());
+    this.indexes = Object.entries(indexers).map(([name, fn]) => ({ fn, idx: this.indices.get(name)! }));
   }
 
   get size(): number {
@@ -112,19 +115,22 @@ export class Store<R extends AnyRecord> {
    */
   replace(records: Iterable<R>, namespace: string | null = null): StoreBatch<R> {
     const events: StoreEvent<R>[] = [];
-    const seen = new Set<string>();
+    // Into an empty store (the first list), nothing can vanish: no need to note what was seen.
+    const seen = this.items.size > 0 ? new Set<string>() : null;
     for (const r of records) {
       const key = objectKey(r.meta);
-      seen.add(key);
+      seen?.add(key);
       const old = this.items.get(key);
       if (old && old.meta.uid !== r.meta.uid) {
         events.push(this.remove(key)!);
       }
-      const ev = this.put(r);
+      const ev = this.put(r, key);
       if (ev) events.push(ev);
     }
-    for (const [key, r] of [...this.items]) {
-      if (!seen.has(key) && (namespace === null || r.meta.namespace === namespace)) events.push(this.remove(key)!);
+    if (seen) {
+      for (const [key, r] of [...this.items]) {
+        if (!seen.has(key) && (namespace === null || r.meta.namespace === namespace)) events.push(this.remove(key)!);
+      }
     }
     const batch = { events, relist: true };
     this.publish(batch);
@@ -139,8 +145,7 @@ export class Store<R extends AnyRecord> {
     return idx;
   }
 
-  private put(record: R): StoreEvent<R> | null {
-    const key = objectKey(record.meta);
+  private put(record: R, key = objectKey(record.meta)): StoreEvent<R> | null {
     const old = this.items.get(key);
     if (old && old.meta.resourceVersion === record.meta.resourceVersion && old.meta.uid === record.meta.uid) return null;
     if (old) this.unindex(key, old);
@@ -160,8 +165,7 @@ export class Store<R extends AnyRecord> {
   }
 
   private indexRecord(key: string, r: R): void {
-    for (const [name, fn] of Object.entries(this.indexers)) {
-      const idx = this.indices.get(name)!;
+    for (const { fn, idx } of this.indexes) {
       for (const v of fn(r)) {
         const keys = idx.get(v);
         if (keys === undefined) idx.set(v, key);
@@ -173,8 +177,7 @@ export class Store<R extends AnyRecord> {
   }
 
   private unindex(key: string, r: R): void {
-    for (const [name, fn] of Object.entries(this.indexers)) {
-      const idx = this.indices.get(name)!;
+    for (const { fn, idx } of this.indexes) {
       for (const v of fn(r)) {
         const keys = idx.get(v);
         if (keys === undefined) continue;

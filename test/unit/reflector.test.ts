@@ -179,7 +179,7 @@ describe('reflector on a scripted transport', () => {
       p2: { metadata: { resourceVersion: '5' }, items: [item('b')] },
     };
     const fakeClient = {
-      getJSON: async (path: string) => {
+      getList: async (path: string) => {
         const cont = new URL(path, 'http://fake').searchParams.get('continue') ?? '';
         log.push(`get ${cont || 'first'}`);
         return pages[cont];
