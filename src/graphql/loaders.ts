@@ -261,8 +261,8 @@ export interface NowReaders<K, V> {
  * A DataLoader over the in-memory cache, with a synchronous way in for the hot single-object
  * joins (a lookup by key, a Service's endpoints, an endpoint's pod, node and Service, a pod's
  * node). `now(key)` answers the value itself, without a promise or a batch, when nothing could
- * need to wait: the caller's access is open (authorization off), so the answer is a synchronous read of the cache and no access
- * question is asked. Otherwise (access reviews may have to be asked, and those batch: once per
+ * need to wait: the caller's access is open (authorization off), so the answer is a synchronous
+ * read of the cache and no access question is asked. Otherwise (access reviews may have to be asked, and those batch: once per
  * (resource, namespace) per operation) it is `load(key)`, batched as always. Both read the same
  * cache within one turn of the event loop (no watch event lands in between), so they give the
  * same answer; the spec runs the same operations both ways (test/unit/graphql-batching.test.ts).

@@ -252,24 +252,34 @@ function readBody(req: IncomingMessage, max: number): Promise<string | null> {
  * header (absent counts as ""), learnt from Apollo's own answers (`serveGraphQL` notes what it
  * negotiated): `usePipeline` puts a known one on its answers, so that Apollo does not negotiate
  * again for every request (its negotiation parses the Accept header each time). A value not
- * learnt yet (or refused with 406) is left to Apollo. Bounded: once `max` values are known,
- * the oldest is forgotten.
+ * learnt yet (or refused with 406) is left to Apollo. Apollo's choice depends on the Accept
+ * value only, so one memo serves every server of the process.
  */
-export const ContentTypes = {
-  max: 100,
-  byAccept: new Map<string, string>(),
+export class ContentTypeMemo {
+  private readonly byAccept = new Map<string, string>();
+  private readonly max: number;
+
+  /** @param max Accept values kept; past it, the oldest is forgotten. */
+  constructor(max: number) {
+    this.max = max;
+  }
+
   /** The content type Apollo gave answers to this Accept value, or undefined when not known. */
   get(accept: string | undefined): string | undefined {
     return this.byAccept.get(accept ?? '');
-  },
+  }
+
   learn(accept: string | undefined, contentType: string | undefined): void {
     if (contentType === undefined) return;
     const key = accept ?? '';
     if (this.byAccept.get(key) === contentType) return;
     if (this.byAccept.size >= this.max) this.byAccept.delete(this.byAccept.keys().next().value!);
     this.byAccept.set(key, contentType);
-  },
-};
+  }
+}
+
+/** The process's memo: at most 100 Accept values. */
+export const ContentTypes = new ContentTypeMemo(100);
 
 /** A response head for `usePipeline`'s answer: with the content type when Apollo's choice for this Accept value is known. */
 function headFor(http: { readonly headers: HeaderMap } | undefined): HeaderMap {

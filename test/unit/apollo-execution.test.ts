@@ -12,7 +12,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { createContext } from '../../src/graphql/context.ts';
-import { ContentTypes, gatewayApolloSettings, serveGraphQL } from '../../src/server/apollo.ts';
+import { ContentTypeMemo, ContentTypes, gatewayApolloSettings, serveGraphQL } from '../../src/server/apollo.ts';
 import { smallCluster, type World } from './graphql-fixtures.ts';
 
 describe('Apollo runs each checked query once, through the pipeline', () => {
@@ -111,6 +111,16 @@ describe("an answer's content type is Apollo's choice for its Accept header, als
       req.end(body);
     });
   }
+
+  it('keeps at most its bound of Accept values, forgetting the oldest first', () => {
+    const memo = new ContentTypeMemo(2);
+    memo.learn('a', 'type-a');
+    memo.learn(undefined, 'type-none');
+    memo.learn('a', 'type-a'); // already known: no change
+    memo.learn('b', 'type-b');
+    memo.learn('c', undefined); // no content type: nothing learnt
+    assert.deepEqual([memo.get('a'), memo.get(undefined), memo.get(''), memo.get('b'), memo.get('c')], [undefined, 'type-none', 'type-none', 'type-b', undefined]);
+  });
 
   const json = 'application/json; charset=utf-8';
   const graphqlResponse = 'application/graphql-response+json; charset=utf-8';
