@@ -196,7 +196,9 @@ export function serviceEndpointConnection(
 ): EndpointPage {
   const request = pageArgs('Endpoint', f, ctx.limits);
   const node = f.node == null ? null : nameArg('node', f.node);
-  const out = endpoints.filter((e) => keepEndpoint(e, f, node));
+  // No filter (the common case): page the view itself, without copying it.
+  const unfiltered = f.ready == null && f.serving == null && f.terminating == null && f.zone == null && node === null;
+  const out = unfiltered ? endpoints : endpoints.filter((e) => keepEndpoint(e, f, node));
   const page = paginate('Endpoint', out, (e) => serviceEndpointSortKey(namespace, serviceName, e.address), request);
   return mapPage(page, (endpoint) => endpointParent(namespace, serviceName, endpoint), endpointSortKey);
 }

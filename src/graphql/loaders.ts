@@ -181,7 +181,7 @@ export function createLoaders(sources: LoaderSources, options: LoaderOptions = {
     nodeByName: () => make('nodeByName', (keys: readonly string[]) => nodes(keys.map((k) => cache.nodes.get(k) ?? null)), { key: (k) => cache.nodes.get(k) ?? null }),
     sliceByKey: () => make('sliceByKey', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => cache.slices.get(k) ?? null))),
     slicesByService: () => make('slicesByService', (keys: readonly string[]) => lists('endpointslices', keys.map((k) => frozen(cache.slicesByService(k))), namespaceOfRecord)),
-    endpointsByService: () => make('endpointsByService', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => feed.get(k)))),
+    endpointsByService: () => make('endpointsByService', (keys: readonly string[]) => byKey('endpointslices', keys, keys.map((k) => feed.get(k))), { key: (k) => feed.get(k) }),
     podsByService: () => make('podsByService', (keys: readonly string[]) => lists('pods', podsSelectedBy(cache, keys), namespaceOfRecord)),
     servicesByPod: () => make('servicesByPod', (keys: readonly string[]) =>
       lists(
@@ -259,10 +259,10 @@ export interface NowReaders<K, V> {
 
 /**
  * A DataLoader over the in-memory cache, with a synchronous way in for the hot single-object
- * joins (an endpoint's pod, node and Service, a pod's node). `now(key)` answers the value
- * itself, without a promise or a batch, when nothing could need to wait: the caller's access is
- * open (authorization off), so the answer is a synchronous read of the cache and no access
- * question is asked. Otherwise (access reviews may have to be asked, and those batch: once per
+ * joins (a lookup by key, a Service's endpoints, an endpoint's pod, node and Service, a pod's
+ * node). `now(key)` answers the value itself, without a promise or a batch, when nothing could
+ * need to wait: the caller's access is open (authorization off), so the answer is a synchronous
+ * read of the cache and no access question is asked. Otherwise (access reviews may have to be asked, and those batch: once per
  * (resource, namespace) per operation) it is `load(key)`, batched as always. Both read the same
  * cache within one turn of the event loop (no watch event lands in between), so they give the
  * same answer; the spec runs the same operations both ways (test/unit/graphql-batching.test.ts).

@@ -8,7 +8,8 @@
  *   → pick the operation (OPERATION_RESOLUTION_FAILURE)
  *   → its type on this transport (OPERATION_NOT_SUPPORTED: no mutations; subscriptions only
  *     over WebSocket)
- *   → coerce variables (BAD_USER_INPUT)
+ *   → coerce variables (BAD_USER_INPUT; skipped where coercing provably changes nothing, see
+ *     `variablesAsSent`: compiled execution coerces them again itself)
  *   → for a subscription, check the root field's arguments before the first event
  *     (INVALID_ARGUMENT, INVALID_SELECTOR, INVALID_CURSOR).
  *
@@ -32,6 +33,7 @@ import {
   getOperationAST,
   getVariableValues,
   GraphQLError,
+  Kind,
   specifiedRules,
   validate,
   type DocumentNode,
@@ -145,6 +147,8 @@ export class OperationPipeline {
   private readonly logger: Logger;
   private readonly cacheSize: number;
   private readonly documents = new Map<string, Checked>();
+  /** Per checked operation: the checks of `variablesAsSent`, or null where they do not apply. */
+  private readonly sentAsIs = new WeakMap<OperationDefinitionNode, SentAsIs | null>();
   /** Per checked operation: its compiled form, or null when it does not compile (graphql-js runs it). */
   private readonly compiled = new WeakMap<OperationDefinitionNode, CompiledQuery | null>();
   private readonly limitRules: readonly ValidationRule[];
@@ -171,7 +175,9 @@ export class OperationPipeline {
     const unsupported = operationTypeError(operation, transport);
     if (unsupported) return { kind: 'rejected', errors: [unsupported] };
     const variables = request.variables ?? {};
-    const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
+    let asSent = this.sentAsIs.get(operation);
+    if (asSent === undefined) this.sentAsIs.set(operation, (asSent = sentAsIsChecks(operation)));
+    const coerced = (asSent !== null ? variablesAsSent(asSent, variables) : null) ?? getVariableValues(this.schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
     if (coerced.errors) return { kind: 'rejected', errors: coerced.errors.map((e) => withCode(e, ErrorCode.BAD_USER_INPUT)) };
     if (operation.operation === 'query') return { kind: 'query', document, operation, variables };
     try {
@@ -367,7 +373,53 @@ export class OperationPipeline {
   }
 }
 
+/**
+ * The checks `variablesAsSent` makes for an operation: one per variable, each declared as a
+ * built-in scalar (String, Boolean, Int, Float, ID), non-null or not, not a list; null when
+ * any variable is declared otherwise (a list, an input object, an enum, another scalar).
+ */
+export type SentAsIs = readonly { readonly name: string; readonly is: (value: unknown) => boolean }[];
+
+export function sentAsIsChecks(operation: OperationDefinitionNode): SentAsIs | null {
+  const checks: { name: string; is: (value: unknown) => boolean }[] = [];
+  for (const d of operation.variableDefinitions ?? []) {
+    const named = d.type.kind === Kind.NON_NULL_TYPE ? d.type.type : d.type;
+    const is = named.kind === Kind.NAMED_TYPE ? ScalarAsSent.get(named.name.value) : undefined;
+    if (is === undefined) return null;
+    checks.push({ name: d.variable.name.value, is });
+  }
+  return checks;
+}
+
+/**
+ * The variables as graphql-js would coerce them, without asking it, when coercing them changes
+ * nothing and cannot fail: every variable is sent, as a value its built-in scalar takes as it is
+ * (a string for String and ID; a boolean; an integer within 32 bits for Int; a finite number for
+ * Float): graphql-js's `parseValue` of these returns the value itself. Null otherwise (a
+ * variable missing or null, a number for ID, anything of another kind): graphql-js coerces
+ * them, and says what is wrong in its own words. Variables nobody declared are left out, as
+ * graphql-js leaves them out.
+ */
+export function variablesAsSent(checks: SentAsIs, variables: Readonly<Record<string, unknown>>): { readonly coerced: Record<string, unknown>; readonly errors?: undefined } | null {
+  const coerced: Record<string, unknown> = {};
+  for (const { name, is } of checks) {
+    const value = Object.hasOwn(variables, name) ? variables[name] : undefined;
+    if (!is(value)) return null;
+    coerced[name] = value;
+  }
+  return { coerced };
+}
+
 // Private:
+
+/** Values each built-in scalar's `parseValue` returns unchanged (graphql-js 16, type/scalars.js). */
+const ScalarAsSent: ReadonlyMap<string, (value: unknown) => boolean> = new Map([
+  ['String', (v: unknown) => typeof v === 'string'],
+  ['ID', (v: unknown) => typeof v === 'string'],
+  ['Boolean', (v: unknown) => typeof v === 'boolean'],
+  ['Int', (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v <= 2_147_483_647 && v >= -2_147_483_648],
+  ['Float', (v: unknown) => typeof v === 'number' && Number.isFinite(v)],
+]);
 
 /**
  * graphql-jit's options: no JSON serializer of its own (Apollo serializes the result), leaves

@@ -19,12 +19,12 @@ import {
 } from '../kube/gateway-api.ts';
 import { referencePermitted } from '../model/httproute-match.ts';
 import { AnyHost, IngressesByHost, IngressesByService, type IngressClassRecord, type IngressRecord } from '../kube/routes.ts';
-import { namespaceLists, sorted, sortedOnce, visibleByKey, visibleLists, type MakeLoader } from './loaders.ts';
+import { namespaceLists, sorted, sortedOnce, visibleByKey, visibleLists, type CacheLoader, type MakeLoader } from './loaders.ts';
 import type { Permissions } from './permissions.ts';
 
 export interface RouteLoaders {
   /** `namespace/name` → Ingress. */
-  readonly ingressByKey: DataLoader<string, IngressRecord | null>;
+  readonly ingressByKey: CacheLoader<string, IngressRecord | null>;
   /** Namespace (NamespaceAll: every one) → its Ingresses, sorted. */
   readonly ingressesByNamespace: DataLoader<string, readonly IngressRecord[]>;
   /** Service key → the Ingresses with a rule or default backend naming it, sorted. */

@@ -108,7 +108,7 @@ export function usePipeline(pipeline: OperationPipeline, executed: Executed): Ap
         async responseForOperation(rc) {
           if (rejected !== null) {
             return {
-              http: { status: 400, headers: new HeaderMap() },
+              http: { status: 400, headers: headFor(rc.request.http) },
               body: { kind: 'single', singleResult: { errors: rejected.map((e) => pipeline.formatError(e)) } },
             };
           }
@@ -125,7 +125,7 @@ export function usePipeline(pipeline: OperationPipeline, executed: Executed): Ap
             executed.set(context, { result });
             return null;
           }
-          return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: result } };
+          return { http: { status: undefined, headers: headFor(rc.request.http) }, body: { kind: 'single', singleResult: result } };
         },
       };
     },
@@ -203,6 +203,9 @@ export async function serveGraphQL<C extends BaseContext>(
     httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
     context,
   });
+  // No status: a single result that went through Apollo's content negotiation (its error
+  // answers all carry one).
+  if (out.status === undefined && out.body.kind === 'complete') ContentTypes.learn(headers.get('accept'), out.headers.get('content-type'));
   res.statusCode = out.status ?? 200;
   for (const [k, v] of out.headers) res.setHeader(k, v);
   if (out.body.kind === 'complete') {
@@ -242,6 +245,48 @@ function readBody(req: IncomingMessage, max: number): Promise<string | null> {
     req.on('end', () => resolve(over ? null : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/**
+ * The content type Apollo gives a single-result answer, per value of the request's Accept
+ * header (absent counts as ""), learnt from Apollo's own answers (`serveGraphQL` notes what it
+ * negotiated): `usePipeline` puts a known one on its answers, so that Apollo does not negotiate
+ * again for every request (its negotiation parses the Accept header each time). A value not
+ * learnt yet (or refused with 406) is left to Apollo. Apollo's choice depends on the Accept
+ * value only, so one memo serves every server of the process.
+ */
+export class ContentTypeMemo {
+  private readonly byAccept = new Map<string, string>();
+  private readonly max: number;
+
+  /** @param max Accept values kept; past it, the oldest is forgotten. */
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /** The content type Apollo gave answers to this Accept value, or undefined when not known. */
+  get(accept: string | undefined): string | undefined {
+    return this.byAccept.get(accept ?? '');
+  }
+
+  learn(accept: string | undefined, contentType: string | undefined): void {
+    if (contentType === undefined) return;
+    const key = accept ?? '';
+    if (this.byAccept.get(key) === contentType) return;
+    if (this.byAccept.size >= this.max) this.byAccept.delete(this.byAccept.keys().next().value!);
+    this.byAccept.set(key, contentType);
+  }
+}
+
+/** The process's memo: at most 100 Accept values. */
+export const ContentTypes = new ContentTypeMemo(100);
+
+/** A response head for `usePipeline`'s answer: with the content type when Apollo's choice for this Accept value is known. */
+function headFor(http: { readonly headers: HeaderMap } | undefined): HeaderMap {
+  const headers = new HeaderMap();
+  const type = ContentTypes.get(http?.headers.get('accept'));
+  if (type !== undefined) headers.set('content-type', type);
+  return headers;
 }
 
 /** Per operation context: what `usePipeline` executed and left to Apollo's execution stage to answer. */

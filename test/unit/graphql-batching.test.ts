@@ -89,16 +89,17 @@ describe('GraphQL batching', () => {
     const result = await world.run(everything);
     checkEverything(result);
     // podByKey and serviceByKey are read only through the synchronous path here; nodeByName
-    // still batches once for Service.nodes (a list of names, through loadMany).
+    // still batches once for Service.nodes (a list of names, through loadMany), and
+    // endpointsByService once for hasReadyEndpoints and Service.nodes.
     assert.deepEqual(shape(world.batches), [
       ['servicesByNamespace', 1],
       ['endpointsByService', 100],
       ['slicesByService', 100],
+      ['servicesByPod', 300],
+      ['sliceByKey', 100],
       ['podsByService', 100],
       ['endpointsByPod', 300],
-      ['servicesByPod', 300],
       ['nodeByName', 10],
-      ['sliceByKey', 100],
       ['podsByNode', 10],
     ]);
     world.access = new TableAccess('reviewed', [['list', 'services', ''], ['list', 'pods', ''], ['list', 'endpointslices', ''], ['list', 'nodes', '']]);
@@ -126,15 +127,35 @@ describe('GraphQL batching', () => {
     assert.deepEqual(shape(world.batches), [['servicesByNamespace', 1], ['endpointsByService', 100]]);
   });
 
+  it('with access open, answers a lookup by key with its endpoints and counts without a batch, as under access reviews', async () => {
+    const q = `{ service(namespace: "shop", name: "svc-002") { metadata { name } endpointCounts { total ready } endpoints(first: 10) { totalCount items { address pod { metadata { name } } } } } }`;
+    const open = await world.run(q);
+    assert.deepEqual(shape(world.batches), []);
+    assert.equal((open.data as any).service.endpoints.totalCount, 3);
+    world.access = new TableAccess('reviewed', [['list', 'services', ''], ['list', 'pods', ''], ['list', 'endpointslices', '']]);
+    try {
+      assert.deepEqual(await world.run(q), open, 'the batched path answers the same');
+      assert.deepEqual(shape(world.batches), [['serviceByKey', 1], ['endpointsByService', 1], ['podByKey', 3]]);
+    } finally {
+      world.access = OpenAccess;
+    }
+  });
+
   it('creates fresh loaders per operation: nothing is cached across operations', async () => {
-    const q = `{ service(namespace: "shop", name: "svc-001") { metadata { name } } }`;
-    await world.run(q);
-    assert.deepEqual(shape(world.batches), [['serviceByKey', 1]]);
-    await world.run(q);
-    assert.deepEqual(shape(world.batches), [['serviceByKey', 1]], 'the second operation loads again');
-    world.cache.services.delete('shop/svc-001');
-    const gone = await world.data(q);
-    assert.equal(gone.service, null, 'and sees the cache as it is now');
+    // Under access reviews, where a lookup goes through its DataLoader (and its cache).
+    world.access = new TableAccess('reviewed', [['list', 'services', '']]);
+    try {
+      const q = `{ service(namespace: "shop", name: "svc-001") { metadata { name } } }`;
+      await world.run(q);
+      assert.deepEqual(shape(world.batches), [['serviceByKey', 1]]);
+      await world.run(q);
+      assert.deepEqual(shape(world.batches), [['serviceByKey', 1]], 'the second operation loads again');
+      world.cache.services.delete('shop/svc-001');
+      const gone = await world.data(q);
+      assert.equal(gone.service, null, 'and sees the cache as it is now');
+    } finally {
+      world.access = OpenAccess;
+    }
   });
 });
 

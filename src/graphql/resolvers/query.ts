@@ -3,13 +3,12 @@
  * names a namespace asks first whether the caller may list the kind there (FORBIDDEN
  * otherwise); the lists' filters do the same for `namespace` (filters.ts).
  */
-import type DataLoader from 'dataloader';
 import type { Resource } from '../../auth/access.ts';
 import { ipArg, namespaceArg, nameArg, optionalNamespaceArg } from '../args.ts';
 import { nodeConnection, podConnection, serviceConnection, sliceConnection } from '../filters.ts';
 import type { GatewayContext } from '../context.ts';
 import type { QueryResolvers } from '../generated/resolvers-types.ts';
-import { AnyZone, NamespaceAll } from '../loaders.ts';
+import { AnyZone, NamespaceAll, type CacheLoader } from '../loaders.ts';
 import { queryChanges, queryChurnRanking } from './history.ts';
 
 export const Query: QueryResolvers = {
@@ -42,10 +41,13 @@ export const Query: QueryResolvers = {
 
 // Private:
 
-/** One object by namespace and name: FORBIDDEN when the caller may not list `resource` in that namespace. */
-export function lookup<V>(ctx: GatewayContext, resource: Resource, a: { readonly namespace: string; readonly name: string }, loader: DataLoader<string, V>): Promise<V> {
+/**
+ * One object by namespace and name: FORBIDDEN when the caller may not list `resource` in that
+ * namespace. With access open, read synchronously (CacheLoader.now).
+ */
+export function lookup<V>(ctx: GatewayContext, resource: Resource, a: { readonly namespace: string; readonly name: string }, loader: CacheLoader<string, V>): V | Promise<V> {
   const namespace = namespaceArg(a.namespace);
   const key = `${namespace}/${nameArg('name', a.name)}`;
   const permissions = ctx.loaders.permissions;
-  return permissions.open ? loader.load(key) : permissions.require(resource, namespace).then(() => loader.load(key));
+  return permissions.open ? loader.now(key) : permissions.require(resource, namespace).then(() => loader.load(key));
 }
