@@ -18,7 +18,7 @@ import type {
   ServiceRecord,
 } from './records.ts';
 import { PackedSlice, packEndpoint } from './slice-pack.ts';
-import { LabelManagedBy, LabelRegion, LabelServiceName, LabelZone } from './records.ts';
+import { LabelManagedBy, LabelRegion, LabelServiceName, LabelZone, withMetadata } from './records.ts';
 import { ObjectInterner, StringPool } from './intern.ts';
 import { ingestGateway, ingestGatewayClass, ingestGRPCRoute, ingestHTTPRoute, ingestReferenceGrant } from './gateway-api.ts';
 import { AnnotationDefaultClass, AnnotationIngressClass, type IngressBackend, type IngressClassRecord, type IngressRecord } from './routes.ts';
@@ -74,7 +74,7 @@ export function ingestMeta(m: any, share = true): ObjectMeta {
 export function ingestService(o: any): ServiceRecord {
   const spec = o.spec ?? {};
   const selector = strMap(spec.selector);
-  return deepFreeze({
+  return deepFreeze(withMetadata({
     kind: 'Service',
     meta: ingestMeta(o.metadata),
     type: str(spec.type) ?? 'ClusterIP',
@@ -99,7 +99,7 @@ export function ingestService(o: any): ServiceRecord {
     trafficDistribution: str(spec.trafficDistribution),
     publishNotReadyAddresses: spec.publishNotReadyAddresses === true,
     loadBalancerIngress: arr(o.status?.loadBalancer?.ingress).map((i: any) => ({ ip: str(i.ip), hostname: str(i.hostname) })),
-  });
+  }));
 }
 
 export function ingestEndpointSlice(o: any): EndpointSliceRecord {
@@ -133,7 +133,7 @@ export function ingestPod(o: any): PodRecord {
       .map((c: any) => containerOf(c, true)),
     ...arr(spec.containers).map((c: any) => containerOf(c, false)),
   ]);
-  return deepFreeze({
+  return deepFreeze(withMetadata({
     kind: 'Pod',
     meta: ingestMeta(o.metadata),
     phase: pooled(str(status.phase)),
@@ -143,14 +143,14 @@ export function ingestPod(o: any): PodRecord {
     ready: conditionStatus(status.conditions, 'Ready'),
     readySince: conditionSince(status.conditions, 'Ready'),
     containers,
-  });
+  }));
 }
 
 export function ingestNode(o: any): NodeRecord {
   const meta = ingestMeta(o.metadata);
   const spec = o.spec ?? {};
   const status = o.status ?? {};
-  return deepFreeze({
+  return deepFreeze(withMetadata({
     kind: 'Node',
     meta,
     ready: conditionStatus(status.conditions, 'Ready'),
@@ -162,13 +162,13 @@ export function ingestNode(o: any): NodeRecord {
     podCIDRs: strArray(spec.podCIDRs ?? (spec.podCIDR ? [spec.podCIDR] : [])),
     unschedulable: spec.unschedulable === true,
     taints: arr(spec.taints).map((t: any) => ({ key: str(t.key) ?? '', value: str(t.value), effect: str(t.effect) ?? '' })),
-  });
+  }));
 }
 
 export function ingestIngress(o: any): IngressRecord {
   const meta = ingestMeta(o.metadata);
   const spec = o.spec ?? {};
-  return deepFreeze({
+  return deepFreeze(withMetadata({
     kind: 'Ingress',
     meta,
     ingressClassName: str(spec.ingressClassName) ?? meta.annotations[AnnotationIngressClass] ?? null,
@@ -183,17 +183,17 @@ export function ingestIngress(o: any): IngressRecord {
     })),
     tls: arr(spec.tls).map((t: any) => ({ hosts: strArray(t?.hosts), secretName: str(t?.secretName) })),
     loadBalancerIngress: arr(o.status?.loadBalancer?.ingress).map((i: any) => ({ ip: str(i?.ip), hostname: str(i?.hostname) })),
-  });
+  }));
 }
 
 export function ingestIngressClass(o: any): IngressClassRecord {
   const meta = ingestMeta(o.metadata);
-  return deepFreeze({
+  return deepFreeze(withMetadata({
     kind: 'IngressClass',
     meta,
     controller: str(o.spec?.controller) ?? '',
     isDefault: meta.annotations[AnnotationDefaultClass] === 'true',
-  });
+  }));
 }
 
 /** Freeze an object graph (plain objects and arrays only). Returns its argument. */

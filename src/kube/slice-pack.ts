@@ -67,6 +67,11 @@ export class PackedSlice implements EndpointSliceRecord {
     return Object.freeze(out);
   }
 
+  /** The same object as `meta` (records.ts Metadata). */
+  get metadata(): ObjectMeta {
+    return this.meta;
+  }
+
   /** Number of endpoints, without building them. */
   get endpointCount(): number {
     return this.cells.length / Stride;

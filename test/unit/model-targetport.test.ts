@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { resolveTargetPort } from '../../src/model/targetport.ts';
-import type { ContainerPort, ContainerRecord, PodRecord, ServicePort } from '../../src/kube/records.ts';
+import { withMetadata, type ContainerPort, type ContainerRecord, type PodRecord, type ServicePort } from '../../src/kube/records.ts';
 
 // Builders.
 
@@ -19,7 +19,7 @@ function container(name: string, ports: ContainerPort[], sidecar = false): Conta
 }
 
 function pod(...containers: ContainerRecord[]): PodRecord {
-  return {
+  return withMetadata({
     kind: 'Pod',
     meta: {
       namespace: 'default',
@@ -39,7 +39,7 @@ function pod(...containers: ContainerRecord[]): PodRecord {
     ready: true,
     readySince: null,
     containers,
-  };
+  });
 }
 
 describe('resolveTargetPort', () => {

@@ -3,12 +3,13 @@
  * to one), unknown index names are refused, interned values are shared between records, and a
  * relist replaces the whole store, or one namespace of it, in one batch. EndpointSlice records keep
  * their endpoints packed: read back as sent, indexed from the packed form, shared parts shared.
+ * Every record has `metadata`, the same object as `meta`, shared through its prototype.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Store } from '../../src/kube/store.ts';
 import { ingest } from '../../src/kube/ingest.ts';
-import type { PodRecord } from '../../src/kube/records.ts';
+import { withMetadata, type Kind, type PodRecord } from '../../src/kube/records.ts';
 import { PackedSlice, sliceAddresses, sliceNodeNames, slicePodNames } from '../../src/kube/slice-pack.ts';
 
 const pod = (name: string, ip: string, rv = '1', labels: Record<string, string> = { app: 'web', 'pod-template-hash': 'abc' }, namespace = 'd', uid = `u-${name}`) =>
@@ -138,5 +139,40 @@ describe('EndpointSlice records (packed endpoints)', () => {
     const a = ingest('EndpointSlice', apiSlice);
     const b = ingest('EndpointSlice', { ...apiSlice, metadata: { ...apiSlice.metadata, name: 'web-def' } });
     assert.equal((a as PackedSlice).cells[2], (b as PackedSlice).cells[8]);
+  });
+});
+
+describe('records', () => {
+  const meta = (namespace: string | null, name: string) => ({ ...(namespace ? { namespace } : {}), name, uid: `u-${name}`, resourceVersion: '7', labels: { app: name } });
+  const objects: readonly [Kind, object][] = [
+    ['Service', { metadata: meta('shop', 'web'), spec: { ports: [{ port: 80 }] } }],
+    ['EndpointSlice', { metadata: meta('shop', 'web-abc'), addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'] }] }],
+    ['Pod', { metadata: meta('shop', 'web-1'), spec: { nodeName: 'n1' }, status: { phase: 'Running' } }],
+    ['Node', { metadata: meta(null, 'n1') }],
+    ['Ingress', { metadata: meta('shop', 'web'), spec: {} }],
+    ['IngressClass', { metadata: meta(null, 'nginx'), spec: { controller: 'k8s.io/ingress-nginx' } }],
+    ['GatewayClass', { metadata: meta(null, 'eg'), spec: { controllerName: 'example.com/eg' } }],
+    ['Gateway', { metadata: meta('infra', 'edge'), spec: { gatewayClassName: 'eg', listeners: [] } }],
+    ['HTTPRoute', { metadata: meta('shop', 'web'), spec: {} }],
+    ['GRPCRoute', { metadata: meta('shop', 'grpc'), spec: {} }],
+    ['ReferenceGrant', { metadata: meta('shop', 'grant'), spec: { from: [], to: [] } }],
+  ];
+  for (const [kind, object] of objects) {
+    it(`${kind}: metadata is meta, read through the prototype (no own property: keys and JSON as before), frozen`, () => {
+      const r = ingest(kind, object);
+      assert.equal(r.metadata, r.meta);
+      assert.equal(Object.hasOwn(r, 'metadata'), false);
+      assert.equal(JSON.stringify(r).includes('"metadata"'), false);
+      assert.ok(Object.isFrozen(r));
+    });
+  }
+
+  it('a record derived by spreading gets metadata back through withMetadata', () => {
+    const r = ingest('Pod', objects[2]![1]);
+    const derived = { ...r, meta: { ...r.meta, resourceVersion: '8' } };
+    assert.equal((derived as { metadata?: unknown }).metadata, undefined);
+    const again = withMetadata<PodRecord>(derived);
+    assert.equal(again.metadata.resourceVersion, '8');
+    assert.equal(again.metadata, again.meta);
   });
 });
