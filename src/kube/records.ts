@@ -30,16 +30,25 @@ export interface OwnerRef {
 }
 
 /**
- * What every record has: its metadata as `meta`, and as `metadata`, its Kubernetes name: the same
- * object, read through a getter that every record shares (`withMetadata`, or the record's class),
- * so it costs no memory per record. GraphQL's `metadata` fields read it as a property: compiled
- * execution reads a property where it would call a resolver per object (two per endpoint of an
- * answer that lists endpoints with their pods and nodes).
+ * What every record has: its metadata as `meta`, and as `metadata` as the API serves it (its
+ * Kubernetes name), read through a getter that every record shares (`withMetadata`, or the
+ * record's class), so it costs no memory per record. GraphQL's `metadata` fields, and
+ * `ObjectMeta.namespace`, read it as properties: compiled execution reads a property where it
+ * would call a resolver per object (three per endpoint of an answer that lists endpoints with
+ * their pods and nodes).
  */
 export interface Metadata {
   readonly meta: ObjectMeta;
-  /** The same object as `meta`. */
-  readonly metadata: ObjectMeta;
+  /** `meta` itself; for a cluster-scoped object (namespace ''), a copy with namespace null, made per read. */
+  readonly metadata: ServedMeta;
+}
+
+/** ObjectMeta as the API serves it: no namespace (null) for cluster-scoped objects. */
+export type ServedMeta = Omit<ObjectMeta, 'namespace'> & { readonly namespace: string | null };
+
+/** `meta` as the API serves it (Metadata.metadata). */
+export function servedMeta(meta: ObjectMeta): ServedMeta {
+  return meta.namespace === '' ? { ...meta, namespace: null } : meta;
 }
 
 export interface ObjectMeta {
@@ -281,8 +290,8 @@ export const LabelRegion = 'topology.kubernetes.io/region';
 const MetadataPrototype: object = Object.freeze(
   Object.create(Object.prototype, {
     metadata: {
-      get(this: { readonly meta: ObjectMeta }): ObjectMeta {
-        return this.meta;
+      get(this: { readonly meta: ObjectMeta }): ServedMeta {
+        return servedMeta(this.meta);
       },
     },
   }),

@@ -12,7 +12,7 @@
  *
  * Records built by hand (plain objects with an `endpoints` array) are read the same way.
  */
-import type { EndpointConditions, EndpointSliceRecord, ObjectMeta, ObjectRef, SliceEndpoint, SlicePort } from './records.ts';
+import { servedMeta, type EndpointConditions, type EndpointSliceRecord, type ObjectMeta, type ObjectRef, type ServedMeta, type SliceEndpoint, type SlicePort } from './records.ts';
 import { ObjectInterner } from './intern.ts';
 
 /** The fields of an endpoint other than addresses and targetRef, shared between endpoints. */
@@ -67,9 +67,9 @@ export class PackedSlice implements EndpointSliceRecord {
     return Object.freeze(out);
   }
 
-  /** The same object as `meta` (records.ts Metadata). */
-  get metadata(): ObjectMeta {
-    return this.meta;
+  /** `meta` as the API serves it (records.ts Metadata). */
+  get metadata(): ServedMeta {
+    return servedMeta(this.meta);
   }
 
   /** Number of endpoints, without building them. */

@@ -3,7 +3,8 @@
  * to one), unknown index names are refused, interned values are shared between records, and a
  * relist replaces the whole store, or one namespace of it, in one batch. EndpointSlice records keep
  * their endpoints packed: read back as sent, indexed from the packed form, shared parts shared.
- * Every record has `metadata`, the same object as `meta`, shared through its prototype.
+ * Every record has `metadata`, `meta` as the API serves it (namespace null for cluster-scoped
+ * objects), through its prototype.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -158,9 +159,15 @@ describe('records', () => {
     ['ReferenceGrant', { metadata: meta('shop', 'grant'), spec: { from: [], to: [] } }],
   ];
   for (const [kind, object] of objects) {
-    it(`${kind}: metadata is meta, read through the prototype (no own property: keys and JSON as before), frozen`, () => {
+    const clusterScoped = !('namespace' in (object as { metadata: object }).metadata);
+    it(`${kind}: metadata is ${clusterScoped ? 'meta with namespace null' : 'meta itself'}, read through the prototype (no own property: keys and JSON as before), frozen`, () => {
       const r = ingest(kind, object);
-      assert.equal(r.metadata, r.meta);
+      if (clusterScoped) {
+        assert.equal(r.meta.namespace, '');
+        assert.deepEqual(r.metadata, { ...r.meta, namespace: null });
+      } else {
+        assert.equal(r.metadata, r.meta);
+      }
       assert.equal(Object.hasOwn(r, 'metadata'), false);
       assert.equal(JSON.stringify(r).includes('"metadata"'), false);
       assert.ok(Object.isFrozen(r));
