@@ -18,7 +18,7 @@ import type {
   ServiceRecord,
 } from './records.ts';
 import { PackedSlice, packEndpoint } from './slice-pack.ts';
-import { LabelManagedBy, LabelRegion, LabelServiceName, LabelZone, withMetadata } from './records.ts';
+import { LabelManagedBy, LabelRegion, LabelServiceName, LabelZone, withMetadata, withReady } from './records.ts';
 import { ObjectInterner, StringPool } from './intern.ts';
 import { ingestGateway, ingestGatewayClass, ingestGRPCRoute, ingestHTTPRoute, ingestReferenceGrant } from './gateway-api.ts';
 import { AnnotationDefaultClass, AnnotationIngressClass, type IngressBackend, type IngressClassRecord, type IngressRecord } from './routes.ts';
@@ -133,14 +133,14 @@ export function ingestPod(o: any): PodRecord {
       .map((c: any) => containerOf(c, true)),
     ...arr(spec.containers).map((c: any) => containerOf(c, false)),
   ]);
-  return deepFreeze(withMetadata({
+  return deepFreeze(withReady({
     kind: 'Pod',
     meta: ingestMeta(o.metadata),
     phase: pooled(str(status.phase)),
     podIPs: podIPs.length > 0 ? podIPs : strArray(status.podIP ? [status.podIP] : []),
     hostIP: pooled(str(status.hostIP)),
     nodeName: pooled(str(spec.nodeName)),
-    ready: conditionStatus(status.conditions, 'Ready'),
+    readyStatus: conditionStatus(status.conditions, 'Ready'),
     readySince: conditionSince(status.conditions, 'Ready'),
     containers,
   }));
@@ -150,10 +150,10 @@ export function ingestNode(o: any): NodeRecord {
   const meta = ingestMeta(o.metadata);
   const spec = o.spec ?? {};
   const status = o.status ?? {};
-  return deepFreeze(withMetadata({
+  return deepFreeze(withReady({
     kind: 'Node',
     meta,
-    ready: conditionStatus(status.conditions, 'Ready'),
+    readyStatus: conditionStatus(status.conditions, 'Ready'),
     addresses: arr(status.addresses)
       .filter((a: any) => typeof a?.address === 'string')
       .map((a: any) => ({ type: str(a.type) ?? '', address: a.address as string })),

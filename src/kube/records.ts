@@ -172,7 +172,9 @@ export interface PodRecord extends Metadata {
   readonly hostIP: string | null;
   readonly nodeName: string | null;
   /** Status of the Ready condition: true, false, or null when absent/unknown. */
-  readonly ready: boolean | null;
+  readonly readyStatus: boolean | null;
+  /** The Ready condition is True (`readyStatus === true`): a getter, as `metadata` is (`withReady`). */
+  readonly ready: boolean;
   /** The Ready condition's `lastTransitionTime` (RFC 3339), or null when absent. */
   readonly readySince: string | null;
   readonly containers: readonly ContainerRecord[];
@@ -193,7 +195,9 @@ export interface NodeRecord extends Metadata {
   readonly kind: 'Node';
   readonly meta: ObjectMeta;
   /** Status of the Ready condition: true, false, or null when absent/unknown. */
-  readonly ready: boolean | null;
+  readonly readyStatus: boolean | null;
+  /** The Ready condition is True (`readyStatus === true`): a getter, as `metadata` is (`withReady`). */
+  readonly ready: boolean;
   readonly addresses: readonly NodeAddress[];
   /** `topology.kubernetes.io/zone` label. */
   readonly zone: string | null;
@@ -233,11 +237,25 @@ export interface RecordOf {
 
 /**
  * `record` with `metadata` (the Metadata getter): every record ingest builds as a plain object
- * goes through here before it is frozen. A record derived by spreading another loses it: derive
- * through here again.
+ * goes through here before it is frozen. A spread copy of a record loses its getters: derive
+ * records with `derived`.
  */
 export function withMetadata<R extends Metadata>(record: Omit<R, 'metadata'>): R {
   return Object.setPrototypeOf(record, MetadataPrototype) as R;
+}
+
+/**
+ * A Pod or Node record (`withMetadata`) with `ready`, its Ready condition's status as the schema
+ * serves it (true only when True), read from `readyStatus` through the prototype, so GraphQL's
+ * `ready` fields read a property as well.
+ */
+export function withReady<R extends Metadata & { readonly readyStatus: boolean | null; readonly ready: boolean }>(record: Omit<R, 'metadata' | 'ready'>): R {
+  return Object.setPrototypeOf(record, ReadyPrototype) as R;
+}
+
+/** A copy of `record` with `fields` replaced, with the getters of its prototype (a spread alone drops them). */
+export function derived<R extends Metadata>(record: R, fields: Partial<R>): R {
+  return Object.setPrototypeOf({ ...record, ...fields }, Object.getPrototypeOf(record)) as R;
 }
 
 /** client-go's MetaNamespaceKeyFunc: `namespace/name`, or `name` for cluster-scoped objects. */
@@ -292,6 +310,17 @@ const MetadataPrototype: object = Object.freeze(
     metadata: {
       get(this: { readonly meta: ObjectMeta }): ServedMeta {
         return servedMeta(this.meta);
+      },
+    },
+  }),
+);
+
+/** The prototype of Pod and Node records: MetadataPrototype plus the `ready` getter. */
+const ReadyPrototype: object = Object.freeze(
+  Object.create(MetadataPrototype, {
+    ready: {
+      get(this: { readonly readyStatus: boolean | null }): boolean {
+        return this.readyStatus === true;
       },
     },
   }),

@@ -4,13 +4,13 @@
  * relist replaces the whole store, or one namespace of it, in one batch. EndpointSlice records keep
  * their endpoints packed: read back as sent, indexed from the packed form, shared parts shared.
  * Every record has `metadata`, `meta` as the API serves it (namespace null for cluster-scoped
- * objects), through its prototype.
+ * objects), through its prototype; Pods and Nodes have `ready` likewise.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Store } from '../../src/kube/store.ts';
 import { ingest } from '../../src/kube/ingest.ts';
-import { withMetadata, type Kind, type PodRecord } from '../../src/kube/records.ts';
+import { derived, type Kind, type PodRecord } from '../../src/kube/records.ts';
 import { PackedSlice, sliceAddresses, sliceNodeNames, slicePodNames } from '../../src/kube/slice-pack.ts';
 
 const pod = (name: string, ip: string, rv = '1', labels: Record<string, string> = { app: 'web', 'pod-template-hash': 'abc' }, namespace = 'd', uid = `u-${name}`) =>
@@ -174,12 +174,21 @@ describe('records', () => {
     });
   }
 
-  it('a record derived by spreading gets metadata back through withMetadata', () => {
-    const r = ingest('Pod', objects[2]![1]);
-    const derived = { ...r, meta: { ...r.meta, resourceVersion: '8' } };
-    assert.equal((derived as { metadata?: unknown }).metadata, undefined);
-    const again = withMetadata<PodRecord>(derived);
-    assert.equal(again.metadata.resourceVersion, '8');
-    assert.equal(again.metadata, again.meta);
+  it("Pods and Nodes: ready is true only when the Ready condition's status is True (readyStatus keeps false and unknown apart)", () => {
+    const status = (s?: string) => ({ status: { conditions: s === undefined ? [] : [{ type: 'Ready', status: s }] } });
+    const cases: readonly [string | undefined, boolean | null, boolean][] = [['True', true, true], ['False', false, false], ['Unknown', null, false], [undefined, null, false]];
+    for (const [given, readyStatus, ready] of cases) {
+      for (const r of [ingest('Pod', { metadata: meta('shop', 'web-1'), ...status(given) }), ingest('Node', { metadata: meta(null, 'n1'), ...status(given) })]) {
+        assert.deepEqual([r.readyStatus, r.ready, Object.hasOwn(r, 'ready')], [readyStatus, ready, false], `${r.kind} with Ready ${given}`);
+      }
+    }
+  });
+
+  it('a record derived from another keeps its getters (a spread alone drops them)', () => {
+    const r = ingest('Pod', { metadata: meta('shop', 'web-1'), status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    const spread = { ...r, meta: { ...r.meta, resourceVersion: '8' } };
+    assert.deepEqual([(spread as { metadata?: unknown }).metadata, (spread as { ready?: unknown }).ready], [undefined, undefined]);
+    const d = derived(r, { meta: { ...r.meta, resourceVersion: '8' } });
+    assert.deepEqual([d.metadata.resourceVersion, d.metadata === d.meta, d.ready, r.meta.resourceVersion], ['8', true, true, '7']);
   });
 });
