@@ -39,16 +39,23 @@ export interface OwnerRef {
  */
 export interface Metadata {
   readonly meta: ObjectMeta;
-  /** `meta` itself; for a cluster-scoped object (namespace ''), a copy with namespace null, made per read. */
+  /** `meta` itself; for a cluster-scoped object (namespace ''), a frozen copy with namespace null, made once per `meta`. */
   readonly metadata: ServedMeta;
 }
 
 /** ObjectMeta as the API serves it: no namespace (null) for cluster-scoped objects. */
 export type ServedMeta = Omit<ObjectMeta, 'namespace'> & { readonly namespace: string | null };
 
-/** `meta` as the API serves it (Metadata.metadata). */
+/**
+ * `meta` as the API serves it (Metadata.metadata). The copy of a cluster-scoped object's meta is
+ * kept while that meta lives (a WeakMap: one entry per Node, IngressClass or GatewayClass read),
+ * so a list of 1,000 endpoints with their nodes does not copy a meta per endpoint.
+ */
 export function servedMeta(meta: ObjectMeta): ServedMeta {
-  return meta.namespace === '' ? { ...meta, namespace: null } : meta;
+  if (meta.namespace !== '') return meta;
+  let served = ClusterScopedMeta.get(meta);
+  if (served === undefined) ClusterScopedMeta.set(meta, (served = Object.freeze({ ...meta, namespace: null })));
+  return served;
 }
 
 export interface ObjectMeta {
@@ -303,6 +310,8 @@ export const LabelZone = 'topology.kubernetes.io/zone';
 export const LabelRegion = 'topology.kubernetes.io/region';
 
 // Private:
+
+const ClusterScopedMeta = new WeakMap<ObjectMeta, ServedMeta>();
 
 /** The prototype of records built as plain objects: Object.prototype plus the `metadata` getter. */
 const MetadataPrototype: object = Object.freeze(

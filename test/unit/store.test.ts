@@ -165,6 +165,8 @@ describe('records', () => {
       if (clusterScoped) {
         assert.equal(r.meta.namespace, '');
         assert.deepEqual(r.metadata, { ...r.meta, namespace: null });
+        // Made once per meta, frozen like the record.
+        assert.ok(r.metadata === r.metadata && Object.isFrozen(r.metadata));
       } else {
         assert.equal(r.metadata, r.meta);
       }
