@@ -32,30 +32,23 @@ export interface OwnerRef {
 /**
  * What every record has: its metadata as `meta`, and as `metadata` as the API serves it (its
  * Kubernetes name), read through a getter that every record shares (`withMetadata`, or the
- * record's class), so it costs no memory per record. GraphQL's `metadata` fields, and
+ * record's class), so it costs no memory per namespaced record. GraphQL's `metadata` fields, and
  * `ObjectMeta.namespace`, read it as properties: compiled execution reads a property where it
  * would call a resolver per object (three per endpoint of an answer that lists endpoints with
  * their pods and nodes).
  */
 export interface Metadata {
   readonly meta: ObjectMeta;
-  /** `meta` itself; for a cluster-scoped object (namespace ''), a frozen copy with namespace null, made once per `meta`. */
+  /** `meta` itself; for a cluster-scoped object (namespace ''), a frozen copy with namespace null, kept on the record (not enumerable). */
   readonly metadata: ServedMeta;
 }
 
 /** ObjectMeta as the API serves it: no namespace (null) for cluster-scoped objects. */
 export type ServedMeta = Omit<ObjectMeta, 'namespace'> & { readonly namespace: string | null };
 
-/**
- * `meta` as the API serves it (Metadata.metadata). The copy of a cluster-scoped object's meta is
- * kept while that meta lives (a WeakMap: one entry per Node, IngressClass or GatewayClass read),
- * so a list of 1,000 endpoints with their nodes does not copy a meta per endpoint.
- */
+/** `meta` as the API serves it (Metadata.metadata): itself, or a frozen copy with namespace null for a cluster-scoped object. */
 export function servedMeta(meta: ObjectMeta): ServedMeta {
-  if (meta.namespace !== '') return meta;
-  let served = ClusterScopedMeta.get(meta);
-  if (served === undefined) ClusterScopedMeta.set(meta, (served = Object.freeze({ ...meta, namespace: null })));
-  return served;
+  return meta.namespace === '' ? Object.freeze({ ...meta, namespace: null }) : meta;
 }
 
 export interface ObjectMeta {
@@ -248,7 +241,7 @@ export interface RecordOf {
  * records with `derived`.
  */
 export function withMetadata<R extends Metadata>(record: Omit<R, 'metadata'>): R {
-  return Object.setPrototypeOf(record, MetadataPrototype) as R;
+  return withPrototype(record, MetadataPrototype);
 }
 
 /**
@@ -257,12 +250,12 @@ export function withMetadata<R extends Metadata>(record: Omit<R, 'metadata'>): R
  * `ready` fields read a property as well.
  */
 export function withReady<R extends Metadata & { readonly readyStatus: boolean | null; readonly ready: boolean }>(record: Omit<R, 'metadata' | 'ready'>): R {
-  return Object.setPrototypeOf(record, ReadyPrototype) as R;
+  return withPrototype(record, ReadyPrototype);
 }
 
 /** A copy of `record` with `fields` replaced, with the getters of its prototype (a spread alone drops them). */
 export function derived<R extends Metadata>(record: R, fields: Partial<R>): R {
-  return Object.setPrototypeOf({ ...record, ...fields }, Object.getPrototypeOf(record)) as R;
+  return withPrototype({ ...record, ...fields }, Object.getPrototypeOf(record) as object);
 }
 
 /** client-go's MetaNamespaceKeyFunc: `namespace/name`, or `name` for cluster-scoped objects. */
@@ -311,14 +304,24 @@ export const LabelRegion = 'topology.kubernetes.io/region';
 
 // Private:
 
-const ClusterScopedMeta = new WeakMap<ObjectMeta, ServedMeta>();
+/**
+ * `record` on `prototype`; a cluster-scoped object gets its served meta as its own `metadata`,
+ * made once here (not enumerable: keys and JSON stay the record's fields), where a namespaced
+ * one reads `meta` through the prototype's getter.
+ */
+function withPrototype<R>(record: object, prototype: object): R {
+  Object.setPrototypeOf(record, prototype);
+  const meta = (record as { readonly meta: ObjectMeta }).meta;
+  if (meta.namespace === '') Object.defineProperty(record, 'metadata', { value: servedMeta(meta) });
+  return record as R;
+}
 
-/** The prototype of records built as plain objects: Object.prototype plus the `metadata` getter. */
+/** The prototype of records built as plain objects: Object.prototype plus the `metadata` getter (namespaced objects). */
 const MetadataPrototype: object = Object.freeze(
   Object.create(Object.prototype, {
     metadata: {
       get(this: { readonly meta: ObjectMeta }): ServedMeta {
-        return servedMeta(this.meta);
+        return this.meta;
       },
     },
   }),
