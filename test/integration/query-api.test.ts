@@ -267,12 +267,10 @@ describe('Query API on the real control plane', () => {
 
   // Compiled execution (src/graphql/pipeline.ts) against graphql-js for this spec's queries: every
   // query above also ran through graphql-js on the same context (test/harness/execution-parity.ts).
-  it('answered every query above with the same JSON compiled and with graphql-js, and wrote it as the same text', () => {
+  it('answered every query above with the same JSON compiled and with graphql-js', () => {
     assert.deepEqual(parity.mismatches, []);
     assert.ok(parity.executed >= 100, `expected at least 100 executed queries, got ${parity.executed}`);
     assert.deepEqual(parity.notCompiled, []);
-    assert.deepEqual(parity.textMismatches, []);
-    assert.ok(parity.writtenCompiled >= 50, `expected at least 50 answers written by a compiled serializer, got ${parity.writtenCompiled}`);
   });
 });
 
