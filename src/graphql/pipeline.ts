@@ -29,16 +29,11 @@
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import {
   execute,
-  getNamedType,
   getOperationAST,
   getVariableValues,
   GraphQLError,
-  isAbstractType,
   specifiedRules,
-  TypeInfo,
   validate,
-  visit,
-  visitWithTypeInfo,
   type DocumentNode,
   type ExecutionResult,
   type FieldNode,
@@ -151,10 +146,6 @@ export class OperationPipeline {
   private readonly documents = new Map<string, Checked>();
   /** Per checked operation: its compiled form, or null when it does not compile (graphql-js runs it). */
   private readonly compiled = new WeakMap<OperationDefinitionNode, CompiledQuery | null>();
-  /** Per compiled operation: its serializer (`Writer`), or null where it could write other text than JSON.stringify. */
-  private readonly writers = new WeakMap<OperationDefinitionNode, Writer | null>();
-  /** The serializer of each error-free compiled answer, by its `data` (`stringify`). */
-  private readonly written = new WeakMap<object, Writer>();
   private readonly limitRules: readonly ValidationRule[];
   private readonly schemaRules: readonly ValidationRule[];
 
@@ -204,33 +195,11 @@ export class OperationPipeline {
    */
   execute(document: DocumentNode, operation: OperationDefinitionNode, variables: Readonly<Record<string, unknown>>, contextValue: unknown): ExecutionResult | Promise<ExecutionResult> {
     const compiled = this.execution === 'compiled' ? this.compiledOf(document, operation) : null;
-    if (compiled === null) {
-      const result = execute({ schema: this.schema, document, operationName: operation.name?.value, variableValues: variables, contextValue });
-      return isPromise(result) ? result.then(inDocumentOrder) : inDocumentOrder(result);
-    }
-    const result = compiled.query(undefined, contextValue, variables as Record<string, unknown>);
-    const writer = this.writers.get(operation) ?? null;
-    const done = (r: ExecutionResult): ExecutionResult => {
-      if (writer !== null && r.errors === undefined && r.data != null) this.written.set(r.data, writer);
-      return inDocumentOrder(r);
-    };
-    return isPromise(result) ? result.then(done) : done(result);
-  }
-
-  /**
-   * The JSON text of an answer (`data`, `errors`, `extensions`, in Apollo's order), the same text
-   * `JSON.stringify` writes. An error-free answer of a compiled operation is written by the
-   * operation's own serializer (graphql-jit's, fast-json-stringify over the operation's shape:
-   * about a third less CPU than JSON.stringify for a 1,000-endpoint answer), unless the operation
-   * selects a union or an interface: their members' fields share one shape there, whose key order
-   * can differ from the answer's. test/harness/execution-parity.ts compares the text with
-   * graphql-js's answer, stringified, for the whole query corpus.
-   */
-  stringify(value: FormattedExecutionResult): string {
-    const writer = value.errors === undefined && value.data != null ? this.written.get(value.data) : undefined;
-    if (writer === undefined) return JSON.stringify({ errors: value.errors, data: value.data, extensions: value.extensions });
-    const text = writer({ data: value.data });
-    return value.extensions === undefined ? text : `${text.slice(0, -1)},"extensions":${JSON.stringify(value.extensions)}}`;
+    const result =
+      compiled !== null
+        ? compiled.query(undefined, contextValue, variables as Record<string, unknown>)
+        : execute({ schema: this.schema, document, operationName: operation.name?.value, variableValues: variables, contextValue });
+    return isPromise(result) ? result.then(inDocumentOrder) : inDocumentOrder(result);
   }
 
   /** prepare, then executeQuery, or the rejection: what a query costs on any transport (tests, benchmarks). */
@@ -304,10 +273,7 @@ export class OperationPipeline {
     c = null;
     try {
       const out = compileQuery(this.schema, document, operation.name?.value, CompileOptions);
-      if (isCompiledQuery(out)) {
-        c = out;
-        this.writers.set(operation, selectsAbstractTypes(this.schema, document) ? null : (out.stringify as Writer));
-      }
+      if (isCompiledQuery(out)) c = out;
       else this.logger.debug('operation not compiled; graphql-js executes it', { operation: operation.name?.value ?? null, errors: (out.errors ?? []).map((e) => e.message).join('; ') });
     } catch (err) {
       this.logger.debug('operation not compiled; graphql-js executes it', { operation: operation.name?.value ?? null, error: err instanceof Error ? err.message : String(err) });
@@ -402,29 +368,10 @@ export class OperationPipeline {
 // Private:
 
 /**
- * graphql-jit's options: a JSON serializer per operation (`stringify`), leaves serialized by
- * their scalar and enum types as graphql-js does.
+ * graphql-jit's options: no JSON serializer of its own (Apollo serializes the result), leaves
+ * serialized by their scalar and enum types as graphql-js does.
  */
-const CompileOptions = { customJSONSerializer: true, disableLeafSerialization: false } as const;
-
-/** A compiled operation's serializer of its answers: JSON text of `{ data, errors }`. */
-type Writer = (result: { readonly data: unknown }) => string;
-
-/** Whether any field of `document` (fragments included) returns a union or an interface. */
-function selectsAbstractTypes(schema: GraphQLSchema, document: DocumentNode): boolean {
-  const types = new TypeInfo(schema);
-  let found = false;
-  visit(
-    document,
-    visitWithTypeInfo(types, {
-      Field() {
-        const t = types.getType();
-        if (t !== null && isAbstractType(getNamedType(t))) found = true;
-      },
-    }),
-  );
-  return found;
-}
+const CompileOptions = { customJSONSerializer: false, disableLeafSerialization: false } as const;
 
 /**
  * The result with its errors sorted by where they are in the document (line, column of their

@@ -17,7 +17,7 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { parse, printSchema, type ExecutionResult, type FormattedExecutionResult, type GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { parse, printSchema, type ExecutionResult, type GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OperationPipeline } from '../graphql/pipeline.ts';
 import type { Logger } from '../log.ts';
@@ -57,8 +57,6 @@ export function gatewayApolloSettings(pipeline: OperationPipeline) {
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     stopOnTerminationSignals: false, // main owns the one shutdown path
-    // Apollo's own is JSON.stringify and a newline; the pipeline writes the same text (pipeline.stringify).
-    stringifyResult: (value: FormattedExecutionResult) => `${pipeline.stringify(value)}\n`,
     plugins: [
       usePipeline(pipeline, executed),
       ApolloServerPluginCacheControlDisabled(),
