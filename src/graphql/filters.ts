@@ -126,7 +126,7 @@ export async function podConnection(ctx: GatewayContext, pods: Promise<readonly 
     (p) =>
       (namespace === null || p.meta.namespace === namespace) &&
       (selector === null || matches(selector, p.meta.labels)) &&
-      (f.ready == null || (p.ready === true) === f.ready) &&
+      (f.ready == null || p.ready === f.ready) &&
       (f.phase == null || p.phase === f.phase) &&
       (node === null || p.nodeName === node),
   );
@@ -150,7 +150,7 @@ export async function nodeConnection(ctx: GatewayContext, nodes: Promise<readonl
     (n) =>
       (selector === null || matches(selector, n.meta.labels)) &&
       (f.zone == null || n.zone === f.zone) &&
-      (f.ready == null || (n.ready === true) === f.ready) &&
+      (f.ready == null || n.ready === f.ready) &&
       (f.unschedulable == null || n.unschedulable === f.unschedulable),
   );
   return paginate('Node', out, objectSortKey, request);

@@ -26,7 +26,7 @@ export type {
   ContainerRecord,
   EndpointSliceRecord,
   NodeRecord,
-  ObjectMeta,
+  ServedMeta,
   ObjectRef,
   OwnerRef,
   PodRecord,

@@ -6,7 +6,7 @@
  * reflectors accordingly. Records are frozen and shared: never mutate them.
  */
 import { arr, deepFreeze, ingestMeta, num, str, strMap } from './ingest.ts';
-import type { ObjectMeta } from './records.ts';
+import { withMetadata, type Metadata, type ObjectMeta } from './records.ts';
 
 export const GatewayGroup = 'gateway.networking.k8s.io';
 
@@ -108,14 +108,14 @@ export interface Listener {
   readonly allowedKinds: readonly string[];
 }
 
-export interface GatewayClassRecord {
+export interface GatewayClassRecord extends Metadata {
   readonly kind: 'GatewayClass';
   readonly meta: ObjectMeta;
   readonly controllerName: string;
   readonly conditions: readonly Condition[];
 }
 
-export interface GatewayRecord {
+export interface GatewayRecord extends Metadata {
   readonly kind: 'Gateway';
   readonly meta: ObjectMeta;
   readonly gatewayClassName: string;
@@ -125,7 +125,7 @@ export interface GatewayRecord {
   readonly conditions: readonly Condition[];
 }
 
-export interface HTTPRouteRecord {
+export interface HTTPRouteRecord extends Metadata {
   readonly kind: 'HTTPRoute';
   readonly meta: ObjectMeta;
   readonly parentRefs: readonly ParentRef[];
@@ -134,7 +134,7 @@ export interface HTTPRouteRecord {
   readonly parents: readonly RouteParentStatus[];
 }
 
-export interface GRPCRouteRecord {
+export interface GRPCRouteRecord extends Metadata {
   readonly kind: 'GRPCRoute';
   readonly meta: ObjectMeta;
   readonly parentRefs: readonly ParentRef[];
@@ -143,7 +143,7 @@ export interface GRPCRouteRecord {
   readonly parents: readonly RouteParentStatus[];
 }
 
-export interface ReferenceGrantRecord {
+export interface ReferenceGrantRecord extends Metadata {
   readonly kind: 'ReferenceGrant';
   readonly meta: ObjectMeta;
   readonly from: readonly { readonly group: string; readonly kind: string; readonly namespace: string }[];
@@ -181,11 +181,11 @@ export function isGatewayRef(p: ParentRef): boolean {
 // Ingest (called from ingest.ts).
 
 export function ingestGatewayClass(o: any): GatewayClassRecord {
-  return deepFreeze({ kind: 'GatewayClass', meta: ingestMeta(o.metadata), controllerName: str(o.spec?.controllerName) ?? '', conditions: conditionsOf(o.status?.conditions) });
+  return deepFreeze(withMetadata({ kind: 'GatewayClass', meta: ingestMeta(o.metadata), controllerName: str(o.spec?.controllerName) ?? '', conditions: conditionsOf(o.status?.conditions) }));
 }
 
 export function ingestGateway(o: any): GatewayRecord {
-  return deepFreeze({
+  return deepFreeze(withMetadata({
     kind: 'Gateway',
     meta: ingestMeta(o.metadata),
     gatewayClassName: str(o.spec?.gatewayClassName) ?? '',
@@ -200,12 +200,12 @@ export function ingestGateway(o: any): GatewayRecord {
     })),
     addresses: arr(o.status?.addresses).map((a: any) => str(a?.value) ?? '').filter((a) => a !== ''),
     conditions: conditionsOf(o.status?.conditions),
-  });
+  }));
 }
 
 export function ingestHTTPRoute(o: any): HTTPRouteRecord {
   const meta = ingestMeta(o.metadata);
-  return deepFreeze({
+  return deepFreeze(withMetadata({
     kind: 'HTTPRoute',
     meta,
     parentRefs: arr(o.spec?.parentRefs).map((p: any) => parentRefOf(p, meta.namespace)),
@@ -223,12 +223,12 @@ export function ingestHTTPRoute(o: any): HTTPRouteRecord {
       backendRefs: arr(r?.backendRefs).map((b: any) => backendRefOf(b, meta.namespace)),
     })),
     parents: parentsOf(o.status?.parents, meta.namespace),
-  });
+  }));
 }
 
 export function ingestGRPCRoute(o: any): GRPCRouteRecord {
   const meta = ingestMeta(o.metadata);
-  return deepFreeze({
+  return deepFreeze(withMetadata({
     kind: 'GRPCRoute',
     meta,
     parentRefs: arr(o.spec?.parentRefs).map((p: any) => parentRefOf(p, meta.namespace)),
@@ -239,16 +239,16 @@ export function ingestGRPCRoute(o: any): GRPCRouteRecord {
       backendRefs: arr(r?.backendRefs).map((b: any) => backendRefOf(b, meta.namespace)),
     })),
     parents: parentsOf(o.status?.parents, meta.namespace),
-  });
+  }));
 }
 
 export function ingestReferenceGrant(o: any): ReferenceGrantRecord {
-  return deepFreeze({
+  return deepFreeze(withMetadata({
     kind: 'ReferenceGrant',
     meta: ingestMeta(o.metadata),
     from: arr(o.spec?.from).map((f: any) => ({ group: str(f?.group) ?? '', kind: str(f?.kind) ?? '', namespace: str(f?.namespace) ?? '' })),
     to: arr(o.spec?.to).map((t: any) => ({ group: str(t?.group) ?? '', kind: str(t?.kind) ?? '', name: str(t?.name) })),
-  });
+  }));
 }
 
 // Private:

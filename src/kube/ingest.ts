@@ -19,7 +19,7 @@ import type {
   ServiceRecord,
 } from './records.ts';
 import { PackedSlice, packEndpoint } from './slice-pack.ts';
-import { LabelManagedBy, LabelRegion, LabelServiceName, LabelZone } from './records.ts';
+import { LabelManagedBy, LabelRegion, LabelServiceName, LabelZone, withMetadata, withReady } from './records.ts';
 import { ObjectInterner, StringPool } from './intern.ts';
 import { ingestGateway, ingestGatewayClass, ingestGRPCRoute, ingestHTTPRoute, ingestReferenceGrant } from './gateway-api.ts';
 import { AnnotationDefaultClass, AnnotationIngressClass, type IngressBackend, type IngressClassRecord, type IngressRecord } from './routes.ts';
@@ -92,7 +92,7 @@ export function ingestMeta(m: any, share = true): ObjectMeta {
 export function ingestService(o: any): ServiceRecord {
   const spec = o.spec ?? {};
   const selector = strMap(spec.selector);
-  return deepFreeze({
+  return deepFreeze(withMetadata({
     kind: 'Service',
     meta: ingestMeta(o.metadata),
     type: str(spec.type) ?? 'ClusterIP',
@@ -117,7 +117,7 @@ export function ingestService(o: any): ServiceRecord {
     trafficDistribution: str(spec.trafficDistribution),
     publishNotReadyAddresses: spec.publishNotReadyAddresses === true,
     loadBalancerIngress: arr(o.status?.loadBalancer?.ingress).map((i: any) => ({ ip: str(i.ip), hostname: str(i.hostname) })),
-  });
+  }));
 }
 
 export function ingestEndpointSlice(o: any, known?: PodStringsOf): EndpointSliceRecord {
@@ -155,27 +155,27 @@ export function ingestPod(o: any, known?: PodStringsOf): PodRecord {
       .map((c: any) => containerOf(c, true)),
     ...arr(spec.containers).map((c: any) => containerOf(c, false)),
   ]);
-  return deepFreeze({
+  return deepFreeze(withReady({
     kind: 'Pod',
     meta,
     phase: pooled(str(status.phase)),
     podIPs: held === null ? podIPs : sharedStrings(podIPs, held.podIPs),
     hostIP: pooled(str(status.hostIP)),
     nodeName: pooled(str(spec.nodeName)),
-    ready: conditionStatus(status.conditions, 'Ready'),
+    readyStatus: conditionStatus(status.conditions, 'Ready'),
     readySince: conditionSince(status.conditions, 'Ready'),
     containers,
-  });
+  }));
 }
 
 export function ingestNode(o: any): NodeRecord {
   const meta = ingestMeta(o.metadata);
   const spec = o.spec ?? {};
   const status = o.status ?? {};
-  return deepFreeze({
+  return deepFreeze(withReady({
     kind: 'Node',
     meta,
-    ready: conditionStatus(status.conditions, 'Ready'),
+    readyStatus: conditionStatus(status.conditions, 'Ready'),
     addresses: arr(status.addresses)
       .filter((a: any) => typeof a?.address === 'string')
       .map((a: any) => ({ type: str(a.type) ?? '', address: a.address as string })),
@@ -184,13 +184,13 @@ export function ingestNode(o: any): NodeRecord {
     podCIDRs: strArray(spec.podCIDRs ?? (spec.podCIDR ? [spec.podCIDR] : [])),
     unschedulable: spec.unschedulable === true,
     taints: arr(spec.taints).map((t: any) => ({ key: str(t.key) ?? '', value: str(t.value), effect: str(t.effect) ?? '' })),
-  });
+  }));
 }
 
 export function ingestIngress(o: any): IngressRecord {
   const meta = ingestMeta(o.metadata);
   const spec = o.spec ?? {};
-  return deepFreeze({
+  return deepFreeze(withMetadata({
     kind: 'Ingress',
     meta,
     ingressClassName: str(spec.ingressClassName) ?? meta.annotations[AnnotationIngressClass] ?? null,
@@ -205,17 +205,17 @@ export function ingestIngress(o: any): IngressRecord {
     })),
     tls: arr(spec.tls).map((t: any) => ({ hosts: strArray(t?.hosts), secretName: str(t?.secretName) })),
     loadBalancerIngress: arr(o.status?.loadBalancer?.ingress).map((i: any) => ({ ip: str(i?.ip), hostname: str(i?.hostname) })),
-  });
+  }));
 }
 
 export function ingestIngressClass(o: any): IngressClassRecord {
   const meta = ingestMeta(o.metadata);
-  return deepFreeze({
+  return deepFreeze(withMetadata({
     kind: 'IngressClass',
     meta,
     controller: str(o.spec?.controller) ?? '',
     isDefault: meta.annotations[AnnotationDefaultClass] === 'true',
-  });
+  }));
 }
 
 /** Freeze an object graph (plain objects and arrays only). Returns its argument. */

@@ -29,6 +29,28 @@ export interface OwnerRef {
   readonly controller: boolean;
 }
 
+/**
+ * What every record has: its metadata as `meta`, and as `metadata` as the API serves it (its
+ * Kubernetes name), read through a getter that every record shares (`withMetadata`, or the
+ * record's class), so it costs no memory per namespaced record. GraphQL's `metadata` fields, and
+ * `ObjectMeta.namespace`, read it as properties: compiled execution reads a property where it
+ * would call a resolver per object (three per endpoint of an answer that lists endpoints with
+ * their pods and nodes).
+ */
+export interface Metadata {
+  readonly meta: ObjectMeta;
+  /** `meta` itself; for a cluster-scoped object (namespace ''), a frozen copy with namespace null, kept on the record (not enumerable). */
+  readonly metadata: ServedMeta;
+}
+
+/** ObjectMeta as the API serves it: no namespace (null) for cluster-scoped objects. */
+export type ServedMeta = Omit<ObjectMeta, 'namespace'> & { readonly namespace: string | null };
+
+/** `meta` as the API serves it (Metadata.metadata): itself, or a frozen copy with namespace null for a cluster-scoped object. */
+export function servedMeta(meta: ObjectMeta): ServedMeta {
+  return meta.namespace === '' ? Object.freeze({ ...meta, namespace: null }) : meta;
+}
+
 export interface ObjectMeta {
   /** Empty string for cluster-scoped objects (Nodes). */
   readonly namespace: string;
@@ -61,7 +83,7 @@ export interface LoadBalancerIngress {
   readonly hostname: string | null;
 }
 
-export interface ServiceRecord {
+export interface ServiceRecord extends Metadata {
   readonly kind: 'Service';
   readonly meta: ObjectMeta;
   /** ClusterIP, NodePort, LoadBalancer or ExternalName. */
@@ -116,7 +138,7 @@ export interface SlicePort {
   readonly appProtocol: string | null;
 }
 
-export interface EndpointSliceRecord {
+export interface EndpointSliceRecord extends Metadata {
   readonly kind: 'EndpointSlice';
   readonly meta: ObjectMeta;
   /** Value of the `kubernetes.io/service-name` label; null when the slice belongs to no Service. */
@@ -142,7 +164,7 @@ export interface ContainerRecord {
   readonly ports: readonly ContainerPort[];
 }
 
-export interface PodRecord {
+export interface PodRecord extends Metadata {
   readonly kind: 'Pod';
   readonly meta: ObjectMeta;
   readonly phase: string | null;
@@ -150,7 +172,9 @@ export interface PodRecord {
   readonly hostIP: string | null;
   readonly nodeName: string | null;
   /** Status of the Ready condition: true, false, or null when absent/unknown. */
-  readonly ready: boolean | null;
+  readonly readyStatus: boolean | null;
+  /** The Ready condition is True (`readyStatus === true`): a getter, as `metadata` is (`withReady`). */
+  readonly ready: boolean;
   /** The Ready condition's `lastTransitionTime` (RFC 3339), or null when absent. */
   readonly readySince: string | null;
   readonly containers: readonly ContainerRecord[];
@@ -167,11 +191,13 @@ export interface Taint {
   readonly effect: string;
 }
 
-export interface NodeRecord {
+export interface NodeRecord extends Metadata {
   readonly kind: 'Node';
   readonly meta: ObjectMeta;
   /** Status of the Ready condition: true, false, or null when absent/unknown. */
-  readonly ready: boolean | null;
+  readonly readyStatus: boolean | null;
+  /** The Ready condition is True (`readyStatus === true`): a getter, as `metadata` is (`withReady`). */
+  readonly ready: boolean;
   readonly addresses: readonly NodeAddress[];
   /** `topology.kubernetes.io/zone` label. */
   readonly zone: string | null;
@@ -207,6 +233,29 @@ export interface RecordOf {
   HTTPRoute: HTTPRouteRecord;
   GRPCRoute: GRPCRouteRecord;
   ReferenceGrant: ReferenceGrantRecord;
+}
+
+/**
+ * `record` with `metadata` (the Metadata getter): every record ingest builds as a plain object
+ * goes through here before it is frozen. A spread copy of a record loses its getters: derive
+ * records with `derived`.
+ */
+export function withMetadata<R extends Metadata>(record: Omit<R, 'metadata'>): R {
+  return withPrototype(record, MetadataPrototype);
+}
+
+/**
+ * A Pod or Node record (`withMetadata`) with `ready`, its Ready condition's status as the schema
+ * serves it (true only when True), read from `readyStatus` through the prototype, so GraphQL's
+ * `ready` fields read a property as well.
+ */
+export function withReady<R extends Metadata & { readonly readyStatus: boolean | null; readonly ready: boolean }>(record: Omit<R, 'metadata' | 'ready'>): R {
+  return withPrototype(record, ReadyPrototype);
+}
+
+/** A copy of `record` with `fields` replaced, with the getters of its prototype (a spread alone drops them). */
+export function derived<R extends Metadata>(record: R, fields: Partial<R>): R {
+  return withPrototype({ ...record, ...fields }, Object.getPrototypeOf(record) as object);
 }
 
 /** client-go's MetaNamespaceKeyFunc: `namespace/name`, or `name` for cluster-scoped objects. */
@@ -252,3 +301,39 @@ export const LabelServiceName = 'kubernetes.io/service-name';
 export const LabelManagedBy = 'endpointslice.kubernetes.io/managed-by';
 export const LabelZone = 'topology.kubernetes.io/zone';
 export const LabelRegion = 'topology.kubernetes.io/region';
+
+// Private:
+
+/**
+ * `record` on `prototype`; a cluster-scoped object gets its served meta as its own `metadata`,
+ * made once here (not enumerable: keys and JSON stay the record's fields), where a namespaced
+ * one reads `meta` through the prototype's getter.
+ */
+function withPrototype<R>(record: object, prototype: object): R {
+  Object.setPrototypeOf(record, prototype);
+  const meta = (record as { readonly meta: ObjectMeta }).meta;
+  if (meta.namespace === '') Object.defineProperty(record, 'metadata', { value: servedMeta(meta) });
+  return record as R;
+}
+
+/** The prototype of records built as plain objects: Object.prototype plus the `metadata` getter (namespaced objects). */
+const MetadataPrototype: object = Object.freeze(
+  Object.create(Object.prototype, {
+    metadata: {
+      get(this: { readonly meta: ObjectMeta }): ServedMeta {
+        return this.meta;
+      },
+    },
+  }),
+);
+
+/** The prototype of Pod and Node records: MetadataPrototype plus the `ready` getter. */
+const ReadyPrototype: object = Object.freeze(
+  Object.create(MetadataPrototype, {
+    ready: {
+      get(this: { readonly readyStatus: boolean | null }): boolean {
+        return this.readyStatus === true;
+      },
+    },
+  }),
+);

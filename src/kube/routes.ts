@@ -6,7 +6,7 @@
  * The routing kinds are optional: a gateway that may not read them warns at start and serves
  * empty route fields (preflight.ts, docs/routes.md).
  */
-import type { LoadBalancerIngress, ObjectMeta } from './records.ts';
+import type { LoadBalancerIngress, Metadata, ObjectMeta } from './records.ts';
 
 /** An Ingress backend (networking.k8s.io/v1 IngressBackend): a Service port, or a resource. */
 export interface IngressBackend {
@@ -35,7 +35,7 @@ export interface IngressTLS {
   readonly secretName: string | null;
 }
 
-export interface IngressRecord {
+export interface IngressRecord extends Metadata {
   readonly kind: 'Ingress';
   readonly meta: ObjectMeta;
   /** spec.ingressClassName, or the legacy `kubernetes.io/ingress.class` annotation. */
@@ -47,7 +47,7 @@ export interface IngressRecord {
   readonly loadBalancerIngress: readonly LoadBalancerIngress[];
 }
 
-export interface IngressClassRecord {
+export interface IngressClassRecord extends Metadata {
   readonly kind: 'IngressClass';
   readonly meta: ObjectMeta;
   /** spec.controller, e.g. `k8s.io/ingress-nginx`. */

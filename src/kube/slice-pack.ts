@@ -12,7 +12,7 @@
  *
  * Records built by hand (plain objects with an `endpoints` array) are read the same way.
  */
-import type { EndpointConditions, EndpointSliceRecord, ObjectMeta, ObjectRef, SliceEndpoint, SlicePort } from './records.ts';
+import { servedMeta, type EndpointConditions, type EndpointSliceRecord, type ObjectMeta, type ObjectRef, type ServedMeta, type SliceEndpoint, type SlicePort } from './records.ts';
 import { ObjectInterner } from './intern.ts';
 import type { PodStrings } from './ingest.ts';
 
@@ -66,6 +66,11 @@ export class PackedSlice implements EndpointSliceRecord {
       });
     }
     return Object.freeze(out);
+  }
+
+  /** `meta` as the API serves it (records.ts Metadata). */
+  get metadata(): ServedMeta {
+    return servedMeta(this.meta);
   }
 
   /** Number of endpoints, without building them. */

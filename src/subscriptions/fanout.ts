@@ -43,7 +43,7 @@ import { matches as matchesSel } from '../model/selector.ts';
 import { healthNow, healthTransition, type HealthThreshold } from '../model/health.ts';
 import type { ClusterCache } from '../kube/cache.ts';
 import type { AnyRecord, Kind } from '../kube/records.ts';
-import { objectKey } from '../kube/records.ts';
+import { derived, objectKey } from '../kube/records.ts';
 import type { StoreBatch } from '../kube/store.ts';
 import type { OperationPipeline, SubscriptionArgs } from '../graphql/pipeline.ts';
 import type { ObjectEvent, ObjectEventType } from '../graphql/parents.ts';
@@ -581,7 +581,7 @@ function filteredEvent(old: AnyRecord | null, now: AnyRecord | null, matches: (r
   if (is) return { type: was ? 'MODIFIED' : 'ADDED', object: now };
   if (!was) return null;
   if (now === null) return { type: 'DELETED', object: old };
-  return { type: 'DELETED', object: { ...old, meta: { ...old.meta, resourceVersion: now.meta.resourceVersion } } as AnyRecord };
+  return { type: 'DELETED', object: derived<AnyRecord>(old, { meta: { ...old.meta, resourceVersion: now.meta.resourceVersion } }) };
 }
 
 function someOf<T>(items: Iterable<T>, test: (item: T) => boolean): boolean {

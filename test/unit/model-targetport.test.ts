@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { resolveTargetPort } from '../../src/model/targetport.ts';
-import type { ContainerPort, ContainerRecord, PodRecord, ServicePort } from '../../src/kube/records.ts';
+import { withReady, type ContainerPort, type ContainerRecord, type PodRecord, type ServicePort } from '../../src/kube/records.ts';
 
 // Builders.
 
@@ -19,7 +19,7 @@ function container(name: string, ports: ContainerPort[], sidecar = false): Conta
 }
 
 function pod(...containers: ContainerRecord[]): PodRecord {
-  return {
+  return withReady({
     kind: 'Pod',
     meta: {
       namespace: 'default',
@@ -36,10 +36,10 @@ function pod(...containers: ContainerRecord[]): PodRecord {
     podIPs: ['10.0.0.1'],
     hostIP: '192.168.0.1',
     nodeName: 'node-a',
-    ready: true,
+    readyStatus: true,
     readySince: null,
     containers,
-  };
+  });
 }
 
 describe('resolveTargetPort', () => {

@@ -2,7 +2,7 @@
  * Builders for EndpointSlice records as the EndpointSlice controller writes them (Service
  * default/web unless told otherwise), shared by the model specs.
  */
-import type { EndpointConditions, EndpointSliceRecord, SliceEndpoint, SlicePort } from '../../src/kube/records.ts';
+import { withMetadata, type EndpointConditions, type EndpointSliceRecord, type SliceEndpoint, type SlicePort } from '../../src/kube/records.ts';
 
 export function port(name: string, number: number | null, protocol = 'TCP', appProtocol: string | null = null): SlicePort {
   return { name, port: number, protocol, appProtocol };
@@ -37,7 +37,7 @@ export interface SliceOverrides {
 
 export function slice(name: string, o: SliceOverrides = {}): EndpointSliceRecord {
   const service = o.service === undefined ? 'web' : o.service;
-  return {
+  return withMetadata({
     kind: 'EndpointSlice',
     meta: {
       namespace: o.namespace ?? 'default',
@@ -55,5 +55,5 @@ export function slice(name: string, o: SliceOverrides = {}): EndpointSliceRecord
     addressType: o.addressType ?? 'IPv4',
     ports: o.ports ?? [port('http', 8080)],
     endpoints: o.endpoints ?? [],
-  };
+  });
 }

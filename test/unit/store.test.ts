@@ -5,12 +5,14 @@
  * their endpoints packed: read back as sent, indexed from the packed form, shared parts shared.
  * Through the cache's ingest, slice endpoints and Pod records share the pod's IP arrays whichever
  * is listed first, and only for the same pod (same uid).
+ * Every record has `metadata`, `meta` as the API serves it (namespace null for cluster-scoped
+ * objects), through its prototype; Pods and Nodes have `ready` likewise.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Store } from '../../src/kube/store.ts';
 import { ingest } from '../../src/kube/ingest.ts';
-import type { PodRecord } from '../../src/kube/records.ts';
+import { derived, type Kind, type PodRecord } from '../../src/kube/records.ts';
 import { PackedSlice, sliceAddresses, sliceNodeNames, slicePodNames } from '../../src/kube/slice-pack.ts';
 import { ClusterCache } from '../../src/kube/cache.ts';
 
@@ -194,5 +196,61 @@ describe('ClusterCache.ingestOf: slice endpoints and Pod records share the pod s
     const recreated = cache.ingestOf('Pod')(apiPod('web-1', 'u-new', ['10.0.0.1']));
     assert.notEqual(recreated.podIPs, cache.pods.get('shop/web-1')!.podIPs);
     assert.deepEqual([recreated.meta.uid, recreated.podIPs], ['u-new', ['10.0.0.1']]);
+  });
+});
+
+describe('records', () => {
+  const meta = (namespace: string | null, name: string) => ({ ...(namespace ? { namespace } : {}), name, uid: `u-${name}`, resourceVersion: '7', labels: { app: name } });
+  const objects: readonly [Kind, object][] = [
+    ['Service', { metadata: meta('shop', 'web'), spec: { ports: [{ port: 80 }] } }],
+    ['EndpointSlice', { metadata: meta('shop', 'web-abc'), addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'] }] }],
+    ['Pod', { metadata: meta('shop', 'web-1'), spec: { nodeName: 'n1' }, status: { phase: 'Running' } }],
+    ['Node', { metadata: meta(null, 'n1') }],
+    ['Ingress', { metadata: meta('shop', 'web'), spec: {} }],
+    ['IngressClass', { metadata: meta(null, 'nginx'), spec: { controller: 'k8s.io/ingress-nginx' } }],
+    ['GatewayClass', { metadata: meta(null, 'eg'), spec: { controllerName: 'example.com/eg' } }],
+    ['Gateway', { metadata: meta('infra', 'edge'), spec: { gatewayClassName: 'eg', listeners: [] } }],
+    ['HTTPRoute', { metadata: meta('shop', 'web'), spec: {} }],
+    ['GRPCRoute', { metadata: meta('shop', 'grpc'), spec: {} }],
+    ['ReferenceGrant', { metadata: meta('shop', 'grant'), spec: { from: [], to: [] } }],
+  ];
+  for (const [kind, object] of objects) {
+    const clusterScoped = !('namespace' in (object as { metadata: object }).metadata);
+    it(`${kind}: metadata is ${clusterScoped ? 'meta with namespace null, kept on the record' : 'meta itself, read through the prototype'} (keys and JSON as before), frozen`, () => {
+      const r = ingest(kind, object);
+      if (clusterScoped) {
+        assert.equal(r.meta.namespace, '');
+        assert.deepEqual(r.metadata, { ...r.meta, namespace: null });
+        // Made once, kept on the record, frozen like it.
+        assert.ok(r.metadata === r.metadata && Object.isFrozen(r.metadata));
+      } else {
+        assert.equal(r.metadata, r.meta);
+      }
+      assert.equal(Object.hasOwn(r, 'metadata'), clusterScoped);
+      assert.equal(Object.keys(r).includes('metadata'), false);
+      assert.equal(JSON.stringify(r).includes('"metadata"'), false);
+      assert.ok(Object.isFrozen(r));
+    });
+  }
+
+  it("Pods and Nodes: ready is true only when the Ready condition's status is True (readyStatus keeps false and unknown apart)", () => {
+    const status = (s?: string) => ({ status: { conditions: s === undefined ? [] : [{ type: 'Ready', status: s }] } });
+    const cases: readonly [string | undefined, boolean | null, boolean][] = [['True', true, true], ['False', false, false], ['Unknown', null, false], [undefined, null, false]];
+    for (const [given, readyStatus, ready] of cases) {
+      for (const r of [ingest('Pod', { metadata: meta('shop', 'web-1'), ...status(given) }), ingest('Node', { metadata: meta(null, 'n1'), ...status(given) })]) {
+        assert.deepEqual([r.readyStatus, r.ready, Object.hasOwn(r, 'ready')], [readyStatus, ready, false], `${r.kind} with Ready ${given}`);
+      }
+    }
+  });
+
+  it('a record derived from another keeps its getters (a spread alone drops them)', () => {
+    const r = ingest('Pod', { metadata: meta('shop', 'web-1'), status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    const spread = { ...r, meta: { ...r.meta, resourceVersion: '8' } };
+    assert.deepEqual([(spread as { metadata?: unknown }).metadata, (spread as { ready?: unknown }).ready], [undefined, undefined]);
+    const d = derived(r, { meta: { ...r.meta, resourceVersion: '8' } });
+    assert.deepEqual([d.metadata.resourceVersion, d.metadata === d.meta, d.ready, r.meta.resourceVersion], ['8', true, true, '7']);
+    const n = ingest('Node', { metadata: meta(null, 'n1') });
+    const dn = derived(n, { meta: { ...n.meta, resourceVersion: '8' } });
+    assert.deepEqual([dn.metadata.resourceVersion, dn.metadata.namespace, dn.meta.namespace, n.metadata.resourceVersion], ['8', null, '', '7']);
   });
 });

@@ -10,7 +10,6 @@ import { podKeyOf } from './shared.ts';
 
 export const EndpointSlice: EndpointSliceResolvers = {
   // addressType: the record's own string, checked against the enum when serialized.
-  metadata: (s) => s.meta,
   service: (s, _, ctx) => (s.serviceName === null ? null : ctx.loaders.serviceByKey.now(`${s.meta.namespace}/${s.serviceName}`)),
   endpoints: (s) => s.endpoints.map((endpoint) => ({ slice: s, endpoint })),
 };

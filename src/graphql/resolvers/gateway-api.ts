@@ -29,10 +29,9 @@ import { byZone, NoEndpoints } from './service.ts';
 import { present } from './shared.ts';
 import type { Resource } from '../../auth/access.ts';
 
-export const GatewayClass: GatewayClassResolvers = { metadata: (c) => c.meta };
+export const GatewayClass: GatewayClassResolvers = {};
 
 export const Gateway: GatewayResolvers = {
-  metadata: (g) => g.meta,
   listeners: (g) => g.listeners.map((listener) => ({ gateway: g, listener })),
 };
 
@@ -49,7 +48,6 @@ export const GatewayListener: GatewayListenerResolvers = {
 };
 
 export const HTTPRoute: HttpRouteResolvers = {
-  metadata: (r) => r.meta,
   rules: (r) => r.rules.map((rule) => ({ route: r, rule })),
   parents: (r) => r.parents,
   gateways: async (r, _, ctx) => present(await ctx.loaders.routes.gatewayByKey.loadMany([...new Set(r.parentRefs.map((p) => `${p.namespace}/${p.name}`))].sort())),
@@ -63,7 +61,6 @@ export const HTTPRouteRule: HttpRouteRuleResolvers = {
 };
 
 export const GRPCRoute: GrpcRouteResolvers = {
-  metadata: (r) => r.meta,
   parents: (r) => r.parents,
   backendRefs: (r) => r.rules.flatMap((rule) => backendRefsOf('GRPCRoute', r.meta.namespace, rule.backendRefs)),
 };
@@ -87,7 +84,7 @@ export const RouteParentStatus: RouteParentStatusResolvers = {
   resolvedRefs: (p) => conditionTrue(p.conditions, 'ResolvedRefs'),
 };
 
-export const ReferenceGrant: ReferenceGrantResolvers = { metadata: (g) => g.meta };
+export const ReferenceGrant: ReferenceGrantResolvers = {};
 
 export const GatewayQuery: Pick<QueryResolvers, 'gatewayClasses' | 'gateways' | 'httpRoutes' | 'grpcRoutes' | 'referenceGrants'> = {
   gatewayClasses: (_, __, ctx) => ctx.loaders.routes.gatewayClasses.load(AllClasses),

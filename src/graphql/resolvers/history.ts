@@ -42,7 +42,7 @@ export const EndpointSince = {
     if (ref?.kind === 'Pod' && !p.endpoint.terminating) {
       const pod = await ctx.loaders.podByKey.load(`${ref.namespace || p.namespace}/${ref.name}`).catch(() => null);
       // The Pod's condition is the truth when it agrees with the endpoint (the slice may lag it).
-      if (pod && pod.readySince !== null && pod.ready === p.endpoint.ready && (ref.uid === '' || pod.meta.uid === ref.uid)) {
+      if (pod && pod.readySince !== null && pod.readyStatus === p.endpoint.ready && (ref.uid === '' || pod.meta.uid === ref.uid)) {
         return { at: pod.readySince, source: 'POD_READY_CONDITION', exact: true };
       }
     }

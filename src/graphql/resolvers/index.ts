@@ -1,4 +1,7 @@
-/** Every resolver of the schema, one file per type. */
+/**
+ * Every resolver of the schema, one file per type. Every kind's `metadata` is the record's own
+ * property (records.ts Metadata), so no type has a resolver for it.
+ */
 import type { Resolvers } from '../generated/resolvers-types.ts';
 import { Cluster, KindSyncStatus } from './cluster.ts';
 import {

@@ -28,7 +28,6 @@ import { byZone, NoEndpoints } from './service.ts';
 import { present } from './shared.ts';
 
 export const Ingress: IngressResolvers = {
-  metadata: (i) => i.meta,
   ingressClass: (i, _, ctx) => ctx.loaders.routes.ingressClassByName.load(i.ingressClassName ?? DefaultClass),
   defaultBackend: (i) => (i.defaultBackend === null ? null : { namespace: i.meta.namespace, backend: i.defaultBackend }),
   rules: (i) => i.rules.map((rule) => ({ namespace: i.meta.namespace, rule })),
@@ -63,9 +62,7 @@ export const IngressBackend: IngressBackendResolvers = {
   endpointsByZone: async (b, _, ctx) => (b.backend.service ? byZone(await ctx.loaders.endpointsByService.load(serviceKeyOf(b)!)) : []),
 };
 
-export const IngressClass: IngressClassResolvers = {
-  metadata: (c) => c.meta,
-};
+export const IngressClass: IngressClassResolvers = {};
 
 export const RouteQuery: Pick<QueryResolvers, 'ingress' | 'ingresses' | 'ingressClasses'> = {
   ingress: (_, a, ctx) => lookup(ctx, 'ingresses', a, ctx.loaders.routes.ingressByKey),

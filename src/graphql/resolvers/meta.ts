@@ -1,9 +1,8 @@
-/** ObjectMeta: labels and annotations as sorted key/value lists. */
+/** ObjectMeta (records' `metadata`, namespace null for cluster-scoped objects): labels and annotations as sorted key/value lists. */
 import type { ObjectMetaResolvers } from '../generated/resolvers-types.ts';
 import { compareStrings } from '../pagination.ts';
 
 export const ObjectMeta: ObjectMetaResolvers = {
-  namespace: (m) => (m.namespace === '' ? null : m.namespace),
   labels: (m) => keyValues(m.labels),
   label: (m, { key }) => valueOf(m.labels, key),
   annotations: (m) => keyValues(m.annotations),

@@ -4,8 +4,6 @@ import type { NodeResolvers } from '../generated/resolvers-types.ts';
 import { present } from './shared.ts';
 
 export const Node: NodeResolvers = {
-  metadata: (n) => n.meta,
-  ready: (n) => n.ready === true,
 
   pods: (n, args, ctx) => podConnection(ctx, ctx.loaders.podsByNode.load(n.meta.name), args),
   endpoints: (n, args, ctx) => endpointConnection(ctx, ctx.loaders.endpointsByNode.load(n.meta.name), args),

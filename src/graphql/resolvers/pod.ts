@@ -5,9 +5,7 @@ import type { ContainerPortResolvers, PodResolvers, PodServicePortResolvers } fr
 
 export const Pod: PodResolvers = {
   // phase: the record's own string, checked against the enum when serialized.
-  metadata: (p) => p.meta,
   podIP: (p) => p.podIPs[0] ?? null,
-  ready: (p) => p.ready === true,
   terminating: (p) => p.meta.deletionTimestamp !== null,
   owner: (p) => p.meta.ownerReferences.find((r) => r.controller) ?? null,
 

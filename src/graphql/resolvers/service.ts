@@ -11,7 +11,6 @@ import { serviceChanges, serviceChurn } from './history.ts';
 
 export const Service: ServiceResolvers = {
   // type: the record's own string, checked against the enum when serialized.
-  metadata: (s) => s.meta,
   changes: (s, args, ctx) => serviceChanges(s.meta.namespace, s.meta.name, args, ctx),
   churn: (s, args, ctx) => serviceChurn(s.meta.namespace, s.meta.name, args, ctx),
   ipFamilies: (s) => s.ipFamilies as readonly IpFamily[],
