@@ -28,7 +28,36 @@ if (cfg === 'help') {
 const log = createLogger({ level: cfg.logLevel, format: cfg.logFormat ?? undefined });
 setLogger(log);
 
-let gateway;
+// Installed before the start, so that a signal never meets the default action (an abrupt
+// kill) once the gateway has said it is serving. A signal during the start exits at once:
+// nothing is served yet that a drain would wait for.
+let gateway: Awaited<ReturnType<typeof startGateway>> | null = null;
+// The process's own memory: the young generation given back when idle (server/idle-gc.ts),
+// started once the gateway serves.
+const idle = new IdleCollector();
+let signals = 0;
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => {
+    if (++signals > 1) {
+      log.warn('second signal: exiting now', { signal: sig });
+      process.exit(130);
+    }
+    idle.stop();
+    if (gateway === null) {
+      log.info('shutting down while starting', { signal: sig });
+      process.exit(0);
+    }
+    log.info('shutting down', { signal: sig });
+    gateway
+      .stop(cfg.shutdownDelaySeconds * 1000)
+      .then(() => process.exit(0))
+      .catch((err) => {
+        log.error('shutdown failed', { error: errorText(err) });
+        process.exit(1);
+      });
+  });
+}
+
 try {
   gateway = await startGateway(cfg, { logger: log });
 } catch (err) {
@@ -44,27 +73,6 @@ try {
   process.exit(1);
 }
 
-let signals = 0;
-for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(sig, () => {
-    if (++signals > 1) {
-      log.warn('second signal: exiting now', { signal: sig });
-      process.exit(130);
-    }
-    log.info('shutting down', { signal: sig });
-    idle.stop();
-    gateway
-      .stop(cfg.shutdownDelaySeconds * 1000)
-      .then(() => process.exit(0))
-      .catch((err) => {
-        log.error('shutdown failed', { error: errorText(err) });
-        process.exit(1);
-      });
-  });
-}
 process.on('unhandledRejection', (err) => log.error('unhandled rejection', { error: errorText(err) }));
 
-// The process's own memory: the young generation given back when idle (server/idle-gc.ts).
-// After the signal handlers, so that nothing delays them once the gateway says it is serving.
-const idle = new IdleCollector();
 idle.start();

@@ -82,6 +82,11 @@ export class GatewayProcess {
     return p;
   }
 
+  /** Spawn the gateway without waiting for anything (for what happens before its startup line). */
+  static spawn(args: readonly string[], opts: GatewayProcessOptions = {}): GatewayProcess {
+    return new GatewayProcess(args, opts);
+  }
+
   /** Run to completion (killed after `timeoutMs`): exit status and output lines. */
   static async run(args: readonly string[], opts: GatewayProcessOptions & { timeoutMs?: number } = {}): Promise<ExitStatus & { stdout: string[]; stderr: string[] }> {
     const p = new GatewayProcess(args, opts);

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Options, envName } from '../../src/config.ts';
@@ -259,5 +260,38 @@ describe('--help', () => {
       assert.match(r.stdout[at + 1] ?? '', new RegExp(`^\\s+env ${envName(name)}$`), `--${name} is followed by its variable ${envName(name)}`);
     }
     assert.match(text, /--help/);
+  });
+});
+
+describe('a signal while the gateway is still starting', () => {
+  it('SIGTERM before the start has finished exits 0 with one log line, never by the default action', async () => {
+    // An API server that accepts connections and never answers: the start waits on its first request.
+    const silentSockets = new Set<Socket>();
+    const silent = createServer((s) => silentSockets.add(s));
+    const connected = new Promise<void>((res) => silent.once('connection', () => res()));
+    await new Promise<void>((res) => silent.listen(0, '127.0.0.1', res));
+    const dir = mkdtempSync(join(tmpdir(), 'netgraph-silent-'));
+    const kubeconfig = join(dir, 'config');
+    const port = (silent.address() as AddressInfo).port;
+    writeFileSync(kubeconfig, [
+      'apiVersion: v1', 'kind: Config', 'current-context: silent',
+      'clusters: [{ name: silent, cluster: { server: "https://127.0.0.1:' + port + '", insecure-skip-tls-verify: true } }]',
+      'users: [{ name: u, user: { token: t } }]',
+      'contexts: [{ name: silent, context: { cluster: silent, user: u } }]',
+    ].join('\n'));
+    const gw = GatewayProcess.spawn(['--port', '0', '--kubeconfig', kubeconfig]);
+    try {
+      await connected;
+      assert.ok(gw.running, 'still starting while the API server does not answer');
+      gw.signal('SIGTERM');
+      const status = await gw.exited;
+      assert.deepEqual(status, { code: 0, signal: null }, gw.stderr.join('\n'));
+      assert.ok(gw.logs().some((l) => l.msg === 'shutting down while starting' && l.signal === 'SIGTERM'), gw.stderr.join('\n'));
+    } finally {
+      await gw.kill();
+      silent.close();
+      for (const s of silentSockets) s.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
