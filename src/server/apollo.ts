@@ -209,9 +209,11 @@ export async function serveGraphQL<C extends BaseContext>(
   res.statusCode = out.status ?? 200;
   for (const [k, v] of out.headers) res.setHeader(k, v);
   if (out.body.kind === 'complete') {
-    // With its length known the body goes out in one write, not as a chunked stream.
-    res.setHeader('content-length', Buffer.byteLength(out.body.string));
-    res.end(out.body.string);
+    // With its length known the body goes out in one write, not as a chunked stream. Encoded
+    // once, here: a string body would be joined to the response head and encoded again.
+    const bytes = Buffer.from(out.body.string);
+    res.setHeader('content-length', bytes.length);
+    res.end(bytes);
   } else {
     for await (const chunk of out.body.asyncIterator) res.write(chunk);
     res.end();
