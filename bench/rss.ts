@@ -66,6 +66,8 @@ console.log(`rss: ${machineNote()}; load average ${loadavg()}`);
 // As `npm start` runs it: src/start.js, with the type-stripped sources it prepares first.
 spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(RepoRoot, 'src', 'precompile.ts')], { stdio: 'inherit' });
 const entry = join(RepoRoot, 'src', 'start.js');
+// As `npm start` and the image set it, unless the environment says otherwise (README, Decisions).
+const arenas = process.env['MALLOC_ARENA_MAX'] ?? '2';
 const rows: (string | number)[][] = [];
 const dir = mkdtempSync(join(tmpdir(), 'rss-bench-'));
 const cp = await ControlPlane.start({
@@ -78,7 +80,7 @@ try {
   const services = await makeCluster(kube);
   console.log(`cluster: ${pods} pods, ${services.length} Services, ${nodeCount} nodes, ${namespaceCount} namespaces; ready in ${Math.round((performance.now() - t0) / 1000)} s`);
 
-  const gw = await GatewayProcess.start(['--kubeconfig', cp.state.kubeconfigPath, '--port', '0'], { nodeArgs: gatewayNodeArgs, entry, startTimeoutMs: 120_000 });
+  const gw = await GatewayProcess.start(['--kubeconfig', cp.state.kubeconfigPath, '--port', '0'], { nodeArgs: gatewayNodeArgs, entry, startTimeoutMs: 120_000, env: { MALLOC_ARENA_MAX: arenas } });
   try {
     await waitReady(gw.url);
     rows.push([`gateway, idle (${Math.round((await settled(gw)) / 1000)} s)`, ...columns(await sampleGateway(gw))]);
@@ -106,7 +108,7 @@ try {
 }
 
 if (values.demo) {
-  const demo = await GatewayProcess.start(['--demo', '--port', '0'], { nodeArgs: gatewayNodeArgs, entry, startTimeoutMs: 120_000 });
+  const demo = await GatewayProcess.start(['--demo', '--port', '0'], { nodeArgs: gatewayNodeArgs, entry, startTimeoutMs: 120_000, env: { MALLOC_ARENA_MAX: arenas } });
   try {
     await waitReady(demo.url);
     rows.push([`demo (--demo), idle (${Math.round((await settled(demo)) / 1000)} s)`, ...columns(await sampleGateway(demo))]);

@@ -123,6 +123,12 @@ describe('deploy/Dockerfile', () => {
     assert.ok(userAt > runAt, 'and before USER, so that it may write node_modules/.cache');
   });
 
+  it('the image and `npm start` both run the gateway with at most two malloc arenas (MALLOC_ARENA_MAX=2), unless `npm start`\'s environment says otherwise', () => {
+    assert.ok(final.instructions.some((i) => i.op === 'ENV' && i.args === 'MALLOC_ARENA_MAX=2'), 'ENV MALLOC_ARENA_MAX=2 in the final stage');
+    const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start as string;
+    assert.equal(start, 'MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} node src/start.js');
+  });
+
   it('EXPOSE is the default --port, the port CMD passes, and the Deployment container port', () => {
     const expose = final.instructions.find((i) => i.op === 'EXPOSE')?.args;
     assert.equal(expose, Options.port!.default);
