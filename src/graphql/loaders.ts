@@ -287,6 +287,12 @@ export class CacheLoader<K, V> extends DataLoader<K, V> {
     this.noteRead?.(this.loaderName, key);
     return this.readers.key(key);
   }
+
+  /** `fn` of the value `now(key)` answers: synchronously when that is, else once the load settles. */
+  nowThen<U>(key: K, fn: (value: V) => U): U | Promise<U> {
+    const value = this.now(key);
+    return value instanceof Promise ? value.then(fn) : fn(value);
+  }
 }
 
 // Private:

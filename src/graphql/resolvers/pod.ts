@@ -10,11 +10,7 @@ export const Pod: PodResolvers = {
   owner: (p) => p.meta.ownerReferences.find((r) => r.controller) ?? null,
 
   node: (p, _, ctx) => (p.nodeName ? ctx.loaders.nodeByName.now(p.nodeName) : null),
-  zone: (p, _, ctx) => {
-    if (!p.nodeName) return null;
-    const node = ctx.loaders.nodeByName.now(p.nodeName);
-    return node instanceof Promise ? node.then(zoneOf) : zoneOf(node);
-  },
+  zone: (p, _, ctx) => (p.nodeName ? ctx.loaders.nodeByName.nowThen(p.nodeName, zoneOf) : null),
   services: (p, _, ctx) => ctx.loaders.servicesByPod.load(objectKey(p.meta)),
   endpoints: (p, _, ctx) => ctx.loaders.endpointsByPod.load(objectKey(p.meta)),
   servicePorts: async (p, _, ctx) => {

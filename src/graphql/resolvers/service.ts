@@ -19,15 +19,9 @@ export const Service: ServiceResolvers = {
   headless: (s) => s.clusterIP === 'None',
 
   slices: (s, _, ctx) => ctx.loaders.slicesByService.load(objectKey(s.meta)),
-  endpoints: (s, args, ctx) => {
-    const view = ctx.loaders.endpointsByService.now(objectKey(s.meta));
-    const page = (v: ServiceEndpoints | null) => serviceEndpointConnection(ctx, s.meta.namespace, s.meta.name, v?.endpoints ?? [], args);
-    return view instanceof Promise ? view.then(page) : page(view);
-  },
-  endpointCounts: (s, _, ctx) => {
-    const view = ctx.loaders.endpointsByService.now(objectKey(s.meta));
-    return view instanceof Promise ? view.then(countsOf) : countsOf(view);
-  },
+  endpoints: (s, args, ctx) =>
+    ctx.loaders.endpointsByService.nowThen(objectKey(s.meta), (v) => serviceEndpointConnection(ctx, s.meta.namespace, s.meta.name, v?.endpoints ?? [], args)),
+  endpointCounts: (s, _, ctx) => ctx.loaders.endpointsByService.nowThen(objectKey(s.meta), countsOf),
   hasReadyEndpoints: async (s, _, ctx) => countsOf(await ctx.loaders.endpointsByService.load(objectKey(s.meta))).ready > 0,
   endpointsByZone: async (s, _, ctx) => byZone(await ctx.loaders.endpointsByService.load(objectKey(s.meta))),
   pods: (s, args, ctx) => podConnection(ctx, ctx.loaders.podsByService.load(objectKey(s.meta)), args),
