@@ -6,7 +6,7 @@ import type { ApiClient } from './client.ts';
 import { Reflector, type ReflectorPhase, type ReflectorStatus } from './reflector.ts';
 import type { EndpointSliceRecord, Kind, NodeRecord, PodRecord, RecordOf, RouteKind, ServiceRecord } from './records.ts';
 import { IngressesByHost, IngressesByService, ingressHosts, ingressServiceKeys, type IngressClassRecord, type IngressRecord } from './routes.ts';
-import { objectKey } from './records.ts';
+import { namespacedKey, objectKey } from './records.ts';
 import { Store } from './store.ts';
 import { sliceAddresses, sliceNodeNames, slicePodNames, slicePodStrings } from './slice-pack.ts';
 import { ingest } from './ingest.ts';
@@ -99,11 +99,11 @@ export class ClusterCache {
   readonly services = new Store<ServiceRecord>({
     [ByNamespace]: (s) => [s.meta.namespace],
     [ServicesByClusterIP]: (s) => s.clusterIPs.filter((ip) => ip !== 'None'),
-    [ServicesBySelectorPair]: (s) => (s.selector ? Object.entries(s.selector).map(([k, v]) => `${s.meta.namespace}/${k}=${v}`) : []),
+    [ServicesBySelectorPair]: (s) => (s.selector ? Object.entries(s.selector).map(([k, v]) => namespacedKey(s.meta.namespace, `${k}=${v}`)) : []),
   });
   readonly slices = new Store<EndpointSliceRecord>({
     [ByNamespace]: (s) => [s.meta.namespace],
-    [SlicesByService]: (s) => (s.serviceName ? [`${s.meta.namespace}/${s.serviceName}`] : []),
+    [SlicesByService]: (s) => (s.serviceName ? [namespacedKey(s.meta.namespace, s.serviceName)] : []),
     [SlicesByAddress]: sliceAddresses,
     [SlicesByNode]: sliceNodeNames,
     [SlicesByPod]: slicePodNames,

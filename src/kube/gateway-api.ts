@@ -6,7 +6,7 @@
  * reflectors accordingly. Records are frozen and shared: never mutate them.
  */
 import { arr, deepFreeze, ingestMeta, num, str, strMap } from './ingest.ts';
-import { withMetadata, type Metadata, type ObjectMeta } from './records.ts';
+import { namespacedKey, withMetadata, type Metadata, type ObjectMeta } from './records.ts';
 
 export const GatewayGroup = 'gateway.networking.k8s.io';
 
@@ -162,12 +162,12 @@ export const RoutesByGateway = 'gateway';
 /** Services (keys) a route sends traffic to. */
 export function routeServiceKeys(r: HTTPRouteRecord | GRPCRouteRecord): string[] {
   const out = new Set<string>();
-  for (const rule of r.rules) for (const b of rule.backendRefs) if (isServiceRef(b)) out.add(`${b.namespace}/${b.name}`);
+  for (const rule of r.rules) for (const b of rule.backendRefs) if (isServiceRef(b)) out.add(namespacedKey(b.namespace, b.name));
   return [...out];
 }
 
 export function routeGatewayKeys(r: HTTPRouteRecord | GRPCRouteRecord): string[] {
-  return [...new Set(r.parentRefs.filter(isGatewayRef).map((p) => `${p.namespace}/${p.name}`))];
+  return [...new Set(r.parentRefs.filter(isGatewayRef).map((p) => namespacedKey(p.namespace, p.name)))];
 }
 
 export function isServiceRef(b: BackendRef): boolean {

@@ -260,7 +260,18 @@ export function derived<R extends Metadata>(record: R, fields: Partial<R>): R {
 
 /** client-go's MetaNamespaceKeyFunc: `namespace/name`, or `name` for cluster-scoped objects. */
 export function objectKey(meta: { readonly namespace: string; readonly name: string }): string {
-  return meta.namespace === '' ? meta.name : `${meta.namespace}/${meta.name}`;
+  return meta.namespace === '' ? meta.name : namespacedKey(meta.namespace, meta.name);
+}
+
+/**
+ * `namespace/name` as one flat string, for a key the cache keeps (a store's key, an indexed
+ * value). A template literal or `+` makes a rope (V8's cons string: 32 bytes pointing at both
+ * halves) that the first comparison in a Map flattens in place, so a kept key would end up as the
+ * rope plus its flat copy; `join` writes the flat string at once. Keys only looked up, not
+ * kept, need not care.
+ */
+export function namespacedKey(namespace: string, name: string): string {
+  return [namespace, name].join('/');
 }
 
 /** Where each kind lives on the API server, as RBAC and the REST paths name it. */

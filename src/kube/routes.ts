@@ -6,7 +6,7 @@
  * The routing kinds are optional: a gateway that may not read them warns at start and serves
  * empty route fields (preflight.ts, docs/routes.md).
  */
-import type { LoadBalancerIngress, Metadata, ObjectMeta } from './records.ts';
+import { namespacedKey, type LoadBalancerIngress, type Metadata, type ObjectMeta } from './records.ts';
 
 /** An Ingress backend (networking.k8s.io/v1 IngressBackend): a Service port, or a resource. */
 export interface IngressBackend {
@@ -75,7 +75,7 @@ export const AnyHost = '';
 export function ingressServiceKeys(ing: IngressRecord): string[] {
   const out = new Set<string>();
   const add = (b: IngressBackend | null) => {
-    if (b?.service) out.add(`${ing.meta.namespace}/${b.service.name}`);
+    if (b?.service) out.add(namespacedKey(ing.meta.namespace, b.service.name));
   };
   add(ing.defaultBackend);
   for (const rule of ing.rules) for (const p of rule.paths) add(p.backend);

@@ -26,16 +26,25 @@ export type IndexFunc<R> = (record: R) => readonly string[];
 
 export type StoreListener<R> = (batch: StoreBatch<R>) => void;
 
+/** The keys under one indexed value: one key, a few (in insertion order), or many. */
+type Keys = string | string[] | Set<string>;
+
+/** Up to this many keys under one value are kept in an array (see Store.indices). */
+export const SmallKeys = 32;
+
 export class Store<R extends AnyRecord> {
   private readonly items = new Map<string, R>();
   private readonly indexers: Readonly<Record<string, IndexFunc<R>>>;
   /**
    * index name → indexed value → keys. A value held by one key maps to that key itself (most
-   * pod IPs and endpoint addresses): a one-element Set would cost about 300 bytes per pod.
+   * pod IPs and endpoint addresses): a one-element Set would cost about 300 bytes per pod. A
+   * value held by a few keys maps to an array of them (a node's slices: about 10 bytes a key
+   * where a Set costs about 32), and by more than `SmallKeys`, to a Set, so that removing a
+   * key stays cheap under a value every record holds (a namespace).
    */
-  private readonly indices = new Map<string, Map<string, string | Set<string>>>();
+  private readonly indices = new Map<string, Map<string, Keys>>();
   /** Each index's function beside its map, walked per record without allocating. */
-  private readonly indexes: readonly { readonly fn: IndexFunc<R>; readonly idx: Map<string, string | Set<string>> }[];
+  private readonly indexes: readonly { readonly fn: IndexFunc<R>; readonly idx: Map<string, Keys> }[];
   private readonly listeners = new Set<StoreListener<R>>();
   private changes = 0;
 
@@ -73,6 +82,7 @@ export class Store<R extends AnyRecord> {
     const keys = this.index(indexName).get(indexedValue);
     if (keys === undefined) return [];
     if (typeof keys === 'string') return [this.items.get(keys)!];
+    if (Array.isArray(keys)) return keys.map((k) => this.items.get(k)!);
     const out: R[] = [];
     for (const k of keys) out.push(this.items.get(k)!);
     return out;
@@ -81,7 +91,7 @@ export class Store<R extends AnyRecord> {
   /** Number of records under one indexed value, without building a list. */
   countByIndex(indexName: string, indexedValue: string): number {
     const keys = this.index(indexName).get(indexedValue);
-    return keys === undefined ? 0 : typeof keys === 'string' ? 1 : keys.size;
+    return keys === undefined ? 0 : typeof keys === 'string' ? 1 : Array.isArray(keys) ? keys.length : keys.size;
   }
 
   /** The indexed values currently present in `indexName`. */
@@ -139,7 +149,7 @@ export class Store<R extends AnyRecord> {
 
   // Private:
 
-  private index(name: string): Map<string, string | Set<string>> {
+  private index(name: string): Map<string, Keys> {
     const idx = this.indices.get(name);
     if (!idx) throw new Error(`store: expected one of the index names ${JSON.stringify(Object.keys(this.indexers))}, got ${JSON.stringify(name)}`);
     return idx;
@@ -170,7 +180,11 @@ export class Store<R extends AnyRecord> {
         const keys = idx.get(v);
         if (keys === undefined) idx.set(v, key);
         else if (typeof keys === 'string') {
-          if (keys !== key) idx.set(v, new Set([keys, key]));
+          if (keys !== key) idx.set(v, [keys, key]);
+        } else if (Array.isArray(keys)) {
+          if (keys.includes(key)) continue;
+          if (keys.length < SmallKeys) keys.push(key);
+          else idx.set(v, new Set(keys).add(key));
         } else keys.add(key);
       }
     }
@@ -185,9 +199,17 @@ export class Store<R extends AnyRecord> {
           if (keys === key) idx.delete(v);
           continue;
         }
+        if (Array.isArray(keys)) {
+          const at = keys.indexOf(key);
+          if (at < 0) continue;
+          if (keys.length === 2) idx.set(v, keys[1 - at]!);
+          else keys.splice(at, 1);
+          continue;
+        }
         keys.delete(key);
-        if (keys.size === 1) idx.set(v, keys.values().next().value!);
-        else if (keys.size === 0) idx.delete(v);
+        // Back to an array only well below the bound, so a value near it does not flip on each change.
+        if (keys.size === 0) idx.delete(v);
+        else if (keys.size <= SmallKeys / 2) idx.set(v, keys.size === 1 ? keys.values().next().value! : [...keys]);
       }
     }
   }

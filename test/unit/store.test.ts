@@ -10,7 +10,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Store } from '../../src/kube/store.ts';
+import { SmallKeys, Store } from '../../src/kube/store.ts';
 import { ingest } from '../../src/kube/ingest.ts';
 import { derived, type Kind, type PodRecord } from '../../src/kube/records.ts';
 import { PackedSlice, sliceAddresses, sliceNodeNames, slicePodNames } from '../../src/kube/slice-pack.ts';
@@ -33,6 +33,31 @@ describe('indexed store', () => {
     assert.deepEqual(s.byIndex('ip', '10.0.0.1'), []);
     assert.equal(s.countByIndex('ip', '10.0.0.1'), 0);
     assert.deepEqual([...s.indexValues('ip')], ['10.0.0.2']);
+  });
+
+  it(`an indexed value through every form (one key, a few, more than ${SmallKeys}, back down) answers as a recount of the records would`, () => {
+    // Random adds, moves and deletes over 80 pods on 3 IPs: each IP's holders cross the array/Set bound both ways.
+    const s = new Store<PodRecord>({ ip: (p) => p.podIPs });
+    const ips = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) >>> 16) % n;
+    const peak = new Map<string, number>();
+    let rv = 1;
+    for (let step = 0; step < 3000; step++) {
+      const name = `p${rand(80)}`;
+      if (rand(5) === 0) s.delete(`d/${name}`);
+      else s.upsert(pod(name, ips[rand(step < 1500 ? 1 : 3)]!, String(rv++)));
+      for (const ip of ips) {
+        const want = [...s.list()].filter((p) => p.podIPs.includes(ip)).map((p) => p.meta.name).sort();
+        assert.deepEqual(s.byIndex('ip', ip).map((p) => p.meta.name).sort(), want, `step ${step}, ${ip}`);
+        assert.equal(s.countByIndex('ip', ip), want.length);
+        assert.equal([...s.indexValues('ip')].includes(ip), want.length > 0);
+        peak.set(ip, Math.max(peak.get(ip) ?? 0, want.length));
+      }
+    }
+    assert.ok(peak.get('10.0.0.1')! > SmallKeys, `one IP held by more than ${SmallKeys} pods at some point (${peak.get('10.0.0.1')})`);
+    s.replace([]);
+    assert.deepEqual([...s.indexValues('ip')], []);
   });
 
   it('refuses an unknown index name with the names it has', () => {
