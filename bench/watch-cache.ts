@@ -26,8 +26,8 @@
  * the transform alone on pre-parsed pods (ingest() vs ObjectSerializer.deserialize), interleaved.
  *
  * --breakdown: where a cached pod's bytes go (records alone, the store, each index), and what
- * three candidate changes would save, prototyped here on the same records without touching
- * src/: exact-size arrays at ingest, shared frozen substructures, single-key index entries;
+ * two candidate changes would save, prototyped here on the same records without touching
+ * src/: exact-size arrays at ingest, shared frozen substructures;
  * then where a cached EndpointSlice's bytes go (records with their own strings and sharing the
  * cached Pods', the store, each index).
  *
@@ -56,7 +56,7 @@ import { ApiClient, ApiError, parseListBody, readBodyBytes } from '../src/kube/c
 import { ClusterCache } from '../src/kube/cache.ts';
 import { ingest } from '../src/kube/ingest.ts';
 import type { Kept } from '../src/kube/kept-json.ts';
-import { objectKey, type CoreKind as Kind, type EndpointSliceRecord, type PodRecord } from '../src/kube/records.ts';
+import { type CoreKind as Kind, type EndpointSliceRecord, type PodRecord } from '../src/kube/records.ts';
 import { Store, type IndexFunc } from '../src/kube/store.ts';
 import { Reflector } from '../src/kube/reflector.ts';
 import { createLogger } from '../src/log.ts';
@@ -217,9 +217,7 @@ async function inProcess(): Promise<void> {
  * - exact arrays: `filter` and spread leave ~120 B of spare capacity per array (podIPs, containers);
  * - shared substructures: pods of one ReplicaSet carry equal labels, annotations, owner references
  *   and containers; frozen records may share one copy (here: an unbounded pool keyed by JSON,
- *   counted in the figure; a real one must release entries with the last record using them);
- * - single-key index entries: an indexed value held by one key (a pod IP) stored as the key
- *   itself instead of a one-element Set.
+ *   counted in the figure; a real one must release entries with the last record using them).
  */
 async function breakdown(p: Pages): Promise<void> {
   const parse = (fn: (o: unknown) => PodRecord): PodRecord[] => p.pages.flatMap((page) => (JSON.parse(page.toString()).items as unknown[]).map(fn));
@@ -244,25 +242,6 @@ async function breakdown(p: Pages): Promise<void> {
   for (const [name, fn] of Object.entries(indexers)) rows.push([`+ index ${name}`, perPod((await storeBytes({ [name]: fn })) - bare), '']);
   const full = await storeBytes(indexers);
   rows.push(['= records + store + indexes (as the cache holds them)', perPod(recordBytes + full), '']);
-  // What-if: one-key entries of the ip index held as the key itself.
-  const ipIndex = indexers['ip']!;
-  const keys = records.map((r) => objectKey(r.meta)); // the store's keys, not counted twice
-  before = await settledHeap();
-  let single: Map<string, string | Set<string>> | null = new Map();
-  for (const [i, r] of records.entries()) {
-    const key = keys[i]!;
-    for (const v of ipIndex(r)) {
-      const at = single.get(v);
-      if (at === undefined) single.set(v, key);
-      else if (typeof at === 'string') single.set(v, new Set([at, key]));
-      else at.add(key);
-    }
-  }
-  const singleIp = (await settledHeap()) - before;
-  const setIp = (await storeBytes({ ip: ipIndex })) - bare;
-  rows.push(['what-if: single-key entries in the ip index', perPod(singleIp), `${perPod(singleIp - setIp)} B/pod`]);
-  if (single.size === 0) throw new Error('breakdown: empty ip index');
-  single = null;
   records = null;
 
   const exact = <T>(a: readonly T[]): readonly T[] => (a.length === 0 ? a : Object.freeze(a.slice()));
@@ -309,7 +288,7 @@ async function breakdown(p: Pages): Promise<void> {
   if (sharedRecords.length !== p.count) throw new Error('breakdown: shared');
   sharedRecords = null;
   pool.clear();
-  rows.push(['what-if: all three, with the store and indexes', perPod(sharedBytes + full + singleIp - setIp), '']);
+  rows.push(['what-if: both, with the store and indexes', perPod(sharedBytes + full), '']);
 
   console.log(`\nBreakdown of a cached pod (${p.count} pods)`);
   console.log(table(['part', 'B/pod', 'saves'], rows));

@@ -13,7 +13,6 @@
  * Records built by hand (plain objects with an `endpoints` array) are read the same way.
  */
 import { servedMeta, type EndpointConditions, type EndpointSliceRecord, type ObjectMeta, type ObjectRef, type ServedMeta, type SliceEndpoint, type SlicePort } from './records.ts';
-import { ObjectInterner } from './intern.ts';
 import type { PodStrings } from './ingest.ts';
 
 /** The fields of an endpoint other than addresses and targetRef, shared between endpoints. */
@@ -145,18 +144,53 @@ export function slicePodStrings(s: EndpointSliceRecord, namespace: string, name:
 
 // Private:
 
-const Rests = new ObjectInterner<EndpointRest>();
+/**
+ * The shared rests, by node name ('' for none): endpoints on one node repeat a few states, so a
+ * node's list is short and compared field by field, with no key string per value. Values stay
+ * until the pool fills (`MaxRests`) and starts again; records keep what they were given.
+ * Endpoints without a node beyond `MaxPerNode` variants (hostnames of a large StatefulSet) keep
+ * their own.
+ */
+let Rests = new Map<string, EndpointRest[]>();
+let restCount = 0;
+const MaxRests = 100_000;
+const MaxPerNode = 16;
 
 function internedRest(r: EndpointRest): EndpointRest {
-  const c = r.conditions;
-  // \0 cannot occur in a name, a zone or a hostname.
-  const key = `${c.ready}\0${c.serving}\0${c.terminating}\0${opt(r.hostname)}\0${opt(r.nodeName)}\0${opt(r.zone)}\0${r.hintsForZones.join('\u0001')}\0${r.hintsForNodes.join('\u0001')}`;
-  return Rests.get(key, () => Object.freeze({ ...r }));
+  const node = r.nodeName ?? '';
+  const list = Rests.get(node);
+  if (list !== undefined) {
+    for (const x of list) if (sameRest(x, r)) return x;
+    if (list.length >= MaxPerNode) return Object.freeze({ ...r });
+  }
+  if (restCount >= MaxRests) {
+    Rests = new Map();
+    restCount = 0;
+  }
+  const made = Object.freeze({ ...r });
+  // A new array of exactly the size needed, as the store's index arrays.
+  const grown = Rests.get(node);
+  Rests.set(node, grown === undefined ? [made] : [...grown, made]);
+  restCount++;
+  return made;
 }
 
-/** null as a character no name holds. */
-function opt(s: string | null): string {
-  return s ?? '\u0002';
+function sameRest(a: EndpointRest, b: EndpointRest): boolean {
+  return (
+    a.conditions === b.conditions &&
+    a.nodeName === b.nodeName &&
+    a.zone === b.zone &&
+    a.hostname === b.hostname &&
+    sameList(a.hintsForZones, b.hintsForZones) &&
+    sameList(a.hintsForNodes, b.hintsForNodes)
+  );
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function unique(xs: string[]): string[] {

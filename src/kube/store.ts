@@ -9,6 +9,7 @@
 import type { AnyRecord } from './records.ts';
 import { objectKey } from './records.ts';
 import { errorText, logger } from '../log.ts';
+import { StringMap } from './string-map.ts';
 
 export type StoreEvent<R> =
   | { readonly type: 'ADDED'; readonly key: string; readonly old: null; readonly new: R }
@@ -30,27 +31,28 @@ export type StoreListener<R> = (batch: StoreBatch<R>) => void;
 type Keys = string | string[] | Set<string>;
 
 /** Up to this many keys under one value are kept in an array (see Store.indices). */
-export const SmallKeys = 32;
+export const SmallKeys = 64;
 
 export class Store<R extends AnyRecord> {
   private readonly items = new Map<string, R>();
   private readonly indexers: Readonly<Record<string, IndexFunc<R>>>;
   /**
-   * index name → indexed value → keys. A value held by one key maps to that key itself (most
+   * index name → indexed value → keys (in a StringMap: a JS Map costs about 49 bytes an entry
+   * at the size of an address index). A value held by one key maps to that key itself (most
    * pod IPs and endpoint addresses): a one-element Set would cost about 300 bytes per pod. A
-   * value held by a few keys maps to an array of them (a node's slices: about 10 bytes a key
-   * where a Set costs about 32), and by more than `SmallKeys`, to a Set, so that removing a
+   * value held by a few keys maps to an array of exactly them (a node's slices: about 9 bytes a
+   * key where a Set costs about 25), and by more than `SmallKeys`, to a Set, so that removing a
    * key stays cheap under a value every record holds (a namespace).
    */
-  private readonly indices = new Map<string, Map<string, Keys>>();
+  private readonly indices = new Map<string, StringMap<Keys>>();
   /** Each index's function beside its map, walked per record without allocating. */
-  private readonly indexes: readonly { readonly fn: IndexFunc<R>; readonly idx: Map<string, Keys> }[];
+  private readonly indexes: readonly { readonly fn: IndexFunc<R>; readonly idx: StringMap<Keys> }[];
   private readonly listeners = new Set<StoreListener<R>>();
   private changes = 0;
 
   constructor(indexers: Readonly<Record<string, IndexFunc<R>>> = {}) {
     this.indexers = indexers;
-    for (const name of Object.keys(indexers)) this.indices.set(name, new Map());
+    for (const name of Object.keys(indexers)) this.indices.set(name, new StringMap());
     this.indexes = Object.entries(indexers).map(([name, fn]) => ({ fn, idx: this.indices.get(name)! }));
   }
 
@@ -94,7 +96,7 @@ export class Store<R extends AnyRecord> {
     return keys === undefined ? 0 : typeof keys === 'string' ? 1 : Array.isArray(keys) ? keys.length : keys.size;
   }
 
-  /** The indexed values currently present in `indexName`. */
+  /** The indexed values currently present in `indexName`, in no particular order (a snapshot). */
   indexValues(indexName: string): IterableIterator<string> {
     return this.index(indexName).keys();
   }
@@ -149,7 +151,7 @@ export class Store<R extends AnyRecord> {
 
   // Private:
 
-  private index(name: string): Map<string, Keys> {
+  private index(name: string): StringMap<Keys> {
     const idx = this.indices.get(name);
     if (!idx) throw new Error(`store: expected one of the index names ${JSON.stringify(Object.keys(this.indexers))}, got ${JSON.stringify(name)}`);
     return idx;
@@ -182,9 +184,8 @@ export class Store<R extends AnyRecord> {
         else if (typeof keys === 'string') {
           if (keys !== key) idx.set(v, [keys, key]);
         } else if (Array.isArray(keys)) {
-          if (keys.includes(key)) continue;
-          if (keys.length < SmallKeys) keys.push(key);
-          else idx.set(v, new Set(keys).add(key));
+          // A new array of exactly the size needed (`concat`): `push` or a spread leave room for more.
+          if (!keys.includes(key)) idx.set(v, keys.length < SmallKeys ? keys.concat(key) : new Set(keys).add(key));
         } else keys.add(key);
       }
     }
@@ -201,9 +202,7 @@ export class Store<R extends AnyRecord> {
         }
         if (Array.isArray(keys)) {
           const at = keys.indexOf(key);
-          if (at < 0) continue;
-          if (keys.length === 2) idx.set(v, keys[1 - at]!);
-          else keys.splice(at, 1);
+          if (at >= 0) idx.set(v, keys.length === 2 ? keys[1 - at]! : without(keys, at));
           continue;
         }
         keys.delete(key);
@@ -225,4 +224,11 @@ export class Store<R extends AnyRecord> {
       }
     }
   }
+}
+
+/** `keys` without the one at `at`, in an array of exactly that size (`filter` leaves room for more). */
+function without(keys: readonly string[], at: number): string[] {
+  const out = new Array<string>(keys.length - 1);
+  for (let i = 0, j = 0; i < keys.length; i++) if (i !== at) out[j++] = keys[i]!;
+  return out;
 }

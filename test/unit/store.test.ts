@@ -44,7 +44,7 @@ describe('indexed store', () => {
     const peak = new Map<string, number>();
     let rv = 1;
     for (let step = 0; step < 3000; step++) {
-      const name = `p${rand(80)}`;
+      const name = `p${rand(2 * SmallKeys + 20)}`;
       if (rand(5) === 0) s.delete(`d/${name}`);
       else s.upsert(pod(name, ips[rand(step < 1500 ? 1 : 3)]!, String(rv++)));
       for (const ip of ips) {
@@ -153,10 +153,11 @@ describe('EndpointSlice records (packed endpoints)', () => {
   it('indexes by address, node and pod name from the packed endpoints, each value once', () => {
     const s = new Store({ address: sliceAddresses, node: sliceNodeNames, pod: slicePodNames });
     s.upsert(ingest('EndpointSlice', apiSlice));
-    assert.deepEqual([...s.indexValues('address')], ['10.0.0.1', '10.0.0.2', '10.0.0.9', '10.0.0.3']);
-    assert.deepEqual([...s.indexValues('node')], ['n1', 'n2']);
+    // Index values come in no particular order.
+    assert.deepEqual([...s.indexValues('address')].sort(), ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.9']);
+    assert.deepEqual([...s.indexValues('node')].sort(), ['n1', 'n2']);
     // A Node targetRef is not a pod.
-    assert.deepEqual([...s.indexValues('pod')], ['web-1', 'web-2']);
+    assert.deepEqual([...s.indexValues('pod')].sort(), ['web-1', 'web-2']);
     // The same index functions read hand-built records (plain endpoint arrays) alike.
     const plain = { ...ingest('EndpointSlice', apiSlice), meta: { ...ingest('EndpointSlice', apiSlice).meta, name: 'web-plain' }, endpoints: ingest('EndpointSlice', apiSlice).endpoints };
     assert.deepEqual([sliceAddresses(plain), sliceNodeNames(plain), slicePodNames(plain)], [['10.0.0.1', '10.0.0.2', '10.0.0.9', '10.0.0.3'], ['n1', 'n2'], ['web-1', 'web-2']]);
@@ -168,6 +169,32 @@ describe('EndpointSlice records (packed endpoints)', () => {
     const a = ingest('EndpointSlice', apiSlice);
     const b = ingest('EndpointSlice', { ...apiSlice, metadata: { ...apiSlice.metadata, name: 'web-def' } });
     assert.equal((a as PackedSlice).cells[2], (b as PackedSlice).cells[8]);
+  });
+
+  it('endpoints on one node that differ in any one field keep their own values (only equal ones are shared)', () => {
+    const base = { conditions: { ready: true, serving: true, terminating: false }, nodeName: 'n1', zone: 'z1' };
+    type Variant = { conditions: object; nodeName: string; zone: string; hostname?: string; hints?: { forZones?: { name: string }[]; forNodes?: { name: string }[] } };
+    const variants: Variant[] = [
+      base,
+      { ...base, conditions: { ready: false, serving: true, terminating: false } },
+      { ...base, conditions: { ready: true, serving: false, terminating: false } },
+      { ...base, conditions: { ready: true, serving: true, terminating: true } },
+      { ...base, hostname: 'h1' },
+      { ...base, zone: 'z2' },
+      { ...base, hints: { forZones: [{ name: 'z1' }] } },
+      { ...base, hints: { forNodes: [{ name: 'n1' }] } },
+      { ...base, hints: { forZones: [{ name: 'z1' }, { name: 'z2' }] } },
+      base,
+    ];
+    const sent = variants.map((v, i) => ({ ...v, addresses: [`10.9.0.${i}`] }));
+    const eps = ingest('EndpointSlice', { ...apiSlice, metadata: { ...apiSlice.metadata, name: 'web-variants' }, endpoints: sent }).endpoints;
+    const fields = (e: { conditions: object; hostname: string | null; nodeName: string | null; zone: string | null; hintsForZones: readonly string[]; hintsForNodes: readonly string[] }) =>
+      JSON.stringify([e.conditions, e.hostname, e.nodeName, e.zone, e.hintsForZones, e.hintsForNodes]);
+    const want = sent.map((v) =>
+      JSON.stringify([v.conditions, v.hostname ?? null, v.nodeName, v.zone, v.hints?.forZones?.map((z) => z.name) ?? [], v.hints?.forNodes?.map((n) => n.name) ?? []]),
+    );
+    assert.deepEqual(eps.map(fields), want);
+    assert.equal(new Set(eps.map(fields)).size, variants.length - 1);
   });
 });
 

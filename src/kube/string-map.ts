@@ -1,0 +1,124 @@
+/**
+ * A map from string to value for the store's indexes, where one map holds an entry per endpoint
+ * address or pod name of the whole cluster (150,000 on a large one).
+ *
+ * A JS Map keeps each entry as key, value and chain link in insertion order, plus a bucket per
+ * two entries, and doubles when full: about 49 bytes an entry at that size. This one keeps keys
+ * and values side by side in one array and finds them by open addressing (linear probing on a
+ * FNV-1a hash of the key, computed here since V8's own string hash is out of reach), at most
+ * three quarters full: about 16 bytes a slot, 20 to 40 an entry. Deleting shifts the entries
+ * after the hole back (no tombstones), and the table halves once an eighth full.
+ *
+ * Iteration order is the slots' order, not insertion order; `keys` is a snapshot, so the map may
+ * change while a caller walks it.
+ */
+export class StringMap<V> {
+  /** `[key0, value0, key1, value1, …]`; an empty slot's key is undefined. */
+  private slots: unknown[];
+  /** Slots minus one (slots are a power of two). */
+  private mask: number;
+  private count = 0;
+
+  constructor() {
+    this.slots = emptySlots(MinSlots);
+    this.mask = MinSlots - 1;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(key: string): V | undefined {
+    const s = this.slots;
+    for (let i = hash(key) & this.mask; ; i = (i + 1) & this.mask) {
+      const k = s[2 * i];
+      if (k === undefined) return undefined;
+      if (k === key) return s[2 * i + 1] as V;
+    }
+  }
+
+  set(key: string, value: V): void {
+    const s = this.slots;
+    for (let i = hash(key) & this.mask; ; i = (i + 1) & this.mask) {
+      const k = s[2 * i];
+      if (k === key) {
+        s[2 * i + 1] = value;
+        return;
+      }
+      if (k === undefined) {
+        s[2 * i] = key;
+        s[2 * i + 1] = value;
+        if (++this.count * 4 > (this.mask + 1) * 3) this.resize((this.mask + 1) * 2);
+        return;
+      }
+    }
+  }
+
+  /** Removes `key`; false when it was not there. */
+  delete(key: string): boolean {
+    const s = this.slots;
+    const mask = this.mask;
+    let i = hash(key) & mask;
+    for (; ; i = (i + 1) & mask) {
+      const k = s[2 * i];
+      if (k === undefined) return false;
+      if (k === key) break;
+    }
+    // Backward shift: move up every entry after the hole whose home slot is not between the hole and it.
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const k = s[2 * j];
+      if (k === undefined) break;
+      const home = hash(k as string) & mask;
+      if (((j - home) & mask) >= ((j - i) & mask)) {
+        s[2 * i] = k;
+        s[2 * i + 1] = s[2 * j + 1];
+        i = j;
+      }
+    }
+    s[2 * i] = undefined;
+    s[2 * i + 1] = undefined;
+    if (--this.count * 8 < this.mask + 1 && this.mask + 1 > MinSlots) this.resize((this.mask + 1) / 2);
+    return true;
+  }
+
+  /** The keys present now (a copy: safe to hold while the map changes). */
+  keys(): IterableIterator<string> {
+    const out: string[] = [];
+    const s = this.slots;
+    for (let i = 0; i < s.length; i += 2) if (s[i] !== undefined) out.push(s[i] as string);
+    return out.values();
+  }
+
+  // Private:
+
+  private resize(slots: number): void {
+    const old = this.slots;
+    this.slots = emptySlots(slots);
+    this.mask = slots - 1;
+    const s = this.slots;
+    for (let o = 0; o < old.length; o += 2) {
+      const k = old[o];
+      if (k === undefined) continue;
+      let i = hash(k as string) & this.mask;
+      while (s[2 * i] !== undefined) i = (i + 1) & this.mask;
+      s[2 * i] = k;
+      s[2 * i + 1] = old[o + 1];
+    }
+  }
+}
+
+const MinSlots = 8;
+
+function emptySlots(slots: number): unknown[] {
+  return new Array<unknown>(2 * slots).fill(undefined);
+}
+
+/** 32-bit FNV-1a over the UTF-16 code units, with a final avalanche so that nearby IPs spread over the low bits. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h >>> 0;
+}
