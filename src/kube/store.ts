@@ -179,13 +179,17 @@ export class Store<R extends AnyRecord> {
   private indexRecord(key: string, r: R): void {
     for (const { fn, idx } of this.indexes) {
       for (const v of fn(r)) {
-        const keys = idx.get(v);
-        if (keys === undefined) idx.set(v, key);
-        else if (typeof keys === 'string') {
-          if (keys !== key) idx.set(v, [keys, key]);
+        const at = idx.find(v);
+        if (at < 0) {
+          idx.insertAt(at, v, key);
+          continue;
+        }
+        const keys = idx.valueAt(at);
+        if (typeof keys === 'string') {
+          if (keys !== key) idx.setAt(at, [keys, key]);
         } else if (Array.isArray(keys)) {
           // A new array of exactly the size needed (`concat`): `push` or a spread leave room for more.
-          if (!keys.includes(key)) idx.set(v, keys.length < SmallKeys ? keys.concat(key) : new Set(keys).add(key));
+          if (!keys.includes(key)) idx.setAt(at, keys.length < SmallKeys ? keys.concat(key) : new Set(keys).add(key));
         } else keys.add(key);
       }
     }
@@ -194,21 +198,22 @@ export class Store<R extends AnyRecord> {
   private unindex(key: string, r: R): void {
     for (const { fn, idx } of this.indexes) {
       for (const v of fn(r)) {
-        const keys = idx.get(v);
-        if (keys === undefined) continue;
+        const at = idx.find(v);
+        if (at < 0) continue;
+        const keys = idx.valueAt(at);
         if (typeof keys === 'string') {
-          if (keys === key) idx.delete(v);
+          if (keys === key) idx.deleteAt(at);
           continue;
         }
         if (Array.isArray(keys)) {
-          const at = keys.indexOf(key);
-          if (at >= 0) idx.set(v, keys.length === 2 ? keys[1 - at]! : without(keys, at));
+          const i = keys.indexOf(key);
+          if (i >= 0) idx.setAt(at, keys.length === 2 ? keys[1 - i]! : without(keys, i));
           continue;
         }
         keys.delete(key);
         // Back to an array only well below the bound, so a value near it does not flip on each change.
-        if (keys.size === 0) idx.delete(v);
-        else if (keys.size <= SmallKeys / 2) idx.set(v, keys.size === 1 ? keys.values().next().value! : [...keys]);
+        if (keys.size === 0) idx.deleteAt(at);
+        else if (keys.size <= SmallKeys / 2) idx.setAt(at, keys.size === 1 ? keys.values().next().value! : [...keys]);
       }
     }
   }

@@ -29,41 +29,62 @@ export class StringMap<V> {
   }
 
   get(key: string): V | undefined {
-    const s = this.slots;
-    for (let i = hash(key) & this.mask; ; i = (i + 1) & this.mask) {
-      const k = s[2 * i];
-      if (k === undefined) return undefined;
-      if (k === key) return s[2 * i + 1] as V;
-    }
+    const at = this.find(key);
+    return at < 0 ? undefined : (this.slots[2 * at + 1] as V);
   }
 
   set(key: string, value: V): void {
-    const s = this.slots;
-    for (let i = hash(key) & this.mask; ; i = (i + 1) & this.mask) {
-      const k = s[2 * i];
-      if (k === key) {
-        s[2 * i + 1] = value;
-        return;
-      }
-      if (k === undefined) {
-        s[2 * i] = key;
-        s[2 * i + 1] = value;
-        if (++this.count * 4 > (this.mask + 1) * 3) this.resize((this.mask + 1) * 2);
-        return;
-      }
-    }
+    const at = this.find(key);
+    if (at < 0) this.insertAt(at, key, value);
+    else this.slots[2 * at + 1] = value;
   }
 
   /** Removes `key`; false when it was not there. */
   delete(key: string): boolean {
+    const at = this.find(key);
+    if (at < 0) return false;
+    this.deleteAt(at);
+    return true;
+  }
+
+  /**
+   * One probe for a read-then-write (the store's index updates): the slot holding `key`, or when
+   * absent the bitwise complement (`~slot`, negative) of the empty slot it would take. A slot is
+   * good until the next insert or delete.
+   */
+  find(key: string): number {
     const s = this.slots;
     const mask = this.mask;
-    let i = hash(key) & mask;
-    for (; ; i = (i + 1) & mask) {
+    for (let i = hash(key) & mask; ; i = (i + 1) & mask) {
       const k = s[2 * i];
-      if (k === undefined) return false;
-      if (k === key) break;
+      if (k === key) return i;
+      if (k === undefined) return ~i;
     }
+  }
+
+  /** The value in a slot `find` answered with. */
+  valueAt(slot: number): V {
+    return this.slots[2 * slot + 1] as V;
+  }
+
+  /** Replaces the value in a slot `find` answered with. */
+  setAt(slot: number, value: V): void {
+    this.slots[2 * slot + 1] = value;
+  }
+
+  /** Adds `key` at the empty slot `find` answered with (`~slot`). */
+  insertAt(absent: number, key: string, value: V): void {
+    const i = ~absent;
+    this.slots[2 * i] = key;
+    this.slots[2 * i + 1] = value;
+    if (++this.count * 4 > (this.mask + 1) * 3) this.resize((this.mask + 1) * 2);
+  }
+
+  /** Removes the entry in a slot `find` answered with. */
+  deleteAt(slot: number): void {
+    const s = this.slots;
+    const mask = this.mask;
+    let i = slot;
     // Backward shift: move up every entry after the hole whose home slot is not between the hole and it.
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
       const k = s[2 * j];
@@ -78,7 +99,6 @@ export class StringMap<V> {
     s[2 * i] = undefined;
     s[2 * i + 1] = undefined;
     if (--this.count * 8 < this.mask + 1 && this.mask + 1 > MinSlots) this.resize((this.mask + 1) / 2);
-    return true;
   }
 
   /** The keys present now (a copy: safe to hold while the map changes). */

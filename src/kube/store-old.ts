@@ -1,0 +1,206 @@
+/**
+ * An indexed store of records of one kind, after client-go's ThreadSafeStore + Indexer, but
+ * synchronous and single-threaded (one event loop). Every change is published as a batch of
+ * events carrying the old and the new record; a relist is one batch (`relist: true`).
+ *
+ * Records are shared with every reader: you must not modify anything returned by get, list or
+ * byIndex.
+ */
+import type { AnyRecord } from './records.ts';
+import { objectKey } from './records.ts';
+import { errorText, logger } from '../log.ts';
+
+export type StoreEvent<R> =
+  | { readonly type: 'ADDED'; readonly key: string; readonly old: null; readonly new: R }
+  | { readonly type: 'MODIFIED'; readonly key: string; readonly old: R; readonly new: R }
+  | { readonly type: 'DELETED'; readonly key: string; readonly old: R; readonly new: null };
+
+export interface StoreBatch<R> {
+  readonly events: readonly StoreEvent<R>[];
+  /** True when the batch is the result of a relist (an atomic replace). */
+  readonly relist: boolean;
+}
+
+/** Returns the indexed values of a record; an empty array leaves it out of that index. */
+export type IndexFunc<R> = (record: R) => readonly string[];
+
+export type StoreListener<R> = (batch: StoreBatch<R>) => void;
+
+export class Store<R extends AnyRecord> {
+  private readonly items = new Map<string, R>();
+  private readonly indexers: Readonly<Record<string, IndexFunc<R>>>;
+  /**
+   * index name → indexed value → keys. A value held by one key maps to that key itself (most
+   * pod IPs and endpoint addresses): a one-element Set would cost about 300 bytes per pod.
+   */
+  private readonly indices = new Map<string, Map<string, string | Set<string>>>();
+  /** Each index's function beside its map, walked per record without allocating. */
+  private readonly indexes: readonly { readonly fn: IndexFunc<R>; readonly idx: Map<string, string | Set<string>> }[];
+  private readonly listeners = new Set<StoreListener<R>>();
+  private changes = 0;
+
+  constructor(indexers: Readonly<Record<string, IndexFunc<R>>> = {}) {
+    this.indexers = indexers;
+    for (const name of Object.keys(indexers)) this.indices.set(name, new Map());
+    this.indexes = Object.entries(indexers).map(([name, fn]) => ({ fn, idx: this.indices.get(name)! }));
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  /** Increases with every change: equal versions mean equal content (for memoizing derived lists). */
+  get version(): number {
+    return this.changes;
+  }
+
+  /** Records are shared with the cache: never mutate them; derive instead. */
+  get(key: string): R | undefined {
+    return this.items.get(key);
+  }
+
+  /** Every record, in insertion order (callers that need an order sort a copy). */
+  list(): IterableIterator<R> {
+    return this.items.values();
+  }
+
+  keys(): IterableIterator<string> {
+    return this.items.keys();
+  }
+
+  /** Records whose index `indexName` holds `indexedValue`; throws on an unknown index name. */
+  byIndex(indexName: string, indexedValue: string): R[] {
+    const keys = this.index(indexName).get(indexedValue);
+    if (keys === undefined) return [];
+    if (typeof keys === 'string') return [this.items.get(keys)!];
+    const out: R[] = [];
+    for (const k of keys) out.push(this.items.get(k)!);
+    return out;
+  }
+
+  /** Number of records under one indexed value, without building a list. */
+  countByIndex(indexName: string, indexedValue: string): number {
+    const keys = this.index(indexName).get(indexedValue);
+    return keys === undefined ? 0 : typeof keys === 'string' ? 1 : keys.size;
+  }
+
+  /** The indexed values currently present in `indexName`. */
+  indexValues(indexName: string): IterableIterator<string> {
+    return this.index(indexName).keys();
+  }
+
+  /** Subscribe to change batches; returns the unsubscribe function. A throwing listener is isolated. */
+  subscribe(listener: StoreListener<R>): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Add or update one record (a watch ADDED or MODIFIED). No event when the resourceVersion is unchanged. */
+  upsert(record: R): void {
+    const ev = this.put(record);
+    if (ev) this.publish({ events: [ev], relist: false });
+  }
+
+  /** Remove one record (a watch DELETED). No event when it was not there. */
+  delete(key: string): void {
+    const ev = this.remove(key);
+    if (ev) this.publish({ events: [ev], relist: false });
+  }
+
+  /**
+   * Replace the whole content with `records` (a relist), as one batch: adds, updates, and
+   * deletes for keys that vanished. A changed UID under the same key is a delete plus an add.
+   * Records whose resourceVersion did not change produce no event. With `namespace`, only
+   * that namespace is replaced (a namespace-scoped reflector's relist); other keys stay.
+   */
+  replace(records: Iterable<R>, namespace: string | null = null): StoreBatch<R> {
+    const events: StoreEvent<R>[] = [];
+    // Into an empty store (the first list), nothing can vanish: no need to note what was seen.
+    const seen = this.items.size > 0 ? new Set<string>() : null;
+    for (const r of records) {
+      const key = objectKey(r.meta);
+      seen?.add(key);
+      const old = this.items.get(key);
+      if (old && old.meta.uid !== r.meta.uid) {
+        events.push(this.remove(key)!);
+      }
+      const ev = this.put(r, key);
+      if (ev) events.push(ev);
+    }
+    if (seen) {
+      for (const [key, r] of [...this.items]) {
+        if (!seen.has(key) && (namespace === null || r.meta.namespace === namespace)) events.push(this.remove(key)!);
+      }
+    }
+    const batch = { events, relist: true };
+    this.publish(batch);
+    return batch;
+  }
+
+  // Private:
+
+  private index(name: string): Map<string, string | Set<string>> {
+    const idx = this.indices.get(name);
+    if (!idx) throw new Error(`store: expected one of the index names ${JSON.stringify(Object.keys(this.indexers))}, got ${JSON.stringify(name)}`);
+    return idx;
+  }
+
+  private put(record: R, key = objectKey(record.meta)): StoreEvent<R> | null {
+    const old = this.items.get(key);
+    if (old && old.meta.resourceVersion === record.meta.resourceVersion && old.meta.uid === record.meta.uid) return null;
+    if (old) this.unindex(key, old);
+    this.changes++;
+    this.items.set(key, record);
+    this.indexRecord(key, record);
+    return old ? { type: 'MODIFIED', key, old, new: record } : { type: 'ADDED', key, old: null, new: record };
+  }
+
+  private remove(key: string): StoreEvent<R> | null {
+    const old = this.items.get(key);
+    if (!old) return null;
+    this.changes++;
+    this.items.delete(key);
+    this.unindex(key, old);
+    return { type: 'DELETED', key, old, new: null };
+  }
+
+  private indexRecord(key: string, r: R): void {
+    for (const { fn, idx } of this.indexes) {
+      for (const v of fn(r)) {
+        const keys = idx.get(v);
+        if (keys === undefined) idx.set(v, key);
+        else if (typeof keys === 'string') {
+          if (keys !== key) idx.set(v, new Set([keys, key]));
+        } else keys.add(key);
+      }
+    }
+  }
+
+  private unindex(key: string, r: R): void {
+    for (const { fn, idx } of this.indexes) {
+      for (const v of fn(r)) {
+        const keys = idx.get(v);
+        if (keys === undefined) continue;
+        if (typeof keys === 'string') {
+          if (keys === key) idx.delete(v);
+          continue;
+        }
+        keys.delete(key);
+        if (keys.size === 1) idx.set(v, keys.values().next().value!);
+        else if (keys.size === 0) idx.delete(v);
+      }
+    }
+  }
+
+  private publish(batch: StoreBatch<R>): void {
+    if (batch.events.length === 0 && !batch.relist) return;
+    for (const l of this.listeners) {
+      try {
+        l(batch);
+      } catch (err) {
+        // A listener's bug must not stop the watch or other listeners: log and go on.
+        logger.error('store listener failed', { error: errorText(err) });
+      }
+    }
+  }
+}
