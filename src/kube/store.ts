@@ -30,6 +30,9 @@ export type StoreListener<R> = (batch: StoreBatch<R>) => void;
 /** The keys under one indexed value: one key, a few (in insertion order), or many. */
 type Keys = string | string[] | Set<string>;
 
+/** Records indexed before a large first list sizes its indexes for the rest (see Store.replace). */
+const ReserveSample = 256;
+
 /** Up to this many keys under one value are kept in an array (see Store.indices). */
 export const SmallKeys = 64;
 
@@ -129,7 +132,11 @@ export class Store<R extends AnyRecord> {
     const events: StoreEvent<R>[] = [];
     // Into an empty store (the first list), nothing can vanish: no need to note what was seen.
     const seen = this.items.size > 0 ? new Set<string>() : null;
+    // A large first list: once a sample is indexed, size each index for the whole list at once.
+    const expected = seen === null && Array.isArray(records) && records.length >= 4 * ReserveSample ? records.length : 0;
+    let done = 0;
     for (const r of records) {
+      if (expected > 0 && done++ === ReserveSample) for (const { idx } of this.indexes) idx.reserve(Math.ceil((idx.size * expected) / ReserveSample));
       const key = objectKey(r.meta);
       seen?.add(key);
       const old = this.items.get(key);
@@ -144,6 +151,8 @@ export class Store<R extends AnyRecord> {
         if (!seen.has(key) && (namespace === null || r.meta.namespace === namespace)) events.push(this.remove(key)!);
       }
     }
+    // A value many records share (a node, a namespace) was counted once per record in the guess.
+    if (expected > 0) for (const { idx } of this.indexes) idx.fit();
     const batch = { events, relist: true };
     this.publish(batch);
     return batch;

@@ -101,6 +101,18 @@ export class StringMap<V> {
     if (--this.count * 8 < this.mask + 1 && this.mask + 1 > MinSlots) this.resize((this.mask + 1) / 2);
   }
 
+  /** Makes room for `entries` without growing step by step (each step rehashes every key). */
+  reserve(entries: number): void {
+    const want = slotsFor(entries);
+    if (want > this.mask + 1) this.resize(want);
+  }
+
+  /** Shrinks to the size its entries need (after a `reserve` that guessed high). */
+  fit(): void {
+    const want = slotsFor(this.count);
+    if (want < this.mask + 1) this.resize(want);
+  }
+
   /** The keys present now (a copy: safe to hold while the map changes). */
   keys(): IterableIterator<string> {
     const out: string[] = [];
@@ -128,6 +140,13 @@ export class StringMap<V> {
 }
 
 const MinSlots = 8;
+
+/** The slots `entries` need: a power of two they fill to at most three quarters. */
+function slotsFor(entries: number): number {
+  let slots = MinSlots;
+  while (entries * 4 > slots * 3) slots *= 2;
+  return slots;
+}
 
 function emptySlots(slots: number): unknown[] {
   return new Array<unknown>(2 * slots).fill(undefined);

@@ -60,6 +60,15 @@ describe('indexed store', () => {
     assert.deepEqual([...s.indexValues('ip')], []);
   });
 
+  it('a large first list (sized from a sample) indexes every record, shared values and distinct ones alike', () => {
+    const s = new Store<PodRecord>({ ip: (p) => p.podIPs, node: (p) => (p.nodeName ? [p.nodeName] : []) });
+    const pods = Array.from({ length: 3000 }, (_, i) => pod(`p${i}`, `10.1.${i >> 8}.${i & 255}`));
+    s.replace(pods);
+    assert.equal(s.countByIndex('node', 'n1'), 3000);
+    assert.equal([...s.indexValues('ip')].length, 3000);
+    for (let i = 0; i < 3000; i += 7) assert.deepEqual(s.byIndex('ip', `10.1.${i >> 8}.${i & 255}`).map((p) => p.meta.name), [`p${i}`]);
+  });
+
   it('refuses an unknown index name with the names it has', () => {
     const s = new Store<PodRecord>({ ip: (p) => p.podIPs });
     assert.throws(() => s.byIndex('node', 'x'), /expected one of the index names \["ip"\], got "node"/);

@@ -63,4 +63,18 @@ describe('StringMap', () => {
     assert.equal(seen.length, 20);
     assert.deepEqual(seen.sort(), Array.from({ length: 20 }, (_, i) => `ns-${i}`).sort());
   });
+
+  it('reserve and fit change only the room it takes, not its answers', () => {
+    const m = new StringMap<number>();
+    m.set('a', 1);
+    m.reserve(10_000);
+    for (let i = 0; i < 100; i++) m.set(`k${i}`, i);
+    m.fit();
+    assert.equal(m.size, 101);
+    assert.equal(m.get('a'), 1);
+    for (let i = 0; i < 100; i++) assert.equal(m.get(`k${i}`), i);
+    assert.equal(m.get('k100'), undefined);
+    for (let i = 0; i < 100; i += 2) assert.equal(m.delete(`k${i}`), true);
+    assert.deepEqual([...m.keys()].sort(), ['a', ...Array.from({ length: 50 }, (_, i) => `k${2 * i + 1}`)].sort());
+  });
 });
