@@ -16,12 +16,13 @@ export function present<T>(values: readonly (T | null | Error)[]): T[] {
 
 /**
  * The store key (`namespace/name`) of a targetRef's Pod; `namespace` is the slice's, for a
- * ref that names none. Made once per ref object and kept while the ref lives: the store hashes
- * a key string once, so a kept key is looked up for the price of a compare, where a fresh one
- * is concatenated and hashed again on every read (a big answer reads one per endpoint).
+ * ref that names none. A ref naming another namespace is one the slice keeps (slice-pack.ts):
+ * its key is made once and kept while the ref lives, since the store hashes a key string once
+ * and a kept key is looked up for the price of a compare. A Pod ref in the slice's namespace is
+ * built on each read, so its key is made fresh (a cache keyed by it would never hit).
  */
 export function podKeyOf(ref: ObjectRef, namespace: string): string {
-  if (ref.namespace === '') return `${namespace}/${ref.name}`;
+  if (ref.namespace === '' || ref.namespace === namespace) return `${namespace}/${ref.name}`;
   let key = PodKeys.get(ref);
   if (key === undefined) {
     key = `${ref.namespace}/${ref.name}`;
