@@ -1,5 +1,6 @@
 /** Small helpers the type files share. */
 import type { ObjectRef } from '../../kube/records.ts';
+import type { MergedEndpoint } from '../../model/endpoints.ts';
 
 /**
  * The values `DataLoader.loadMany` found, in order, without absences. Batch functions never
@@ -31,6 +32,23 @@ export function podKeyOf(ref: ObjectRef, namespace: string): string {
   return key;
 }
 
+/**
+ * The store key of a merged endpoint's Pod (`podKeyOf` its targetRef), or null when its
+ * targetRef names no Pod; `namespace` is its Service's. Made once per merged endpoint and kept
+ * while it lives, for the reason `podKeyOf` keeps one per ref: the endpoint's targetRef is built
+ * on each read (model/endpoints.ts), so the key is kept by the endpoint instead.
+ */
+export function endpointPodKey(endpoint: MergedEndpoint, namespace: string): string | null {
+  let key = EndpointPodKeys.get(endpoint);
+  if (key === undefined) {
+    const ref = endpoint.targetRef;
+    key = ref?.kind === 'Pod' ? podKeyOf(ref, namespace) : null;
+    EndpointPodKeys.set(endpoint, key);
+  }
+  return key;
+}
+
 // Private:
 
 const PodKeys = new WeakMap<ObjectRef, string>();
+const EndpointPodKeys = new WeakMap<MergedEndpoint, string | null>();
