@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { SmallKeys, Store } from '../../src/kube/store.ts';
 import { ingest } from '../../src/kube/ingest.ts';
 import { derived, type Kind, type PodRecord } from '../../src/kube/records.ts';
-import { PackedSlice, sliceAddresses, sliceNodeNames, slicePodNames } from '../../src/kube/slice-pack.ts';
+import { PackedSlice, sliceAddresses, sliceNodeNames, slicePodNames, slicePodStrings } from '../../src/kube/slice-pack.ts';
 import { ClusterCache } from '../../src/kube/cache.ts';
 
 const pod = (name: string, ip: string, rv = '1', labels: Record<string, string> = { app: 'web', 'pod-template-hash': 'abc' }, namespace = 'd', uid = `u-${name}`) =>
@@ -206,6 +206,10 @@ describe('EndpointSlice records (packed endpoints)', () => {
     // Endpoint 3: no ref.
     assert.deepEqual([s.cells[12], s.cells[13], s.cells[14]], ['10.0.0.1', null, null]);
     assert.equal(s.cells.length, 16);
+    // What a Pod listed later shares: the cells' own strings (an implied ref only in the slice's namespace).
+    assert.deepEqual(slicePodStrings(s, 'shop', 'web-1', 'u1'), { meta: { name: 'web-1', uid: 'u1' }, podIPs: '10.0.0.1' });
+    assert.equal(slicePodStrings(s, 'shop', 'web-2', 'u2')!.podIPs, s.cells[4]);
+    assert.deepEqual([slicePodStrings(s, 'other', 'web-1', 'u1'), slicePodStrings(s, 'shop', 'web-1', 'u-other')], [null, null]);
   });
 });
 
