@@ -32,7 +32,8 @@ import { AnnotationDefaultClass, AnnotationIngressClass, type IngressBackend, ty
  */
 export interface PodStrings {
   readonly meta: { readonly name: string; readonly uid: string };
-  readonly podIPs: readonly string[];
+  /** The IPs: an array (a Pod's, or a slice endpoint's of none or several), or a slice endpoint's one address (slice-pack.ts). */
+  readonly podIPs: string | readonly string[];
 }
 
 /** The strings the cache holds for the Pod `namespace/name` with `uid`, or null (see ClusterCache.ingestOf). */
@@ -123,7 +124,7 @@ export function ingestService(o: any): ServiceRecord {
 export function ingestEndpointSlice(o: any, known?: PodStringsOf): EndpointSliceRecord {
   const meta = ingestMeta(o.metadata, false);
   const cells: unknown[] = [];
-  for (const e of arr(o.endpoints)) packSliceEndpoint(cells, e, known);
+  for (const e of arr(o.endpoints)) packSliceEndpoint(cells, meta.namespace, e, known);
   return new PackedSlice(
     meta,
     meta.labels[LabelServiceName] ?? null,
@@ -279,29 +280,32 @@ function exact<T>(v: T): T {
   return (Array.isArray(v) ? (v.length === 0 ? EmptyArray : v.slice()) : v) as T;
 }
 
-function packSliceEndpoint(cells: unknown[], e: any, known: PodStringsOf | undefined): void {
+function packSliceEndpoint(cells: unknown[], namespace: string, e: any, known: PodStringsOf | undefined): void {
   const c = e?.conditions ?? {};
   const ref = e?.targetRef;
   const forZones = strArray(arr(e?.hints?.forZones).map((z: any) => z?.name));
   const forNodes = strArray(arr(e?.hints?.forNodes).map((n: any) => n?.name));
-  let addresses = strArray(e?.addresses);
+  const addresses = strArray(e?.addresses);
+  // One address is kept as the string itself (slice-pack.ts).
+  let kept: string | readonly string[] = addresses.length === 1 ? addresses[0]! : addresses;
   let targetRef: ObjectRef | null = null;
   if (ref) {
     const kind = pooled(str(ref.kind)) ?? '';
-    const namespace = pooled(str(ref.namespace)) ?? '';
+    const refNamespace = pooled(str(ref.namespace)) ?? '';
     let name = str(ref.name) ?? '';
     let uid = str(ref.uid) ?? '';
-    const held = kind === 'Pod' && known ? known(namespace, name, uid) : null;
+    const held = kind === 'Pod' && known ? known(refNamespace, name, uid) : null;
     if (held !== null) {
       name = held.meta.name;
       uid = held.meta.uid;
-      addresses = sharedStrings(addresses, held.podIPs);
+      kept = addresses.length === 1 ? sharedString(addresses[0]!, held.podIPs) : sharedStrings(addresses, held.podIPs);
     }
-    targetRef = Object.freeze({ kind, namespace, name, uid });
+    targetRef = { kind, namespace: refNamespace, name, uid };
   }
   packEndpoint(
     cells,
-    Object.freeze(addresses),
+    namespace,
+    typeof kept === 'string' ? kept : Object.freeze(kept),
     targetRef,
     {
       conditions: conditionsOf(bool(c.ready), bool(c.serving), bool(c.terminating)),
@@ -315,14 +319,20 @@ function packSliceEndpoint(cells: unknown[], e: any, known: PodStringsOf | undef
 }
 
 /**
- * `mine`, with the equal strings of `held` in place of its own: `held` itself when both list
- * the same strings (a pod's single IP and its endpoint's addresses), else a new array.
+ * `mine`, with the equal strings of `held` in place of its own: `held` itself when it is a
+ * frozen array of the same strings (a Pod's IPs and its endpoint's several addresses, an
+ * updated Pod's unchanged IPs), else a new array.
  */
-function sharedStrings(mine: readonly string[], held: readonly string[]): readonly string[] {
+function sharedStrings(mine: readonly string[], held: string | readonly string[]): readonly string[] {
   if (mine.length === 0) return mine;
-  if (mine.length === 1 && held.length === 1) return mine[0] === held[0] && Object.isFrozen(held) ? held : mine;
+  if (typeof held === 'string') return mine.map((s) => (s === held ? held : s));
   if (mine.length === held.length && mine.every((s, i) => s === held[i])) return Object.isFrozen(held) ? held : mine;
   return mine.map((s) => held.find((h) => h === s) ?? s);
+}
+
+/** `mine`, or the equal string of `held` (a Pod's IP, its endpoint's address). */
+function sharedString(mine: string, held: string | readonly string[]): string {
+  return typeof held === 'string' ? (held === mine ? held : mine) : (held.find((h) => h === mine) ?? mine);
 }
 
 /** One frozen object per combination (27 of them), shared by every endpoint. */

@@ -2,13 +2,19 @@
  * EndpointSlice records with packed endpoints: what ingest keeps of a slice.
  *
  * A slice lists 1 to 1,000 endpoints (15 on average on a large cluster); an endpoint object of
- * eight fields cost about 90 bytes on its own. Here a slice keeps, per endpoint, three
- * references in one flat array: its addresses (the array as sent, shared with the merged view),
- * its targetRef (shared likewise), and one frozen object for the rest (conditions, hostname,
- * nodeName, zone, hints), interned: endpoints on one node in one state share it. `endpoints`
- * builds the `SliceEndpoint` objects on each read; readers use them and let them go (the merge,
- * the resolvers), and nothing retains them. The indexes read the packed columns directly
- * (`sliceAddresses`, `sliceNodeNames`, `slicePodNames`).
+ * eight fields cost about 90 bytes on its own, its addresses array 56 and its targetRef 56 more.
+ * Here a slice keeps, per endpoint, four references in one flat array (`Stride`):
+ * - its address: the string itself when the endpoint has exactly one (nearly always), else the
+ *   frozen array as sent (none, or several);
+ * - its targetRef: for a Pod in the slice's own namespace (nearly always) the Pod's name, with
+ *   its uid in the next cell, kind and namespace implied; else the frozen ref object, or null
+ *   (and null in the next cell);
+ * - one frozen object for the rest (conditions, hostname, nodeName, zone, hints), interned:
+ *   endpoints on one node in one state share it.
+ * `endpoints` builds the `SliceEndpoint` objects, their one-address arrays and implied refs on
+ * each read; readers use them and let them go (the merge keeps the same packed form, see
+ * model/endpoints.ts), and nothing retains them. The indexes and `slicePodStrings` read the
+ * cells directly.
  *
  * Records built by hand (plain objects with an `endpoints` array) are read the same way.
  */
@@ -25,7 +31,8 @@ interface EndpointRest {
   readonly hintsForNodes: readonly string[];
 }
 
-const Stride = 3;
+/** Cells per endpoint: address(es), Pod name or ref, Pod uid, rest. */
+const Stride = 4;
 
 export class PackedSlice implements EndpointSliceRecord {
   readonly kind = 'EndpointSlice' as const;
@@ -34,7 +41,7 @@ export class PackedSlice implements EndpointSliceRecord {
   readonly managedBy: string | null;
   readonly addressType: string;
   readonly ports: readonly SlicePort[];
-  /** Per endpoint: addresses, targetRef, rest (`Stride` cells). Frozen. */
+  /** Per endpoint (`Stride` cells): address or addresses, Pod name or ref or null, Pod uid or null, rest. Frozen. */
   readonly cells: readonly unknown[];
 
   constructor(meta: ObjectMeta, serviceName: string | null, managedBy: string | null, addressType: string, ports: readonly SlicePort[], cells: unknown[]) {
@@ -47,21 +54,26 @@ export class PackedSlice implements EndpointSliceRecord {
     Object.freeze(this);
   }
 
-  /** Built on each read, frozen; the addresses and targetRef are the record's own (frozen) values. */
+  /**
+   * Built on each read, frozen. An address array of several (or no) addresses and a ref not
+   * implied are the record's own frozen values; a one-address array and an implied Pod ref are
+   * new on each read.
+   */
   get endpoints(): readonly SliceEndpoint[] {
     const c = this.cells;
+    const namespace = this.meta.namespace;
     const out: SliceEndpoint[] = new Array(c.length / Stride);
     for (let i = 0, j = 0; i < c.length; i += Stride, j++) {
-      const rest = c[i + 2] as EndpointRest;
+      const rest = c[i + 3] as EndpointRest;
       out[j] = Object.freeze({
-        addresses: c[i] as readonly string[],
+        addresses: addressesOf(c[i]),
         conditions: rest.conditions,
         hostname: rest.hostname,
         nodeName: rest.nodeName,
         zone: rest.zone,
         hintsForZones: rest.hintsForZones,
         hintsForNodes: rest.hintsForNodes,
-        targetRef: c[i + 1] as ObjectRef | null,
+        targetRef: targetRefOf(c[i + 1], c[i + 2], namespace),
       });
     }
     return Object.freeze(out);
@@ -78,9 +90,26 @@ export class PackedSlice implements EndpointSliceRecord {
   }
 }
 
-/** Appends one endpoint to the cells of a `PackedSlice` being built. */
-export function packEndpoint(cells: unknown[], addresses: readonly string[], targetRef: ObjectRef | null, rest: EndpointRest): void {
-  cells.push(addresses, targetRef, internedRest(rest));
+/**
+ * Appends one endpoint to the cells of a `PackedSlice` being built for `namespace`. `addresses`:
+ * the one address, or the frozen array of none or several.
+ */
+export function packEndpoint(cells: unknown[], namespace: string, addresses: string | readonly string[], targetRef: ObjectRef | null, rest: EndpointRest): void {
+  if (targetRef !== null && targetRef.kind === 'Pod' && targetRef.namespace === namespace) cells.push(addresses, targetRef.name, targetRef.uid, internedRest(rest));
+  else cells.push(addresses, targetRef === null ? null : Object.freeze(targetRef), null, internedRest(rest));
+}
+
+/** An address cell as the endpoint's `addresses`: a frozen one-element array around a lone address. */
+export function addressesOf(cell: unknown): readonly string[] {
+  return typeof cell === 'string' ? Object.freeze([cell]) : (cell as readonly string[]);
+}
+
+/**
+ * A targetRef from its packed form: `name` a string is a Pod in `namespace` with `uid`, built
+ * here (frozen); else `name` is the ref itself, or null.
+ */
+export function targetRefOf(name: unknown, uid: unknown, namespace: string): ObjectRef | null {
+  return typeof name === 'string' ? Object.freeze({ kind: 'Pod', namespace, name, uid: uid as string }) : (name as ObjectRef | null);
 }
 
 /** Every address of every endpoint, each once. */
@@ -88,7 +117,11 @@ export function sliceAddresses(s: EndpointSliceRecord): string[] {
   if (s instanceof PackedSlice) {
     const c = s.cells;
     const out: string[] = [];
-    for (let i = 0; i < c.length; i += Stride) for (const a of c[i] as readonly string[]) out.push(a);
+    for (let i = 0; i < c.length; i += Stride) {
+      const a = c[i];
+      if (typeof a === 'string') out.push(a);
+      else for (const x of a as readonly string[]) out.push(x);
+    }
     return unique(out);
   }
   return unique(s.endpoints.flatMap((e) => e.addresses));
@@ -99,7 +132,7 @@ export function sliceNodeNames(s: EndpointSliceRecord): string[] {
   if (s instanceof PackedSlice) {
     const c = s.cells;
     const out: string[] = [];
-    for (let i = 2; i < c.length; i += Stride) {
+    for (let i = 3; i < c.length; i += Stride) {
       const n = (c[i] as EndpointRest).nodeName;
       if (n) out.push(n);
     }
@@ -114,8 +147,9 @@ export function slicePodNames(s: EndpointSliceRecord): string[] {
     const c = s.cells;
     const out: string[] = [];
     for (let i = 1; i < c.length; i += Stride) {
-      const ref = c[i] as ObjectRef | null;
-      if (ref?.kind === 'Pod') out.push(ref.name);
+      const ref = c[i] as string | ObjectRef | null;
+      if (typeof ref === 'string') out.push(ref);
+      else if (ref?.kind === 'Pod') out.push(ref.name);
     }
     return unique(out);
   }
@@ -123,15 +157,21 @@ export function slicePodNames(s: EndpointSliceRecord): string[] {
 }
 
 /**
- * The name, uid and addresses strings of the first endpoint whose targetRef is the Pod
+ * The name, uid and address strings of the first endpoint whose targetRef is the Pod
  * `namespace/name` with `uid`, for the Pod record to share (ClusterCache.ingestOf); null when none.
+ * `podIPs` is the endpoint's own: its one address, or its array.
  */
 export function slicePodStrings(s: EndpointSliceRecord, namespace: string, name: string, uid: string): PodStrings | null {
   if (s instanceof PackedSlice) {
     const c = s.cells;
+    const implied = s.meta.namespace === namespace;
     for (let i = 1; i < c.length; i += Stride) {
-      const ref = c[i] as ObjectRef | null;
-      if (ref !== null && ref.name === name && ref.uid === uid && ref.kind === 'Pod' && ref.namespace === namespace) return { meta: ref, podIPs: c[i - 1] as readonly string[] };
+      const ref = c[i] as string | ObjectRef | null;
+      if (typeof ref === 'string') {
+        if (implied && ref === name && c[i + 1] === uid) return { meta: { name: ref, uid: c[i + 1] as string }, podIPs: c[i - 1] as string | readonly string[] };
+      } else if (ref !== null && ref.name === name && ref.uid === uid && ref.kind === 'Pod' && ref.namespace === namespace) {
+        return { meta: ref, podIPs: c[i - 1] as string | readonly string[] };
+      }
     }
     return null;
   }

@@ -3,12 +3,17 @@
  * EndpointSliceCache merges them (pkg/proxy/endpointslicecache.go), then grouped by address.
  *
  * Pure and synchronous. Inputs are shared cache records and are never mutated; every value
- * returned is frozen. `addresses` and `targetRef` are the (frozen) record values themselves,
- * and the lists every endpoint of one slice has alike (its ports, its slice name, hints of one
- * or no entry) are shared between endpoints rather than made per endpoint.
+ * returned is frozen. A merged endpoint is packed as a slice's endpoint is (kube/slice-pack.ts):
+ * it keeps its address, the slice's array only when there are several, and for a Pod
+ * targetRef in the Service's namespace just the Pod's name and uid; `addresses` and
+ * `targetRef` are built on read by getters of its class, and its three conditions are one
+ * small integer read through getters too. The lists every endpoint of one slice has alike (its
+ * ports, its slice name, hints of one or no entry) are shared between endpoints rather than
+ * made per endpoint.
  */
 
 import type { EndpointSliceRecord, ObjectRef, SliceEndpoint, SlicePort } from '../kube/records.ts';
+import { targetRefOf } from '../kube/slice-pack.ts';
 import { compareStrings, sameStrings } from './text.ts';
 import { sortByAddress } from './address.ts';
 
@@ -21,7 +26,11 @@ export interface EndpointPort {
   readonly appProtocol: string | null;
 }
 
-/** One address of a Service, with everything its slices say about it. */
+/**
+ * One address of a Service, with everything its slices say about it. `addresses`, `targetRef`,
+ * `ready`, `serving` and `terminating` are getters (see the module comment): read them as
+ * properties; a spread or `Object.keys` of a merged endpoint does not list them.
+ */
 export interface MergedEndpoint {
   /** `addresses[0]` of the endpoint: the only address that carries meaning. */
   readonly address: string;
@@ -192,7 +201,7 @@ export function sameEndpoint(a: MergedEndpoint, b: MergedEndpoint): boolean {
     a.zone === b.zone &&
     sameStrings(a.hintsForZones, b.hintsForZones) &&
     sameStrings(a.hintsForNodes, b.hintsForNodes) &&
-    sameRef(a.targetRef, b.targetRef) &&
+    sameTargetRef(a, b) &&
     samePorts(a.ports, b.ports)
   );
 }
@@ -242,22 +251,118 @@ function mergeCopies(address: string, copies: readonly Copy[]): MergedEndpoint {
   const preferred = copies.length === 1 ? copies : [...copies].sort((a, b) => Number(a.terminating) - Number(b.terminating));
   const chosen = preferred[0]!;
   const e = chosen.endpoint;
-  return Object.freeze({
+  const namespace = chosen.slice.meta.namespace;
+  const ref = e.targetRef;
+  const implied = ref !== null && ref.kind === 'Pod' && ref.namespace === namespace;
+  return new PackedEndpoint(
     address,
-    addresses: e.addresses,
-    addressType: chosen.slice.addressType,
-    ready: chosen.ready,
-    serving: chosen.serving,
-    terminating: chosen.terminating,
-    hostname: e.hostname,
-    nodeName: e.nodeName,
-    zone: e.zone,
-    hintsForZones: sortedStrings(e.hintsForZones),
-    hintsForNodes: sortedStrings(e.hintsForNodes),
-    targetRef: e.targetRef,
-    ports: copies.length === 1 ? portsOfSlice(chosen.slice.ports) : mergedPorts(preferred),
-    slices: copies.length === 1 ? sliceNames(chosen.slice) : Object.freeze(uniqueSorted(copies.map((c) => c.slice.meta.name))),
-  });
+    e.addresses.length > 1 ? e.addresses : null,
+    chosen.slice.addressType,
+    (chosen.ready ? Ready : 0) | (chosen.serving ? Serving : 0) | (chosen.terminating ? Terminating : 0),
+    e.hostname,
+    e.nodeName,
+    e.zone,
+    sortedStrings(e.hintsForZones),
+    sortedStrings(e.hintsForNodes),
+    implied ? ref.name : ref,
+    implied ? ref.uid : null,
+    namespace,
+    copies.length === 1 ? portsOfSlice(chosen.slice.ports) : mergedPorts(preferred),
+    copies.length === 1 ? sliceNames(chosen.slice) : Object.freeze(uniqueSorted(copies.map((c) => c.slice.meta.name))),
+  );
+}
+
+/** Bits of `PackedEndpoint.conditionBits`. */
+const Ready = 1;
+const Serving = 2;
+const Terminating = 4;
+
+/**
+ * A merged endpoint as the merge keeps it. Per address of a Service this costs 14 fields and
+ * nothing else of its own: no addresses array when there is one address, no targetRef object for
+ * a Pod in the Service's namespace (the slices' own form, slice-pack.ts), one integer for the
+ * three conditions.
+ */
+class PackedEndpoint implements MergedEndpoint {
+  readonly address: string;
+  /** Every address when there are several: the slice's own (frozen) array; null when `address` is the only one. */
+  readonly several: readonly string[] | null;
+  readonly addressType: string;
+  /** `Ready | Serving | Terminating`, defaults applied. */
+  readonly conditionBits: number;
+  readonly hostname: string | null;
+  readonly nodeName: string | null;
+  readonly zone: string | null;
+  readonly hintsForZones: readonly string[];
+  readonly hintsForNodes: readonly string[];
+  /** A Pod targetRef in `namespace`: the Pod's name (its uid in `refUid`); else the ref itself, or null. */
+  readonly ref: string | ObjectRef | null;
+  readonly refUid: string | null;
+  /** The Service's (and its slices'). */
+  readonly namespace: string;
+  readonly ports: readonly EndpointPort[];
+  readonly slices: readonly string[];
+
+  constructor(
+    address: string,
+    several: readonly string[] | null,
+    addressType: string,
+    conditionBits: number,
+    hostname: string | null,
+    nodeName: string | null,
+    zone: string | null,
+    hintsForZones: readonly string[],
+    hintsForNodes: readonly string[],
+    ref: string | ObjectRef | null,
+    refUid: string | null,
+    namespace: string,
+    ports: readonly EndpointPort[],
+    slices: readonly string[],
+  ) {
+    this.address = address;
+    this.several = several;
+    this.addressType = addressType;
+    this.conditionBits = conditionBits;
+    this.hostname = hostname;
+    this.nodeName = nodeName;
+    this.zone = zone;
+    this.hintsForZones = hintsForZones;
+    this.hintsForNodes = hintsForNodes;
+    this.ref = ref;
+    this.refUid = refUid;
+    this.namespace = namespace;
+    this.ports = ports;
+    this.slices = slices;
+    Object.freeze(this);
+  }
+
+  /** Frozen; `several` itself, or a new one-element array on each read. */
+  get addresses(): readonly string[] {
+    return this.several ?? Object.freeze([this.address]);
+  }
+  get ready(): boolean {
+    return (this.conditionBits & Ready) !== 0;
+  }
+  get serving(): boolean {
+    return (this.conditionBits & Serving) !== 0;
+  }
+  get terminating(): boolean {
+    return (this.conditionBits & Terminating) !== 0;
+  }
+  /** Frozen; the slice's own ref, or for a Pod in the namespace a new one on each read. */
+  get targetRef(): ObjectRef | null {
+    return targetRefOf(this.ref, this.refUid, this.namespace);
+  }
+}
+
+/** Whether two merged endpoints name the same targetRef, without building it when both are packed. */
+function sameTargetRef(a: MergedEndpoint, b: MergedEndpoint): boolean {
+  if (a instanceof PackedEndpoint && b instanceof PackedEndpoint) {
+    const implied = typeof a.ref === 'string';
+    if (implied && typeof b.ref === 'string') return a.ref === b.ref && a.refUid === b.refUid && a.namespace === b.namespace;
+    if (!implied && typeof b.ref !== 'string') return sameRef(a.ref as ObjectRef | null, b.ref);
+  }
+  return sameRef(a.targetRef, b.targetRef);
 }
 
 /**

@@ -13,6 +13,8 @@ import {
 import type { MergedEndpoint, ServiceEndpoints } from '../../src/model/endpoints.ts';
 import type { EndpointSliceRecord, SliceEndpoint } from '../../src/kube/records.ts';
 import { ep, port, slice } from './slice-builders.ts';
+import { ingest } from '../../src/kube/ingest.ts';
+import { PackedSlice } from '../../src/kube/slice-pack.ts';
 
 // Builders: test/unit/slice-builders.ts.
 
@@ -28,6 +30,12 @@ function line(e: MergedEndpoint): string {
 
 function lines(se: ServiceEndpoints): string[] {
   return se.endpoints.map(line);
+}
+
+/** Every field of a merged endpoint, read as a reader does (several are getters), as a plain object. */
+function served(e: MergedEndpoint): Record<keyof MergedEndpoint, unknown> {
+  const { address, addresses, addressType, ready, serving, terminating, hostname, nodeName, zone, hintsForZones, hintsForNodes, targetRef, ports, slices } = e;
+  return { address, addresses, addressType, ready, serving, terminating, hostname, nodeName, zone, hintsForZones, hintsForNodes, targetRef, ports, slices };
 }
 
 describe('mergeServiceEndpoints', () => {
@@ -232,7 +240,7 @@ describe('mergeServiceEndpoints', () => {
         ],
       }),
     ]);
-    assert.deepEqual(got.endpoints, [
+    assert.deepEqual(got.endpoints.map(served), [
       {
         address: 'fd00::1',
         addresses: ['fd00::1'],
@@ -308,6 +316,54 @@ describe('mergeServiceEndpoints', () => {
     assert.equal(e.hintsForZones, one);
     assert.deepEqual(e.hintsForNodes, ['zone-a', 'zone-b']);
     assert.deepEqual(two, ['zone-b', 'zone-a']);
+  });
+
+  it('addresses and targetRef read back as the slice sent them: one address or several; a Pod in the namespace, in another, a non-Pod ref, none; from hand-built and ingested slices', () => {
+    const sent: SliceEndpoint[] = [
+      ep('10.0.0.1'),
+      ep('10.0.0.2', { addresses: ['10.0.0.2', '10.0.0.12'] }),
+      ep('10.0.0.3', { targetRef: { kind: 'Pod', namespace: 'other', name: 'web-3', uid: 'u3' } }),
+      ep('10.0.0.4', { targetRef: { kind: 'Node', namespace: '', name: 'node-a', uid: 'u4' } }),
+      ep('10.0.0.5', { targetRef: null }),
+    ];
+    const want = sent.map((e) => [e.addresses[0], e.addresses, e.targetRef]);
+    const api = {
+      metadata: { namespace: 'default', name: 'web-a', uid: 'uid-web-a', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: sent.map((e) => ({ addresses: e.addresses, conditions: e.conditions, nodeName: e.nodeName, zone: e.zone, ...(e.targetRef === null ? {} : { targetRef: e.targetRef }) })),
+    };
+    for (const s of [slice('web-a', { endpoints: sent }), ingest('EndpointSlice', api)]) {
+      const got = mergeServiceEndpoints([s]).endpoints;
+      assert.deepEqual(got.map((e) => [e.address, e.addresses, e.targetRef]), want);
+      // Frozen where the record's own values are (ingested records are; the hand-built ones are not).
+      if (s instanceof PackedSlice) assert.ok(got.every((e) => Object.isFrozen(e.addresses) && (e.targetRef === null || Object.isFrozen(e.targetRef))));
+      // The same on every read, and the served fields agree with sameEndpoint across two merges.
+      assert.deepEqual(got.map(served), mergeServiceEndpoints([s]).endpoints.map(served));
+      assert.ok(endpointsEqual(mergeServiceEndpoints([s]), mergeServiceEndpoints([s])));
+    }
+  });
+
+  it('keeps no array and no object of its own for a one-address endpoint of a Pod in the Service\'s namespace (addresses and targetRef are built on read)', () => {
+    const got = mergeServiceEndpoints([
+      ingest('EndpointSlice', {
+        metadata: { namespace: 'default', name: 'web-a', uid: 'uid-web-a', labels: { 'kubernetes.io/service-name': 'web' } },
+        ports: [{ name: 'http', port: 8080 }],
+        endpoints: [
+          { addresses: ['10.0.0.1'], nodeName: 'node-a', targetRef: { kind: 'Pod', namespace: 'default', name: 'web-1', uid: 'u1' } },
+          { addresses: ['10.0.0.2', '10.0.0.12'], nodeName: 'node-a', targetRef: { kind: 'Pod', namespace: 'default', name: 'web-2', uid: 'u2' } },
+        ],
+      }),
+    ]);
+    const [one, two] = got.endpoints;
+    const own = (e: MergedEndpoint) => Object.getOwnPropertyNames(e).map((k) => (e as unknown as Record<string, unknown>)[k]);
+    const shared = new Set<unknown>([one!.ports, one!.slices, one!.hintsForZones, one!.hintsForNodes]);
+    assert.deepEqual(own(one!).filter((v) => v !== null && typeof v === 'object' && !shared.has(v)), []);
+    assert.ok(!Object.hasOwn(one!, 'addresses') && !Object.hasOwn(one!, 'targetRef'));
+    assert.notEqual(one!.addresses, one!.addresses);
+    // Several addresses: the slice's own array, the only object of its own.
+    assert.deepEqual(own(two!).filter((v) => v !== null && typeof v === 'object' && !shared.has(v)), [['10.0.0.2', '10.0.0.12']]);
+    assert.equal(two!.addresses, two!.addresses);
   });
 
   it('does not reorder or change its input', () => {

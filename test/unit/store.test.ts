@@ -2,9 +2,10 @@
  * The indexed store: indexes follow adds, updates and deletes (one key per value, several, back
  * to one), unknown index names are refused, interned values are shared between records, and a
  * relist replaces the whole store, or one namespace of it, in one batch. EndpointSlice records keep
- * their endpoints packed: read back as sent, indexed from the packed form, shared parts shared.
- * Through the cache's ingest, slice endpoints and Pod records share the pod's IP arrays whichever
- * is listed first, and only for the same pod (same uid).
+ * their endpoints packed: read back as sent, indexed from the packed form, shared parts shared,
+ * a one-address endpoint's address and an implied Pod ref kept as bare strings.
+ * Through the cache's ingest, slice endpoints and Pod records share the pod's name, uid and IP
+ * strings whichever is listed first, and only for the same pod (same uid).
  * Every record has `metadata`, `meta` as the API serves it (namespace null for cluster-scoped
  * objects), through its prototype; Pods and Nodes have `ready` likewise.
  */
@@ -13,7 +14,7 @@ import assert from 'node:assert/strict';
 import { SmallKeys, Store } from '../../src/kube/store.ts';
 import { ingest } from '../../src/kube/ingest.ts';
 import { derived, type Kind, type PodRecord } from '../../src/kube/records.ts';
-import { PackedSlice, sliceAddresses, sliceNodeNames, slicePodNames } from '../../src/kube/slice-pack.ts';
+import { PackedSlice, sliceAddresses, sliceNodeNames, slicePodNames, slicePodStrings } from '../../src/kube/slice-pack.ts';
 import { ClusterCache } from '../../src/kube/cache.ts';
 
 const pod = (name: string, ip: string, rv = '1', labels: Record<string, string> = { app: 'web', 'pod-template-hash': 'abc' }, namespace = 'd', uid = `u-${name}`) =>
@@ -152,10 +153,11 @@ describe('EndpointSlice records (packed endpoints)', () => {
       { addresses: ['10.0.0.3'], conditions: { ready: true, serving: true, terminating: false }, hostname: null, nodeName: 'n1', zone: 'z1', hintsForZones: [], hintsForNodes: [], targetRef: { kind: 'Node', namespace: '', name: 'n1', uid: 'u3' } },
       { addresses: ['10.0.0.1'], conditions: { ready: null, serving: null, terminating: null }, hostname: null, nodeName: 'n2', zone: null, hintsForZones: [], hintsForNodes: [], targetRef: null },
     ]);
-    assert.ok(Object.isFrozen(s) && Object.isFrozen(eps) && eps.every((e) => Object.isFrozen(e) && Object.isFrozen(e.addresses) && Object.isFrozen(e.conditions)));
-    // The arrays and references a merged view keeps are the record's own, not copies per read.
+    assert.ok(Object.isFrozen(s) && Object.isFrozen(eps) && eps.every((e) => Object.isFrozen(e) && Object.isFrozen(e.addresses) && Object.isFrozen(e.conditions) && (e.targetRef === null || Object.isFrozen(e.targetRef))));
+    // An array of several addresses and a ref not implied are the record's own, not copies per read.
     assert.equal(s.endpoints[1]!.addresses, eps[1]!.addresses);
-    assert.equal(s.endpoints[0]!.targetRef, eps[0]!.targetRef);
+    assert.equal(s.endpoints[2]!.targetRef, eps[2]!.targetRef);
+    assert.deepEqual(s.endpoints, eps);
     assert.deepEqual([s.serviceName, s.addressType, s.ports], ['web', 'IPv4', [{ name: 'http', port: 8080, protocol: 'TCP', appProtocol: null }]]);
   });
 
@@ -177,7 +179,47 @@ describe('EndpointSlice records (packed endpoints)', () => {
   it('endpoints on one node in one state share one object for their other fields', () => {
     const a = ingest('EndpointSlice', apiSlice);
     const b = ingest('EndpointSlice', { ...apiSlice, metadata: { ...apiSlice.metadata, name: 'web-def' } });
-    assert.equal((a as PackedSlice).cells[2], (b as PackedSlice).cells[8]);
+    assert.equal((a as PackedSlice).cells[3], (b as PackedSlice).cells[11]);
+  });
+
+  it('reads back every endpoint form as sent: one address, several, none; a Pod ref in the namespace, in another, a non-Pod ref, none', () => {
+    const ref = (kind: string, namespace: string | undefined, name: string, uid: string) => ({ kind, ...(namespace === undefined ? {} : { namespace }), name, uid });
+    const sent = [
+      { addresses: ['10.0.0.1'], targetRef: ref('Pod', 'shop', 'web-1', 'u1') },
+      { addresses: ['10.0.0.2', '10.0.0.9', '10.0.0.10'], targetRef: ref('Pod', 'shop', 'web-2', 'u2') },
+      { addresses: [], targetRef: ref('Pod', 'shop', 'web-3', 'u3') },
+      { addresses: ['10.0.0.4'], targetRef: ref('Pod', 'other', 'web-4', 'u4') },
+      { addresses: ['10.0.0.5'], targetRef: ref('Pod', undefined, 'web-5', 'u5') },
+      { addresses: ['10.0.0.6'], targetRef: ref('VirtualMachineInstance', 'shop', 'vm-6', 'u6') },
+      { addresses: ['10.0.0.7'] },
+      { addresses: ['10.0.0.8', '10.0.0.18'] },
+    ];
+    const s = ingest('EndpointSlice', { ...apiSlice, endpoints: sent.map((e) => ({ ...e, conditions: { ready: true }, nodeName: 'n1' })) });
+    assert.deepEqual(
+      s.endpoints.map((e) => [e.addresses, e.targetRef]),
+      sent.map((e) => [e.addresses, e.targetRef === undefined ? null : { namespace: '', ...e.targetRef }]),
+    );
+    assert.deepEqual(sliceAddresses(s), ['10.0.0.1', '10.0.0.2', '10.0.0.9', '10.0.0.10', '10.0.0.4', '10.0.0.5', '10.0.0.6', '10.0.0.7', '10.0.0.8', '10.0.0.18']);
+    assert.deepEqual(slicePodNames(s), ['web-1', 'web-2', 'web-3', 'web-4', 'web-5']);
+  });
+
+  it('keeps no array and no object of its own for a one-address endpoint of a Pod in the slice\'s namespace: the cells are the bare strings', () => {
+    const s = ingest('EndpointSlice', apiSlice) as PackedSlice;
+    // Endpoint 0: one address, Pod shop/web-1.
+    assert.deepEqual(s.cells.slice(0, 3), ['10.0.0.1', 'web-1', 'u1']);
+    // Endpoint 1: two addresses (an array), Pod shop/web-2 (its name and uid).
+    assert.ok(Array.isArray(s.cells[4]) && Object.isFrozen(s.cells[4]));
+    assert.deepEqual(s.cells.slice(5, 7), ['web-2', 'u2']);
+    // Endpoint 2: a Node ref is kept as its (frozen) object, the uid cell empty.
+    assert.deepEqual([s.cells[8], s.cells[9], s.cells[10]], ['10.0.0.3', { kind: 'Node', namespace: '', name: 'n1', uid: 'u3' }, null]);
+    assert.ok(Object.isFrozen(s.cells[9]));
+    // Endpoint 3: no ref.
+    assert.deepEqual([s.cells[12], s.cells[13], s.cells[14]], ['10.0.0.1', null, null]);
+    assert.equal(s.cells.length, 16);
+    // What a Pod listed later shares: the cells' own strings (an implied ref only in the slice's namespace).
+    assert.deepEqual(slicePodStrings(s, 'shop', 'web-1', 'u1'), { meta: { name: 'web-1', uid: 'u1' }, podIPs: '10.0.0.1' });
+    assert.equal(slicePodStrings(s, 'shop', 'web-2', 'u2')!.podIPs, s.cells[4]);
+    assert.deepEqual([slicePodStrings(s, 'other', 'web-1', 'u1'), slicePodStrings(s, 'shop', 'web-1', 'u-other')], [null, null]);
   });
 
   it('endpoints on one node that differ in any one field keep their own values (only equal ones are shared)', () => {
@@ -220,27 +262,34 @@ describe('ClusterCache.ingestOf: slice endpoints and Pod records share the pod s
     endpoints: endpoints.map((e) => ({ addresses: [e.ip], conditions: { ready: true }, nodeName: 'n1', targetRef: { kind: 'Pod', namespace: 'shop', name: e.name, uid: e.uid } })),
   });
 
-  it('a slice listed after its Pods takes their IP arrays (the same array when the pod has that one IP; the same string inside a new one otherwise)', () => {
+  it('a slice listed after its Pods takes their IP strings (an endpoint of one address keeps the string alone, of several the Pod\'s array when it lists the same)', () => {
     const cache = new ClusterCache({ client: null });
     cache.pods.upsert(cache.ingestOf('Pod')(apiPod('web-1', 'u1', ['10.0.0.1'])));
     cache.pods.upsert(cache.ingestOf('Pod')(apiPod('web-2', 'u2', ['10.0.0.2', 'fd00::2'])));
-    const slice = cache.ingestOf('EndpointSlice')(apiSlice([{ name: 'web-1', uid: 'u1', ip: '10.0.0.1' }, { name: 'web-2', uid: 'u2', ip: '10.0.0.2' }]));
-    const [one, two] = slice.endpoints;
-    assert.equal(one!.addresses, cache.pods.get('shop/web-1')!.podIPs);
-    assert.deepEqual(two!.addresses, ['10.0.0.2']);
-    assert.notEqual(two!.addresses, cache.pods.get('shop/web-2')!.podIPs);
+    cache.pods.upsert(cache.ingestOf('Pod')(apiPod('web-3', 'u3', ['10.0.0.3', 'fd00::3'])));
+    const api = apiSlice([{ name: 'web-1', uid: 'u1', ip: '10.0.0.1' }, { name: 'web-2', uid: 'u2', ip: '10.0.0.2' }, { name: 'web-3', uid: 'u3', ip: '10.0.0.3' }]);
+    api.endpoints[2]!.addresses = ['10.0.0.3', 'fd00::3'];
+    const slice = cache.ingestOf('EndpointSlice')(api) as PackedSlice;
+    const [one, two, three] = slice.endpoints;
+    assert.deepEqual([one!.addresses, two!.addresses, three!.addresses], [['10.0.0.1'], ['10.0.0.2'], ['10.0.0.3', 'fd00::3']]);
+    assert.deepEqual([slice.cells[0], slice.cells[4]], ['10.0.0.1', '10.0.0.2']);
+    assert.equal(three!.addresses, cache.pods.get('shop/web-3')!.podIPs);
     assert.deepEqual(one!.targetRef, { kind: 'Pod', namespace: 'shop', name: 'web-1', uid: 'u1' });
-    assert.ok(Object.isFrozen(two!.addresses));
+    assert.ok(Object.isFrozen(two!.addresses) && Object.isFrozen(three!.addresses));
   });
 
-  it('a Pod listed after its slice takes the endpoint\'s addresses array, and an updated Pod keeps its previous record\'s', () => {
+  it('a Pod listed after its slice takes the endpoint\'s address strings (its array when the endpoint has several), and an updated Pod keeps its previous record\'s array', () => {
     const cache = new ClusterCache({ client: null });
-    cache.slices.upsert(cache.ingestOf('EndpointSlice')(apiSlice([{ name: 'web-1', uid: 'u1', ip: '10.0.0.1' }])));
-    const pod = cache.ingestOf('Pod')(apiPod('web-1', 'u1', ['10.0.0.1']));
-    assert.equal(pod.podIPs, cache.slices.get('shop/web-abc')!.endpoints[0]!.addresses);
-    assert.deepEqual([pod.meta.name, pod.meta.uid, pod.podIPs], ['web-1', 'u1', ['10.0.0.1']]);
+    const api = apiSlice([{ name: 'web-1', uid: 'u1', ip: '10.0.0.1' }, { name: 'web-2', uid: 'u2', ip: '10.0.0.2' }]);
+    api.endpoints[1]!.addresses = ['10.0.0.2', 'fd00::2'];
+    cache.slices.upsert(cache.ingestOf('EndpointSlice')(api));
+    const pod = cache.ingestOf('Pod')(apiPod('web-1', 'u1', ['10.0.0.1', 'fd00::1']));
+    assert.deepEqual([pod.meta.name, pod.meta.uid, pod.podIPs], ['web-1', 'u1', ['10.0.0.1', 'fd00::1']]);
+    assert.ok(Object.isFrozen(pod.podIPs));
+    const two = cache.ingestOf('Pod')(apiPod('web-2', 'u2', ['10.0.0.2', 'fd00::2']));
+    assert.equal(two.podIPs, cache.slices.get('shop/web-abc')!.endpoints[1]!.addresses);
     cache.pods.upsert(pod);
-    const updated = cache.ingestOf('Pod')(apiPod('web-1', 'u1', ['10.0.0.1'], '2'));
+    const updated = cache.ingestOf('Pod')(apiPod('web-1', 'u1', ['10.0.0.1', 'fd00::1'], '2'));
     assert.equal(updated.podIPs, pod.podIPs);
     assert.ok(Object.isFrozen(updated) && Object.isFrozen(updated.meta));
   });

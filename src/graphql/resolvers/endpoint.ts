@@ -1,6 +1,6 @@
 /** Endpoint (the merged view of one address of a Service) and EndpointPort. */
 import type { EndpointPortResolvers, EndpointResolvers } from '../generated/resolvers-types.ts';
-import { podKeyOf, present } from './shared.ts';
+import { endpointPodKey, present } from './shared.ts';
 import { EndpointSince } from './history.ts';
 
 export const Endpoint: EndpointResolvers = {
@@ -10,8 +10,8 @@ export const Endpoint: EndpointResolvers = {
 
   service: (p, _, ctx) => ctx.loaders.serviceByKey.now(`${p.namespace}/${p.serviceName}`),
   pod: (p, _, ctx) => {
-    const ref = p.endpoint.targetRef;
-    return ref?.kind === 'Pod' ? ctx.loaders.podByKey.now(podKeyOf(ref, p.namespace)) : null;
+    const key = endpointPodKey(p.endpoint, p.namespace);
+    return key === null ? null : ctx.loaders.podByKey.now(key);
   },
   node: (p, _, ctx) => (p.endpoint.nodeName ? ctx.loaders.nodeByName.now(p.endpoint.nodeName) : null),
   slices: async (p, _, ctx) => present(await ctx.loaders.sliceByKey.loadMany(p.endpoint.slices.map((name) => `${p.namespace}/${name}`))),
