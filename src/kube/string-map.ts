@@ -28,6 +28,11 @@ export class StringMap<V> {
     return this.count;
   }
 
+  /** Slots allocated: entries fit in three quarters of them. */
+  get capacity(): number {
+    return this.mask + 1;
+  }
+
   get(key: string): V | undefined {
     const at = this.find(key);
     return at < 0 ? undefined : (this.slots[2 * at + 1] as V);
@@ -101,9 +106,12 @@ export class StringMap<V> {
     if (--this.count * 8 < this.mask + 1 && this.mask + 1 > MinSlots) this.resize((this.mask + 1) / 2);
   }
 
-  /** Makes room for `entries` without growing step by step (each step rehashes every key). */
+  /**
+   * Makes room for `entries` (at most `MaxReserve`) without growing step by step (each step
+   * rehashes every key); beyond that it grows as entries come.
+   */
   reserve(entries: number): void {
-    const want = slotsFor(entries);
+    const want = slotsFor(Math.min(entries, MaxReserve));
     if (want > this.mask + 1) this.resize(want);
   }
 
@@ -140,6 +148,8 @@ export class StringMap<V> {
 }
 
 const MinSlots = 8;
+/** A guess above this many entries (a sample of unusually large records) reserves this many: 2^21 slots, 32 MiB. */
+export const MaxReserve = 1 << 20;
 
 /** The slots `entries` need: a power of two they fill to at most three quarters. */
 function slotsFor(entries: number): number {
@@ -152,9 +162,16 @@ function emptySlots(slots: number): unknown[] {
   return new Array<unknown>(2 * slots).fill(undefined);
 }
 
-/** 32-bit FNV-1a over the UTF-16 code units, with a final avalanche so that nearby IPs spread over the low bits. */
+/**
+ * Drawn once per process, as V8 seeds its own string hashes: keys come from cluster objects that
+ * others create (names, label pairs, hosts), and with a fixed basis one could pick keys that all
+ * land in one run of slots and make every index update walk it.
+ */
+const Seed = crypto.getRandomValues(new Uint32Array(1))[0]!;
+
+/** 32-bit FNV-1a over the UTF-16 code units from a random basis, with a final avalanche so that nearby IPs spread over the low bits. */
 function hash(s: string): number {
-  let h = 0x811c9dc5;
+  let h = 0x811c9dc5 ^ Seed;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

@@ -2,10 +2,13 @@
  * The store's index map (open addressing with backward-shift deletion): after any sequence of
  * sets and deletes it answers exactly as a JS Map given the same sequence would, through growth
  * and shrinking, with keys that collide in the low bits of their hash (addresses of one subnet).
+ * Its hash is seeded per process, and a reservation is bounded.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { StringMap } from '../../src/kube/string-map.ts';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { MaxReserve, StringMap } from '../../src/kube/string-map.ts';
 
 describe('StringMap', () => {
   it('answers get, size, keys and delete as a Map does, through random churn that grows it to thousands of keys and shrinks it to none', () => {
@@ -76,5 +79,24 @@ describe('StringMap', () => {
     assert.equal(m.get('k100'), undefined);
     for (let i = 0; i < 100; i += 2) assert.equal(m.delete(`k${i}`), true);
     assert.deepEqual([...m.keys()].sort(), ['a', ...Array.from({ length: 50 }, (_, i) => `k${2 * i + 1}`)].sort());
+  });
+
+  it(`reserve asks for at most ${MaxReserve} entries' room, whatever the guess`, () => {
+    const m = new StringMap<number>();
+    m.reserve(1e9);
+    assert.ok(m.capacity <= 2 * MaxReserve, `capacity ${m.capacity}`);
+    m.reserve(100);
+    assert.ok(m.capacity <= 2 * MaxReserve);
+  });
+
+  it('two processes place the same keys in different slots (the hash is seeded per process)', () => {
+    const module = fileURLToPath(new URL('../../src/kube/string-map.ts', import.meta.url));
+    const script = `import { StringMap } from ${JSON.stringify(module)}; const m = new StringMap(); for (let i = 0; i < 64; i++) m.set('pod-' + i, i); console.log(JSON.stringify([...m.keys()]));`;
+    const orders = [1, 2, 3].map(() => {
+      const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+      assert.equal(out.status, 0, out.stderr);
+      return out.stdout.trim();
+    });
+    assert.equal(new Set(orders).size, 3, 'three processes, three slot orders');
   });
 });
