@@ -12,15 +12,27 @@
 // tests would say so.
 import { registerHooks } from 'node:module';
 
+//
+// The same hook keeps undici out: client-node's modules import it at load time for dispatchers
+// and a fetch that only its generated API clients use (about 29 MiB resident); from inside
+// client-node, `undici` resolves to src/slim-undici.js, whose classes and fetch refuse, naming
+// why. Should a later client-node take another name from undici, the import cannot be linked
+// and the start tests say so.
+
 /** The module whose import is narrowed, and the specifier it imports the generated index by. */
 const Importer = '/node_modules/@kubernetes/client-node/dist/config.js';
 const GeneratedIndex = './gen/index.js';
 const Narrowed = new URL('./slim-client-node-gen.js', import.meta.url).href;
+/** client-node's own modules, and what they import undici as. */
+const ClientNode = '/node_modules/@kubernetes/client-node/dist/';
+const Undici = 'undici';
+const NoUndici = new URL('./slim-undici.js', import.meta.url).href;
 
 export function useSlimClientNode() {
   registerHooks({
     resolve(specifier, context, nextResolve) {
       if (specifier === GeneratedIndex && context.parentURL?.endsWith(Importer)) return { url: Narrowed, format: 'module', shortCircuit: true };
+      if (specifier === Undici && context.parentURL?.includes(ClientNode)) return { url: NoUndici, format: 'module', shortCircuit: true };
       return nextResolve(specifier, context);
     },
   });

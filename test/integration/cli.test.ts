@@ -120,7 +120,7 @@ describe('npm start with a kubeconfig: that cluster instead of the demo', () => 
     }
   });
 
-  it('npm start\'s entry (src/start.js) serves the cluster without loading client-node\'s generated API clients', async () => {
+  it('npm start\'s entry (src/start.js) serves the cluster without loading client-node\'s generated API clients or undici', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'netgraph-modules-'));
     try {
       const file = join(dir, 'start.txt');
@@ -137,6 +137,8 @@ describe('npm start with a kubeconfig: that cluster instead of the demo', () => 
       const modules = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
       assert.ok(modules.some((u) => u.endsWith('/src/slim-client-node-gen.js')), 'config.js\'s import of the generated index was narrowed');
       assert.deepEqual(modules.filter((u) => /\/@kubernetes\/client-node\/dist\/(index\.js|gen\/index\.js|gen\/models\/)/.test(u)), []);
+      assert.ok(modules.some((u) => u.endsWith('/src/slim-undici.js')), 'client-node\'s imports of undici were narrowed');
+      assert.deepEqual(modules.filter((u) => u.includes('/node_modules/undici/')), [], 'no module of undici is loaded');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
