@@ -1,5 +1,5 @@
 /** Small helpers the type files share. */
-import type { ObjectRef } from '../../kube/records.ts';
+import { namespacedKey, type ObjectRef } from '../../kube/records.ts';
 import type { MergedEndpoint } from '../../model/endpoints.ts';
 
 /**
@@ -23,10 +23,11 @@ export function present<T>(values: readonly (T | null | Error)[]): T[] {
  * built on each read, so its key is made fresh (a cache keyed by it would never hit).
  */
 export function podKeyOf(ref: ObjectRef, namespace: string): string {
-  if (ref.namespace === '' || ref.namespace === namespace) return `${namespace}/${ref.name}`;
+  // Flat (namespacedKey): a key that is kept and compared would otherwise keep a rope beside its flattened copy.
+  if (ref.namespace === '' || ref.namespace === namespace) return namespacedKey(namespace, ref.name);
   let key = PodKeys.get(ref);
   if (key === undefined) {
-    key = `${ref.namespace}/${ref.name}`;
+    key = namespacedKey(ref.namespace, ref.name);
     PodKeys.set(ref, key);
   }
   return key;
