@@ -325,9 +325,8 @@ function packSliceEndpoint(cells: unknown[], namespace: string, e: any, known: P
  */
 function sharedStrings(mine: readonly string[], held: string | readonly string[]): readonly string[] {
   if (mine.length === 0) return mine;
-  if (typeof held === 'string') return mine.map((s) => (s === held ? held : s));
-  if (mine.length === held.length && mine.every((s, i) => s === held[i])) return Object.isFrozen(held) ? held : mine;
-  return mine.map((s) => held.find((h) => h === s) ?? s);
+  if (typeof held !== 'string' && mine.length === held.length && mine.every((s, i) => s === held[i])) return Object.isFrozen(held) ? held : mine;
+  return mine.map((s) => sharedString(s, held));
 }
 
 /** `mine`, or the equal string of `held` (a Pod's IP, its endpoint's address). */

@@ -198,7 +198,7 @@ const MaxPerNode = 16;
 
 function internedRest(r: EndpointRest): EndpointRest {
   const node = r.nodeName ?? '';
-  const list = Rests.get(node);
+  let list = Rests.get(node);
   if (list !== undefined) {
     for (const x of list) if (sameRest(x, r)) return x;
     if (list.length >= MaxPerNode) return Object.freeze({ ...r });
@@ -206,11 +206,11 @@ function internedRest(r: EndpointRest): EndpointRest {
   if (restCount >= MaxRests) {
     Rests = new Map();
     restCount = 0;
+    list = undefined;
   }
   const made = Object.freeze({ ...r });
-  // A new array of exactly the size needed, as the store's index arrays.
-  const grown = Rests.get(node);
-  Rests.set(node, grown === undefined ? [made] : [...grown, made]);
+  // A new array of exactly the size needed (`concat`), as the store's index arrays.
+  Rests.set(node, list === undefined ? [made] : list.concat(made));
   restCount++;
   return made;
 }

@@ -13,7 +13,7 @@
  */
 
 import type { EndpointSliceRecord, ObjectRef, SliceEndpoint, SlicePort } from '../kube/records.ts';
-import { targetRefOf } from '../kube/slice-pack.ts';
+import { addressesOf, targetRefOf } from '../kube/slice-pack.ts';
 import { compareStrings, sameStrings } from './text.ts';
 import { sortByAddress } from './address.ts';
 
@@ -338,7 +338,7 @@ class PackedEndpoint implements MergedEndpoint {
 
   /** Frozen; `several` itself, or a new one-element array on each read. */
   get addresses(): readonly string[] {
-    return this.several ?? Object.freeze([this.address]);
+    return addressesOf(this.several ?? this.address);
   }
   get ready(): boolean {
     return (this.conditionBits & Ready) !== 0;
