@@ -663,7 +663,7 @@ function endpointsOfSlices(
     const namespace = key.slice(0, slash);
     const serviceName = key.slice(slash + 1);
     for (const endpoint of view.endpoints) {
-      if (keep(endpoint, namespace)) out.push(Object.freeze(new EndpointParent(namespace, serviceName, endpoint)));
+      if (keep(endpoint, namespace)) out.push(new EndpointParent(namespace, serviceName, endpoint));
     }
   }
   return frozen(out.sort(byEndpointKey));

@@ -50,6 +50,7 @@ export class EndpointParent {
   /** Name of the Service: the slices' `kubernetes.io/service-name` label. */
   readonly serviceName: string;
   readonly endpoint: MergedEndpoint;
+  private ref: MergedEndpoint['targetRef'] | undefined = undefined;
 
   constructor(namespace: string, serviceName: string, endpoint: MergedEndpoint) {
     this.namespace = namespace;
@@ -84,8 +85,10 @@ export class EndpointParent {
   get zone(): string | null {
     return this.endpoint.zone;
   }
+  /** Built once per parent: a query reads it once per field it selects, and more to check it. */
   get targetRef(): MergedEndpoint['targetRef'] {
-    return this.endpoint.targetRef;
+    if (this.ref === undefined) this.ref = this.endpoint.targetRef;
+    return this.ref;
   }
   get ports(): MergedEndpoint['ports'] {
     return this.endpoint.ports;

@@ -123,6 +123,16 @@ describe('deploy/Dockerfile', () => {
     assert.ok(userAt > runAt, 'and before USER, so that it may write node_modules/.cache');
   });
 
+  it('the final stage rewrites graphql-jit\'s leaf code generation (src/patch-graphql-jit.js) after copying node_modules and src/, before dropping root, as .ci/ensure-deps.sh does', () => {
+    const modulesAt = final.instructions.findIndex((i) => i.op === 'COPY' && /\/app\/node_modules \.\/node_modules$/.test(i.args));
+    const srcAt = final.instructions.findIndex((i) => i.op === 'COPY' && /^src \.\/src$/.test(i.args));
+    const runAt = final.instructions.findIndex((i) => i.op === 'RUN' && /^node src\/patch-graphql-jit\.js$/.test(i.args));
+    const userAt = final.instructions.findIndex((i) => i.op === 'USER');
+    assert.ok(modulesAt >= 0 && runAt > modulesAt && runAt > srcAt, 'RUN node src/patch-graphql-jit.js after COPY of node_modules and src');
+    assert.ok(userAt > runAt, 'and before USER, so that it may write node_modules');
+    assert.match(readFileSync(join(root, '.ci/ensure-deps.sh'), 'utf8'), /^node_modules\/\.bin\/node src\/patch-graphql-jit\.js$/m);
+  });
+
   it('the image and `npm start` both run the gateway with at most two malloc arenas (MALLOC_ARENA_MAX=2), unless `npm start`\'s environment says otherwise', () => {
     assert.ok(final.instructions.some((i) => i.op === 'ENV' && i.args === 'MALLOC_ARENA_MAX=2'), 'ENV MALLOC_ARENA_MAX=2 in the final stage');
     const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start as string;
