@@ -17,7 +17,7 @@ import { nameArg, optionalNamespaceArg, pageArgs, selectorArg, type PageArgs } f
 import type { GatewayContext } from './context.ts';
 import { namespaceNotWatched } from './warnings.ts';
 import { badUserInput, ErrorCode } from './errors.ts';
-import { endpointSortKey, mapPage, objectSortKey, paginate, serviceEndpointSortKey } from './pagination.ts';
+import { endpointSortKey, objectSortKey, paginate, paginateMapped, serviceEndpointSortKey } from './pagination.ts';
 import { EndpointParent, type EndpointPage, type EndpointSlicePage, type NodePage, type PodPage, type ServicePage } from './parents.ts';
 
 export interface ServiceFilters extends PageArgs {
@@ -199,8 +199,14 @@ export function serviceEndpointConnection(
   // No filter (the common case): page the view itself, without copying it.
   const unfiltered = f.ready == null && f.serving == null && f.terminating == null && f.zone == null && node === null;
   const out = unfiltered ? endpoints : endpoints.filter((e) => keepEndpoint(e, f, node));
-  const page = paginate('Endpoint', out, (e) => serviceEndpointSortKey(namespace, serviceName, e.address), request);
-  return mapPage(page, (endpoint) => endpointParent(namespace, serviceName, endpoint), endpointSortKey);
+  return paginateMapped(
+    'Endpoint',
+    out,
+    (e) => serviceEndpointSortKey(namespace, serviceName, e.address),
+    request,
+    (endpoint) => endpointParent(namespace, serviceName, endpoint),
+    endpointSortKey,
+  );
 }
 
 export function endpointParent(namespace: string, serviceName: string, endpoint: MergedEndpoint): EndpointParent {

@@ -61,15 +61,30 @@ export function paginate<T>(kind: CursorKind, sorted: readonly T[], sortKeyOf: (
   });
 }
 
-/** The same page with every item mapped (sort keys are taken from the mapped items). */
-export function mapPage<T, U>(page: Page<T>, fn: (item: T) => U, sortKeyOf: (item: U) => string): Page<U> {
+/**
+ * `paginate`, with every item of the page mapped by `fn` (sort keys: `sortKeyOf` on `sorted`'s
+ * items to find the start, `mappedSortKeyOf` on the mapped ones for cursors). Maps the page
+ * only, and makes one page, not two.
+ */
+export function paginateMapped<T, U>(
+  kind: CursorKind,
+  sorted: readonly T[],
+  sortKeyOf: (item: T) => string,
+  request: PageRequest,
+  fn: (item: T) => U,
+  mappedSortKeyOf: (item: U) => string,
+): Page<U> {
+  const start = request.afterKey === null ? 0 : firstAfter(sorted, sortKeyOf, request.afterKey);
+  const end = Math.min(sorted.length, start + request.first);
+  const items: U[] = [];
+  for (let i = start; i < end; i++) items.push(fn(sorted[i]!));
   return Object.freeze({
-    kind: page.kind,
-    items: page.items.map(fn),
-    totalCount: page.totalCount,
-    hasNextPage: page.hasNextPage,
-    hasPreviousPage: page.hasPreviousPage,
-    sortKeyOf,
+    kind,
+    items,
+    totalCount: sorted.length,
+    hasNextPage: end < sorted.length,
+    hasPreviousPage: start > 0,
+    sortKeyOf: mappedSortKeyOf,
   });
 }
 

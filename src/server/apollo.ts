@@ -173,7 +173,9 @@ export async function serveGraphQL<C extends BaseContext>(
   search: string,
 ): Promise<void> {
   const headers = new HeaderMap();
-  for (const [k, v] of Object.entries(req.headers)) {
+  const given = req.headers;
+  for (const k in given) {
+    const v = given[k];
     if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
   }
   let body: unknown = undefined;

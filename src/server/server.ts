@@ -64,6 +64,9 @@ export interface ServerOptions<C extends BaseContext> {
 
 export const GraphQLPath = '/graphql';
 
+/** `GraphQLPath` parsed, for requests whose URL is exactly that (handle: one parse, not one per request). */
+const GraphQLURL = new URL(GraphQLPath, 'http://localhost');
+
 /** The methods /graphql answers. */
 const AllowedMethods = 'GET, POST, OPTIONS';
 
@@ -156,7 +159,8 @@ export class GatewayServer<C extends BaseContext> {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // The common request (POST /graphql) shares one parsed URL: nothing changes a URL it is given.
+    const url = req.url === GraphQLPath ? GraphQLURL : new URL(req.url ?? '/', 'http://localhost');
     let route = 'other';
     try {
       if (this.applyCors(req, res)) return;
@@ -180,7 +184,9 @@ export class GatewayServer<C extends BaseContext> {
         }
       }
       for (const r of this.options.routes ?? []) {
-        if (await r(req, res, url)) {
+        // Routes answer most requests synchronously (false): no await for those.
+        const hit = r(req, res, url);
+        if (hit === true || (hit !== false && (await hit))) {
           route = url.pathname;
           return;
         }
