@@ -61,6 +61,12 @@ describe('routes on the real control plane', () => {
     await work.scale(Ns, 'web', 3, Nodes.map((n) => n.name));
     await work.scale(Ns, 'api', 2, [Nodes[1]!.name]);
     await work.setReady(Ns, 'web', 'web-2', false);
+    // web-2 was made ready when created, then unready: the EndpointSlice controller may still list
+    // it ready for a moment. The specs below compare the gateway with the API's slices and then
+    // read those slices against the intended state, so start from that state.
+    await waitFor('the EndpointSlice controller to list web-2 not ready', 30_000, async () =>
+      isDeepStrictEqual(await readyByZone('web'), [{ zone: 'rt-zone-a', ready: 1 }, { zone: 'rt-zone-b', ready: 1 }]),
+    );
     const cfg = parseConfig(['--kubeconfig', cp.state.kubeconfigPath, '--port', '0', '--no-explorer']) as Config;
     gw = await startGateway(cfg, { logger: createLogger({ level: 'error', format: 'text' }) });
     await gw.synced();
