@@ -12,6 +12,7 @@ import { ConfigError, helpText, parseConfig } from './config.ts';
 import { startGateway, StartupError } from './app.ts';
 import { createLogger, errorText, setLogger } from './log.ts';
 import { IdleCollector } from './server/idle-gc.ts';
+import { graphqlJitPatched } from './patch-graphql-jit.js';
 
 let cfg;
 try {
@@ -27,6 +28,9 @@ if (cfg === 'help') {
 
 const log = createLogger({ level: cfg.logLevel, format: cfg.logFormat ?? undefined });
 setLogger(log);
+// graphql-jit's leaf code is rewritten at install (src/patch-graphql-jit.js): without it the
+// answers are the same, each with more CPU and garbage. Said once, for a tree installed by hand.
+if (!graphqlJitPatched()) log.warn('graphql-jit is not patched: queries answer the same but cost more; run `node src/patch-graphql-jit.js` (npm start and npm test run it)');
 
 // Installed before the start, so that a signal never meets the default action (an abrupt
 // kill) once the gateway has said it is serving. A signal during the start exits at once:

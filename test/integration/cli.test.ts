@@ -139,6 +139,9 @@ describe('npm start with a kubeconfig: that cluster instead of the demo', () => 
       assert.deepEqual(modules.filter((u) => /\/@kubernetes\/client-node\/dist\/(index\.js|gen\/index\.js|gen\/models\/)/.test(u)), []);
       assert.ok(modules.some((u) => u.endsWith('/src/slim-undici.js')), 'client-node\'s imports of undici were narrowed');
       assert.deepEqual(modules.filter((u) => u.includes('/node_modules/undici/')), [], 'no module of undici is loaded');
+      // The start checks that graphql-jit's leaf code was rewritten at install, and found it so.
+      assert.ok(modules.some((u) => u.endsWith('/src/patch-graphql-jit.js')), 'the start looked at graphql-jit');
+      assert.deepEqual(gw.stderr.filter((l) => l.includes('graphql-jit is not patched')), []);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
