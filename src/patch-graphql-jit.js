@@ -1,7 +1,8 @@
 // Rewrites two templates of graphql-jit 0.8.9's code generator (dist/execution.js and .mjs),
 // so that compiled queries allocate nothing per leaf and per list item on the way to a right
-// answer. Run after every install (package.json `postinstall`, .ci/ensure-deps.sh, the
-// Dockerfile); plain JavaScript, so that any Node can run it. Idempotent.
+// answer. Run after every install (.ci/ensure-deps.sh, which `npm start` and `npm test` run, and
+// the Dockerfile); plain JavaScript, so that any Node can run it. Idempotent. src/main.ts warns
+// at start when it finds graphql-jit unpatched.
 //
 // What the generated code did, per leaf of every answer (a scalar or enum field):
 //   rt.checkNonNullLeaf(ctx, value, dest, msg, [{"line":8,"column":48}], ["service","endpoints","items",idx0,"address"], …)
@@ -11,7 +12,7 @@
 // two closures per item, though only a promise needs them.
 //
 // What it generates instead, with the same answers and the same errors (test/unit/
-// graphql-jit-patch.test.ts runs both through graphql-js and the compiled path):
+// graphql-jit-patch.test.ts compares it with the original code on every error path it touches):
 // - per leaf, one hoisted function taking the value and the list indexes, which builds the
 //   locations and path only on its error branches, and serializes as graphql-jit's own
 //   `leafSerializer` does (same calls, same messages, same error lists);
@@ -27,6 +28,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+const Here = dirname(fileURLToPath(import.meta.url));
 const Version = '0.8.9';
 const Marker = '/* kube-netgraph: leaf fast path */';
 
@@ -88,15 +90,12 @@ const ListAfter = `  function \${safeMapHandler}(\${GLOBAL_EXECUTION_CONTEXT}, _
  * 'patched', 'already', or a warning (another version).
  * @throws when the version is 0.8.9 but the text is not what the patch was written against.
  */
-export function patchGraphqlJit(from = dirname(fileURLToPath(import.meta.url))) {
-  const require = createRequire(join(from, 'x.js'));
-  const pkgFile = require.resolve('graphql-jit/package.json');
+export function patchGraphqlJit(from = Here) {
+  const pkgFile = packageFile(from);
   const { version } = JSON.parse(readFileSync(pkgFile, 'utf8'));
   if (version !== Version) return `graphql-jit ${version}: compiled queries left as they are (the leaf fast path is written against ${Version})`;
-  const dist = join(dirname(pkgFile), 'dist');
   let result = 'already';
-  for (const name of ['execution.js', 'execution.mjs']) {
-    const file = join(dist, name);
+  for (const file of generators(pkgFile)) {
     const text = readFileSync(file, 'utf8');
     if (text.includes(Marker)) continue;
     for (const before of [LeafBefore, ListBefore]) {
@@ -109,10 +108,19 @@ export function patchGraphqlJit(from = dirname(fileURLToPath(import.meta.url))) 
 }
 
 /** Whether the installed graphql-jit carries the patch (both module formats). */
-export function graphqlJitPatched(from = dirname(fileURLToPath(import.meta.url))) {
-  const require = createRequire(join(from, 'x.js'));
-  const dist = join(dirname(require.resolve('graphql-jit/package.json')), 'dist');
-  return ['execution.js', 'execution.mjs'].every((name) => readFileSync(join(dist, name), 'utf8').includes(Marker));
+export function graphqlJitPatched(from = Here) {
+  return generators(packageFile(from)).every((file) => readFileSync(file, 'utf8').includes(Marker));
+}
+
+/** graphql-jit's package.json, as `require` finds it from the directory `from`. */
+function packageFile(from) {
+  return createRequire(join(from, 'x.js')).resolve('graphql-jit/package.json');
+}
+
+/** The code generator in both module formats. */
+function generators(pkgFile) {
+  const dist = join(dirname(pkgFile), 'dist');
+  return [join(dist, 'execution.js'), join(dist, 'execution.mjs')];
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

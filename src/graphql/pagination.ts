@@ -49,16 +49,9 @@ export interface PageRequest {
  * `request.afterKey` and holds at most `request.first` items. O(log n) to find the start.
  */
 export function paginate<T>(kind: CursorKind, sorted: readonly T[], sortKeyOf: (item: T) => string, request: PageRequest): Page<T> {
-  const start = request.afterKey === null ? 0 : firstAfter(sorted, sortKeyOf, request.afterKey);
+  const start = pageStart(sorted, sortKeyOf, request);
   const end = Math.min(sorted.length, start + request.first);
-  return Object.freeze({
-    kind,
-    items: sorted.slice(start, end),
-    totalCount: sorted.length,
-    hasNextPage: end < sorted.length,
-    hasPreviousPage: start > 0,
-    sortKeyOf,
-  });
+  return pageOf(kind, sorted.slice(start, end), sorted.length, start, end, sortKeyOf);
 }
 
 /**
@@ -74,18 +67,21 @@ export function paginateMapped<T, U>(
   fn: (item: T) => U,
   mappedSortKeyOf: (item: U) => string,
 ): Page<U> {
-  const start = request.afterKey === null ? 0 : firstAfter(sorted, sortKeyOf, request.afterKey);
+  const start = pageStart(sorted, sortKeyOf, request);
   const end = Math.min(sorted.length, start + request.first);
   const items: U[] = [];
   for (let i = start; i < end; i++) items.push(fn(sorted[i]!));
-  return Object.freeze({
-    kind,
-    items,
-    totalCount: sorted.length,
-    hasNextPage: end < sorted.length,
-    hasPreviousPage: start > 0,
-    sortKeyOf: mappedSortKeyOf,
-  });
+  return pageOf(kind, items, sorted.length, start, end, mappedSortKeyOf);
+}
+
+/** Where the page asked for starts in `sorted`. */
+function pageStart<T>(sorted: readonly T[], sortKeyOf: (item: T) => string, request: PageRequest): number {
+  return request.afterKey === null ? 0 : firstAfter(sorted, sortKeyOf, request.afterKey);
+}
+
+/** The page `items`, cut at [start, end) from a list of `total`. */
+function pageOf<T>(kind: CursorKind, items: readonly T[], total: number, start: number, end: number, sortKeyOf: (item: T) => string): Page<T> {
+  return Object.freeze({ kind, items, totalCount: total, hasNextPage: end < total, hasPreviousPage: start > 0, sortKeyOf });
 }
 
 /** Sort keys, in Kubernetes' words. */
